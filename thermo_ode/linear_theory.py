@@ -1,0 +1,79 @@
+"""Small oscillations about softmax (physics note, section 3, item 3).
+
+Writing `rho = rho*(1 + eps)` with `sum rho* eps = 0`, every one of the N-1 modes obeys
+`m eps'' + gamma eps' + T eps = 0`, whatever the energies. So the whole linear response is set
+by two numbers per system: `omega0 = sqrt(T/m)` and `zeta = gamma / (2 sqrt(m T))`.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, Float, Int
+
+from .system import AttentionSystem
+
+UNDERDAMPED, CRITICAL, OVERDAMPED, GRADIENT_FLOW = 0, 1, 2, 3
+REGIME_NAMES = ("underdamped", "critical", "overdamped", "gradient flow (m = 0)")
+
+# Damping ratios within this relative distance of 1 count as critical.
+CRITICAL_RTOL = 1e-9
+
+
+class LinearTheory(eqx.Module):
+    """Predictions of the linearised dynamics, one per system of the batch.
+
+    - `natural_frequency`: `omega0 = sqrt(T/m)` (inf when m = 0);
+    - `damping_ratio`: `zeta = gamma / (2 sqrt(m T))` (inf when m = 0);
+    - `regime`: index into `REGIME_NAMES`;
+    - `oscillation_frequency`: `omega0 sqrt(1 - zeta^2)` when underdamped, else 0;
+    - `decay_rate`: the rate at which the slowest mode's amplitude, hence the Fisher–Rao
+      distance to softmax, decays: `gamma/(2m)` underdamped, `omega0` critical,
+      `omega0 (zeta - sqrt(zeta^2 - 1))` overdamped, `T/gamma` for m = 0;
+    - `relaxation_time`: `1 / decay_rate`.
+    """
+
+    natural_frequency: Float[Array, "*batch"]
+    damping_ratio: Float[Array, "*batch"]
+    regime: Int[Array, "*batch"]
+    oscillation_frequency: Float[Array, "*batch"]
+    decay_rate: Float[Array, "*batch"]
+
+    @property
+    def relaxation_time(self):
+        return 1.0 / self.decay_rate
+
+    @property
+    def period(self):
+        """Oscillation period `2 pi / omega_d` (inf unless underdamped)."""
+        return jnp.where(self.oscillation_frequency > 0, 2 * jnp.pi / self.oscillation_frequency, jnp.inf)
+
+    def regime_name(self, index=()) -> str:
+        return REGIME_NAMES[int(self.regime[index])]
+
+
+def linear_theory(system: AttentionSystem) -> LinearTheory:
+    """The linear theory's predictions for every system of `system`'s batch."""
+    T, m, gamma = system.temperature, system.mass, system.damping
+    massless = m == 0
+    safe_m = jnp.where(massless, 1, m)
+    omega0 = jnp.where(massless, jnp.inf, jnp.sqrt(T / safe_m))
+    zeta = jnp.where(massless, jnp.inf, gamma / (2 * jnp.sqrt(safe_m * T)))
+    critical = jnp.abs(zeta - 1) <= CRITICAL_RTOL
+    regime = jnp.where(
+        massless,
+        GRADIENT_FLOW,
+        jnp.where(critical, CRITICAL, jnp.where(zeta < 1, UNDERDAMPED, OVERDAMPED)),
+    )
+    finite_zeta = jnp.where(massless, 2.0, zeta)
+    under = regime == UNDERDAMPED
+    omega_d = jnp.where(under, omega0 * jnp.sqrt(jnp.clip(1 - finite_zeta**2, 0)), 0.0)
+    # omega0 / (zeta + sqrt(zeta^2 - 1)) is omega0 (zeta - sqrt(zeta^2 - 1)) without cancellation.
+    over_rate = omega0 / (finite_zeta + jnp.sqrt(jnp.clip(finite_zeta**2 - 1, 0)))
+    safe_gamma = jnp.where(gamma > 0, gamma, 1)
+    rate = jnp.select(
+        [regime == UNDERDAMPED, regime == CRITICAL, regime == OVERDAMPED],
+        [gamma / (2 * safe_m), omega0, over_rate],
+        T / safe_gamma,
+    )
+    return LinearTheory(omega0, zeta, regime.astype(jnp.int32), omega_d, rate)

@@ -1,0 +1,283 @@
+"""`simulate()`: the single entry point from a system and a start to a `Trajectory`.
+
+Inputs are checked on concrete values first (so bad input fails before compilation); the
+batch is then flattened and integrated by one compiled, vmapped `diffeqsolve` in the solver
+time `s = rate * t`: natural time `sqrt(T/m) t` by default (`T t / gamma` when m = 0), so the
+step count does not depend on the mass. Results are reported in physical time.
+"""
+
+from __future__ import annotations
+
+import math
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Bool, Float, Int
+
+from . import _checks
+from . import physics
+from .charts import AbstractChart, resolve_chart
+from .dynamics import Coefficients
+from .geometry import fisher_rao_distance
+from .solvers import ProjectedSolver, resolve_solver
+from .system import AttentionSystem
+
+TIME_SCALES = ("natural", "physical")
+# rho0 must sum to 1 within this, and velocity0 to 0 within this times its size.
+NORMALISATION_TOL = 1e-6
+
+
+class Trajectory(eqx.Module):
+    """A batch of trajectories, in physical time. Shapes: batch `(...)`, `S` saves, `N` tokens.
+
+    `status` is 0 where the solve succeeded, else diffrax's result code (see `message`).
+    `constraint_error` is `| |x|^2/4 - 1 |` of the raw saved sphere state before it is
+    normalised for reporting (0 for charts that are normalised by construction).
+    """
+
+    ts: Float[Array, "*batch S"]
+    rho: Float[Array, "*batch S N"]
+    rho_dot: Float[Array, "*batch S N"]
+    hamiltonian: Float[Array, "*batch S"]
+    free_energy: Float[Array, "*batch S"]
+    distance: Float[Array, "*batch S"]
+    equilibrium: Float[Array, "*batch N"]
+    status: Int[Array, "*batch"]
+    num_steps: Int[Array, "*batch"]
+    constraint_error: Float[Array, "*batch S"]
+    system: AttentionSystem
+
+    @property
+    def succeeded(self) -> Bool[Array, "*batch"]:
+        return self.status == 0
+
+    @property
+    def final_distance(self) -> Float[Array, "*batch"]:
+        return self.distance[..., -1]
+
+    def message(self, index=()) -> str:
+        """diffrax's explanation of the status of one system."""
+        code = int(np.asarray(self.status)[index])
+        return "success" if code == 0 else diffrax.RESULTS._index_to_message[code]
+
+
+def simulate(
+    system: AttentionSystem,
+    rho0,
+    t1,
+    *,
+    ts=None,
+    saves: int = 101,
+    velocity0=None,
+    chart="sphere",
+    solver="tsit5",
+    rtol: float = 1e-8,
+    atol: float = 1e-10,
+    max_steps: int = 100_000,
+    time: str = "natural",
+) -> Trajectory:
+    """Integrate the Lagrangian dynamics of every system in `system` from `rho0`.
+
+    - `rho0 (..., N)`: start on the simplex, positive on every unmasked token, 0 on masked ones.
+    - `t1`: end time (scalar or per system); `ts (S,)` or `(..., S)` save times in `[0, t1]`,
+      default `saves` equally spaced points.
+    - `velocity0`: `d rho/dt` at `t = 0` (sum zero), default 0; not allowed when `mass = 0`.
+    - `chart`: `"sphere"` (primary), `"logit"` or `"simplex"` (autodiff Euler–Lagrange).
+    - `solver`: a name in `thermo_ode.solvers.SOLVERS` or a diffrax solver instance.
+    - `time`: `"natural"` (default) or `"physical"`: the time variable the solver steps in.
+
+    Accuracy figures quoted in the README need float64 (`jax.config.update("jax_enable_x64",
+    True)` before creating arrays); float32 works at its own rounding.
+    """
+    if not isinstance(system, AttentionSystem):
+        raise TypeError(f"system must be an AttentionSystem, got {type(system).__name__}")
+    chart_ = resolve_chart(chart)
+    solver_ = resolve_solver(solver)
+    if time not in TIME_SCALES:
+        raise ValueError(f"time must be one of {TIME_SCALES}, got {time!r}")
+    _check_tolerances(rtol, atol, max_steps, saves)
+    batch, n = system.batch_shape, system.num_tokens
+    if _checks.is_traced(system, rho0, t1, ts, velocity0):
+        raise TypeError("simulate needs concrete inputs: call it outside jit/vmap (it compiles itself)")
+    rho0, velocity0, t1, ts, second_order = _checked_inputs(system, rho0, t1, ts, saves, velocity0)
+
+    dtype = system.dtype
+    nb = math.prod(batch)
+    flat = lambda a, tail: jnp.reshape(jnp.asarray(a, dtype), (nb,) + tail)
+    rho0 = flat(np.broadcast_to(rho0, batch + (n,)), (n,))
+    vel0 = flat(np.broadcast_to(velocity0, batch + (n,)), (n,))
+    t1 = flat(np.broadcast_to(t1, batch), ())
+    ts = flat(ts, (ts.shape[-1],))
+    flat_system = jax.tree.map(lambda leaf: jnp.reshape(leaf, (nb,) + leaf.shape[len(batch) :]), system)
+
+    rate, coeffs = _solver_time(flat_system, second_order, time)
+    controller = diffrax.PIDController(rtol=rtol, atol=atol)
+    ys, status, num_steps, raw_constraint = _solve_batch(
+        chart_, solver_, controller, max_steps, second_order, coeffs, rate, rho0, vel0, t1, ts
+    )
+    rho, rho_dot = ys
+    reshape = lambda a: jnp.reshape(a, batch + a.shape[1:])
+    rho, rho_dot = reshape(rho), reshape(rho_dot)
+    equilibrium = physics.equilibrium(system)
+    per_time = jax.vmap(lambda r, rd, s: (physics.hamiltonian(r, rd, s), physics.free_energy(r, s)), in_axes=(-2, -2, None), out_axes=-1)
+    hamiltonian, free_energy = per_time(rho, rho_dot, system)
+    distance = fisher_rao_distance(rho, equilibrium[..., None, :])
+    return Trajectory(
+        ts=reshape(ts),
+        rho=rho,
+        rho_dot=rho_dot,
+        hamiltonian=hamiltonian,
+        free_energy=free_energy,
+        distance=distance,
+        equilibrium=equilibrium,
+        status=reshape(status),
+        num_steps=reshape(num_steps),
+        constraint_error=reshape(raw_constraint),
+        system=system,
+    )
+
+
+def _solver_time(system: AttentionSystem, second_order: bool, time: str):
+    """Per-system `rate = ds/dt` and the vector-field coefficients in solver time."""
+    T, m, gamma = system.temperature, system.mass, system.damping
+    if time == "physical":
+        rate = jnp.ones_like(T)
+    elif second_order:
+        rate = jnp.sqrt(T / m)
+    else:
+        rate = T / gamma
+    if second_order:
+        stiffness, friction = T / (m * rate**2), gamma / (m * rate)
+    else:
+        stiffness, friction = T / (gamma * rate), jnp.zeros_like(T)
+    beta = jnp.where(system.mask, system.energies / T[:, None], 0)
+    return rate, Coefficients(beta, system.mask, stiffness, friction)
+
+
+@eqx.filter_jit
+@eqx.debug.assert_max_traces(max_traces=None)
+def _solve_batch(chart: AbstractChart, solver, controller, max_steps, second_order, coeffs, rate, rho0, vel0, t1, ts):
+    """One compiled program for the whole (flattened) batch."""
+
+    def solve_one(c, rate, rho0, vel0, t1, ts):
+        y0 = chart.initial_state(rho0, vel0 / rate, c, second_order)
+        projection = chart.projection(second_order)
+        wrapped = solver if projection is None else ProjectedSolver(solver, projection)
+        s1 = rate * t1
+        sol = diffrax.diffeqsolve(
+            diffrax.ODETerm(chart.vector_field(second_order)),
+            wrapped,
+            t0=jnp.zeros_like(s1),
+            t1=s1,
+            dt0=None,
+            y0=y0,
+            args=c,
+            saveat=diffrax.SaveAt(ts=jnp.minimum(rate * ts, s1)),
+            stepsize_controller=controller,
+            max_steps=max_steps,
+            throw=False,
+        )
+        raw_x = sol.ys[0] if second_order else sol.ys
+        constraint = jnp.abs(jnp.sum(raw_x**2, axis=-1) / 4 - 1) if chart.projection(second_order) else jnp.zeros(ts.shape, ts.dtype)
+        rho, rho_dot = jax.vmap(lambda y: chart.readout(y, c, second_order))(sol.ys)
+        # RESULTS is an enumeration whose integer code lives in `_value`.
+        return (rho, rho_dot * rate), sol.result._value, sol.stats["num_steps"], constraint
+
+    return jax.vmap(solve_one)(coeffs, rate, rho0, vel0, t1, ts)
+
+
+def _check_tolerances(rtol, atol, max_steps, saves):
+    for name, value in (("rtol", rtol), ("atol", atol)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{name} must be a float, got {type(value).__name__}")
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    for name, value, low in (("max_steps", max_steps, 1), ("saves", saves, 2)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+        if value < low:
+            raise ValueError(f"{name} must be >= {low}, got {value}")
+
+
+def _checked_inputs(system: AttentionSystem, rho0, t1, ts, saves, velocity0):
+    """Validate the start, velocity and times against the system; return numpy arrays."""
+    batch, n = system.batch_shape, system.num_tokens
+    mask = np.asarray(system.mask)
+    mass = np.asarray(system.mass)
+    massless = mass == 0
+    if massless.any() and not massless.all():
+        raise ValueError(
+            "mass: a batch must be all massless (m = 0, first-order gradient flow) or all massive "
+            "(m > 0); split it into two simulate calls"
+        )
+    second_order = not bool(massless.all())
+
+    rho = _checks.float_array("rho0", rho0)
+    if rho.ndim < 1 or rho.shape[-1] != n:
+        raise ValueError(f"rho0 must have length N = {n} on its last axis, got shape {rho.shape}")
+    _checks.broadcastable("rho0", rho.shape, batch + (n,), "the system's shape")
+    rho = np.broadcast_to(rho, batch + (n,))
+    _checks.finite("rho0", rho)
+    if (rho < 0).any():
+        idx = tuple(int(i) for i in np.argwhere(rho < 0)[0])
+        raise ValueError(f"rho0 must be >= 0, found {rho[idx]} at index {idx}")
+    if (rho[~mask] != 0).any():
+        idx = tuple(int(i) for i in np.argwhere((rho != 0) & ~mask)[0])
+        raise ValueError(f"rho0 puts probability {rho[idx]} on masked token {idx}; masked tokens must be 0")
+    zero = (rho == 0) & mask
+    if zero.any():
+        idx = tuple(int(i) for i in np.argwhere(zero)[0])
+        raise ValueError(
+            f"rho0 is 0 on unmasked token {idx}: that face of the simplex is invariant and the "
+            "trajectory can never reach softmax (physics note, item 6); start inside the simplex "
+            "or mask the token"
+        )
+    total = rho.sum(axis=-1)
+    if (np.abs(total - 1) > NORMALISATION_TOL).any():
+        idx = tuple(int(i) for i in np.argwhere(np.abs(total - 1) > NORMALISATION_TOL)[0])
+        raise ValueError(f"rho0 must sum to 1 within {NORMALISATION_TOL}, sums to {total[idx]!r} at batch index {idx}")
+    rho = rho / total[..., None]
+
+    if velocity0 is None:
+        vel = np.zeros_like(rho)
+    else:
+        if not second_order:
+            raise ValueError("velocity0 must be None when mass = 0: the gradient flow is first order")
+        vel = _checks.float_array("velocity0", velocity0)
+        if vel.ndim < 1 or vel.shape[-1] != n:
+            raise ValueError(f"velocity0 must have length N = {n} on its last axis, got shape {vel.shape}")
+        _checks.broadcastable("velocity0", vel.shape, batch + (n,), "the system's shape")
+        vel = np.broadcast_to(vel, batch + (n,))
+        _checks.finite("velocity0", vel)
+        if (vel[~mask] != 0).any():
+            raise ValueError("velocity0 must be 0 on masked tokens")
+        drift = vel.sum(axis=-1)
+        scale = np.maximum(1.0, np.abs(vel).sum(axis=-1))
+        if (np.abs(drift) > NORMALISATION_TOL * scale).any():
+            idx = tuple(int(i) for i in np.argwhere(np.abs(drift) > NORMALISATION_TOL * scale)[0])
+            raise ValueError(
+                f"velocity0 must be tangent to the simplex (sum to 0), sums to {drift[idx]!r} at batch index {idx}"
+            )
+        vel = vel - rho * drift[..., None]  # remove the rounding-sized normal part
+
+    end = _checks.float_array("t1", t1)
+    _checks.broadcastable("t1", end.shape, batch, "the batch shape")
+    end = np.broadcast_to(end, batch)
+    _checks.positive("t1", end)
+    if ts is None:
+        times = np.linspace(0.0, 1.0, saves) * end[..., None]
+    else:
+        times = _checks.float_array("ts", ts)
+        if times.ndim < 1 or times.shape[-1] < 1:
+            raise ValueError(f"ts must have shape (S,) or (..., S) with S >= 1, got {times.shape}")
+        _checks.broadcastable("ts", times.shape[:-1], batch, "the batch shape")
+        times = np.broadcast_to(times, batch + times.shape[-1:])
+        _checks.finite("ts", times)
+        if (np.diff(times, axis=-1) < 0).any():
+            raise ValueError("ts must be non-decreasing")
+        if (times < 0).any() or (times > end[..., None]).any():
+            raise ValueError("ts must lie in [0, t1]")
+    return rho, vel, end, times, second_order

@@ -1,0 +1,78 @@
+"""Solver choice, and the wrapping solver that projects every step back onto the manifold."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import diffrax
+import equinox as eqx
+
+SOLVERS: dict[str, Callable[[], diffrax.AbstractSolver]] = {
+    "tsit5": diffrax.Tsit5,
+    "dopri5": diffrax.Dopri5,
+    "dopri8": diffrax.Dopri8,
+    "bosh3": diffrax.Bosh3,
+    "heun": diffrax.Heun,
+    "kvaerno3": diffrax.Kvaerno3,
+    "kvaerno5": diffrax.Kvaerno5,
+}
+
+
+def resolve_solver(solver) -> diffrax.AbstractSolver:
+    """A diffrax solver from a name in `SOLVERS` or an instance (returned unchanged)."""
+    if isinstance(solver, diffrax.AbstractSolver):
+        return solver
+    if isinstance(solver, str):
+        key = solver.lower()
+        if key in SOLVERS:
+            return SOLVERS[key]()
+        raise ValueError(f"solver must be one of {sorted(SOLVERS)} or a diffrax solver, got {solver!r}")
+    raise TypeError(f"solver must be a name or a diffrax.AbstractSolver, got {type(solver).__name__}")
+
+
+class ProjectedSolver(diffrax.AbstractWrappedSolver):
+    """Runs `solver` and maps every accepted state through `projection` (e.g. back onto the
+    sphere and its tangent space). Wrapping keeps any diffrax solver usable; isinstance checks
+    (adaptive, implicit, ...) see through to the wrapped solver.
+
+    The error estimate and dense output are the wrapped solver's, so values interpolated
+    between steps (`SaveAt(ts=...)`) are not projected: normalise what you report.
+    """
+
+    solver: diffrax.AbstractSolver
+    projection: Callable = eqx.field(static=True)
+
+    @property
+    def term_structure(self):
+        return self.solver.term_structure
+
+    @property
+    def interpolation_cls(self):  # pyright: ignore
+        return self.solver.interpolation_cls
+
+    @property
+    def term_compatible_contr_kwargs(self):
+        return self.solver.term_compatible_contr_kwargs
+
+    def order(self, terms):
+        return self.solver.order(terms)
+
+    def strong_order(self, terms):
+        return self.solver.strong_order(terms)
+
+    def error_order(self, terms):
+        return self.solver.error_order(terms)
+
+    def init(self, terms, t0, t1, y0, args):
+        return self.solver.init(terms, t0, t1, y0, args)
+
+    def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
+        y1, y_error, dense_info, solver_state, result = self.solver.step(
+            terms, t0, t1, y0, args, solver_state, made_jump
+        )
+        # An FSAL solver keeps f(y1) of the unprojected y1; the projection moves y1 by the
+        # order of the local error, so reusing it costs no order.
+        return self.projection(y1), y_error, dense_info, solver_state, result
+
+    def func(self, terms, t0, y0, args):
+        return self.solver.func(terms, t0, y0, args)
