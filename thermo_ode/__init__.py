@@ -2,47 +2,48 @@
 
 Importing this package never changes JAX's global configuration: enable float64 yourself
 (`jax.config.update("jax_enable_x64", True)`) for accuracy work; the CLI does it by default.
+Names load lazily, so `thermo-ode --help` does not import jax.
 """
 
-from .geometry import fisher_rao_distance, kl_divergence
-from .linear_theory import REGIME_NAMES, LinearTheory, linear_theory
-from .physics import (
-    entropy,
-    equilibrium,
-    equilibrium_free_energy,
-    free_energy,
-    hamiltonian,
-    heat_capacity,
-    internal_energy,
-    kinetic_energy,
-    log_partition,
-    partition_function,
-)
-from .simulation import Trajectory, simulate
-from .solvers import ProjectedSolver
-from .system import AttentionSystem, causal_mask
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AttentionSystem",
-    "LinearTheory",
-    "ProjectedSolver",
-    "REGIME_NAMES",
-    "Trajectory",
-    "causal_mask",
-    "entropy",
-    "equilibrium",
-    "equilibrium_free_energy",
-    "fisher_rao_distance",
-    "free_energy",
-    "hamiltonian",
-    "heat_capacity",
-    "internal_energy",
-    "kinetic_energy",
-    "kl_divergence",
-    "linear_theory",
-    "log_partition",
-    "partition_function",
-    "simulate",
-]
+_EXPORTS = {
+    "AttentionSystem": "system",
+    "causal_mask": "system",
+    "equilibrium": "physics",
+    "equilibrium_free_energy": "physics",
+    "entropy": "physics",
+    "free_energy": "physics",
+    "hamiltonian": "physics",
+    "heat_capacity": "physics",
+    "internal_energy": "physics",
+    "kinetic_energy": "physics",
+    "log_partition": "physics",
+    "partition_function": "physics",
+    "fisher_rao_distance": "geometry",
+    "kl_divergence": "geometry",
+    "LinearTheory": "linear",
+    "REGIME_NAMES": "linear",
+    "linear_theory": "linear",
+    "Trajectory": "simulation",
+    "simulate": "simulation",
+    "ProjectedSolver": "solvers",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'thermo_ode' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)
