@@ -54,6 +54,15 @@ class ProjectedSolver(diffrax.AbstractWrappedSolver):
     def term_compatible_contr_kwargs(self):
         return self.solver.term_compatible_contr_kwargs
 
+    # Implicit solvers: diffrax reads (and sets the tolerances of) `solver.root_finder`.
+    @property
+    def root_finder(self):
+        return self.solver.root_finder
+
+    @property
+    def root_find_max_steps(self):
+        return self.solver.root_find_max_steps
+
     def order(self, terms):
         return self.solver.order(terms)
 
