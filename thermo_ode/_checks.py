@@ -27,12 +27,17 @@ def float_array(name: str, value) -> np.ndarray:
     return arr.astype(np.float64)
 
 
+def first_index(bad: np.ndarray) -> tuple[int, ...]:
+    """Index of the first True entry, for error messages."""
+    return tuple(int(i) for i in np.argwhere(bad)[0])
+
+
 def finite(name: str, arr: np.ndarray, where: np.ndarray | None = None) -> None:
     bad = ~np.isfinite(arr)
     if where is not None:
         bad = bad & where
     if bad.any():
-        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        idx = first_index(bad)
         raise ValueError(f"{name} must be finite, found {arr[idx]} at index {idx}")
 
 
@@ -55,3 +60,14 @@ def broadcastable(name: str, shape: tuple, target: tuple, what: str) -> None:
         out = None
     if out != tuple(target):
         raise ValueError(f"{name} has shape {shape}, which does not broadcast to {what} {tuple(target)}")
+
+
+def per_token(name: str, value, shape: tuple) -> np.ndarray:
+    """A finite float array `(..., N)` broadcast to `shape = batch + (N,)`."""
+    arr = float_array(name, value)
+    if arr.ndim < 1 or arr.shape[-1] != shape[-1]:
+        raise ValueError(f"{name} must have length N = {shape[-1]} on its last axis, got shape {arr.shape}")
+    broadcastable(name, arr.shape, shape, "the system's shape")
+    arr = np.broadcast_to(arr, shape)
+    finite(name, arr)
+    return arr

@@ -35,6 +35,10 @@ class AbstractChart(eqx.Module):
         """A map back onto the chart's constraint set, or None if the chart needs none."""
         return None
 
+    def constraint_error(self, y, second_order: bool):
+        """How far a raw state is from the constraint set (0 where it holds by construction)."""
+        return jnp.zeros((), (y[0] if second_order else y).dtype)
+
     def _first_order_rate(self, y, c, second_order):
         """For the gradient flow the rate is the vector field itself."""
         return self.vector_field(second_order)(0.0, y, c)
@@ -50,6 +54,10 @@ class SphereChart(AbstractChart):
 
     def projection(self, second_order):
         return _project_state if second_order else geo.project_to_sphere
+
+    def constraint_error(self, y, second_order):
+        x = y[0] if second_order else y
+        return jnp.abs(jnp.sum(x * x, axis=-1) / geo.RADIUS**2 - 1)
 
     def readout(self, y, c, second_order):
         if second_order:

@@ -106,11 +106,10 @@ def simulate(
 
     dtype = system.dtype
     nb = math.prod(batch)
+    # Inputs come back from the checks broadcast to the batch; flatten it to one axis.
     flat = lambda a, tail: jnp.reshape(jnp.asarray(a, dtype), (nb,) + tail)
-    rho0 = flat(np.broadcast_to(rho0, batch + (n,)), (n,))
-    vel0 = flat(np.broadcast_to(velocity0, batch + (n,)), (n,))
-    t1 = flat(np.broadcast_to(t1, batch), ())
-    ts = flat(ts, (ts.shape[-1],))
+    rho0, vel0 = flat(rho0, (n,)), flat(velocity0, (n,))
+    t1, ts = flat(t1, ()), flat(ts, (ts.shape[-1],))
     flat_system = jax.tree.map(lambda leaf: jnp.reshape(leaf, (nb,) + leaf.shape[len(batch) :]), system)
 
     rate, coeffs = _solver_time(flat_system, second_order, time)
@@ -180,9 +179,8 @@ def _solve_batch(chart: AbstractChart, solver, controller, max_steps, second_ord
             max_steps=max_steps,
             throw=False,
         )
-        raw_x = sol.ys[0] if second_order else sol.ys
-        constraint = jnp.abs(jnp.sum(raw_x**2, axis=-1) / 4 - 1) if chart.projection(second_order) else jnp.zeros(ts.shape, ts.dtype)
-        rho, rho_dot = jax.vmap(lambda y: chart.readout(y, c, second_order))(sol.ys)
+        readout = jax.vmap(lambda y: (chart.readout(y, c, second_order), chart.constraint_error(y, second_order)))
+        (rho, rho_dot), constraint = readout(sol.ys)
         # RESULTS is an enumeration whose integer code lives in `_value`.
         return (rho, rho_dot * rate), sol.result._value, sol.stats["num_steps"], constraint
 
@@ -215,21 +213,16 @@ def _checked_inputs(system: AttentionSystem, rho0, t1, ts, saves, velocity0):
         )
     second_order = not bool(massless.all())
 
-    rho = _checks.float_array("rho0", rho0)
-    if rho.ndim < 1 or rho.shape[-1] != n:
-        raise ValueError(f"rho0 must have length N = {n} on its last axis, got shape {rho.shape}")
-    _checks.broadcastable("rho0", rho.shape, batch + (n,), "the system's shape")
-    rho = np.broadcast_to(rho, batch + (n,))
-    _checks.finite("rho0", rho)
+    rho = _checks.per_token("rho0", rho0, batch + (n,))
     if (rho < 0).any():
-        idx = tuple(int(i) for i in np.argwhere(rho < 0)[0])
+        idx = _checks.first_index(rho < 0)
         raise ValueError(f"rho0 must be >= 0, found {rho[idx]} at index {idx}")
     if (rho[~mask] != 0).any():
-        idx = tuple(int(i) for i in np.argwhere((rho != 0) & ~mask)[0])
+        idx = _checks.first_index((rho != 0) & ~mask)
         raise ValueError(f"rho0 puts probability {rho[idx]} on masked token {idx}; masked tokens must be 0")
     zero = (rho == 0) & mask
     if zero.any():
-        idx = tuple(int(i) for i in np.argwhere(zero)[0])
+        idx = _checks.first_index(zero)
         raise ValueError(
             f"rho0 is 0 on unmasked token {idx}: that face of the simplex is invariant and the "
             "trajectory can never reach softmax (physics note, item 6); start inside the simplex "
@@ -237,7 +230,7 @@ def _checked_inputs(system: AttentionSystem, rho0, t1, ts, saves, velocity0):
         )
     total = rho.sum(axis=-1)
     if (np.abs(total - 1) > NORMALISATION_TOL).any():
-        idx = tuple(int(i) for i in np.argwhere(np.abs(total - 1) > NORMALISATION_TOL)[0])
+        idx = _checks.first_index(np.abs(total - 1) > NORMALISATION_TOL)
         raise ValueError(f"rho0 must sum to 1 within {NORMALISATION_TOL}, sums to {total[idx]!r} at batch index {idx}")
     rho = rho / total[..., None]
 
@@ -246,18 +239,13 @@ def _checked_inputs(system: AttentionSystem, rho0, t1, ts, saves, velocity0):
     else:
         if not second_order:
             raise ValueError("velocity0 must be None when mass = 0: the gradient flow is first order")
-        vel = _checks.float_array("velocity0", velocity0)
-        if vel.ndim < 1 or vel.shape[-1] != n:
-            raise ValueError(f"velocity0 must have length N = {n} on its last axis, got shape {vel.shape}")
-        _checks.broadcastable("velocity0", vel.shape, batch + (n,), "the system's shape")
-        vel = np.broadcast_to(vel, batch + (n,))
-        _checks.finite("velocity0", vel)
+        vel = _checks.per_token("velocity0", velocity0, batch + (n,))
         if (vel[~mask] != 0).any():
             raise ValueError("velocity0 must be 0 on masked tokens")
         drift = vel.sum(axis=-1)
         scale = np.maximum(1.0, np.abs(vel).sum(axis=-1))
         if (np.abs(drift) > NORMALISATION_TOL * scale).any():
-            idx = tuple(int(i) for i in np.argwhere(np.abs(drift) > NORMALISATION_TOL * scale)[0])
+            idx = _checks.first_index(np.abs(drift) > NORMALISATION_TOL * scale)
             raise ValueError(
                 f"velocity0 must be tangent to the simplex (sum to 0), sums to {drift[idx]!r} at batch index {idx}"
             )

@@ -138,7 +138,7 @@ def _validated(energies, temperature, mass, damping, mask):
         _checks.broadcastable("mask", m.shape, e.shape, "the energies' shape")
         m = np.broadcast_to(m, e.shape)
         if not m.any(axis=-1).all():
-            idx = tuple(int(i) for i in np.argwhere(~m.any(axis=-1))[0])
+            idx = _checks.first_index(~m.any(axis=-1))
             raise ValueError(f"mask has no token at batch index {idx}: every system needs at least one")
         mask = m
     _checks.finite("energies", e, where=mask if mask is not None else None)
@@ -152,7 +152,7 @@ def _validated(energies, temperature, mass, damping, mask):
     _checks.nonnegative("damping", params["damping"])
     frozen = (params["mass"] == 0) & (params["damping"] == 0)
     if frozen.any():
-        idx = tuple(int(i) for i in np.argwhere(frozen)[0]) if frozen.ndim else ()
+        idx = _checks.first_index(frozen) if frozen.ndim else ()
         raise ValueError(
             f"mass and damping are both 0 at batch index {idx}: with no inertia and no friction the "
             "equation of motion is undefined; give mass > 0 or damping > 0"
