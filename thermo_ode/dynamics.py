@@ -115,9 +115,7 @@ def euler_lagrange(lagrangian: Callable, dissipation: Callable | None = None) ->
         force = jax.grad(lagrangian, argnums=0)(q, q_dot) - mixed @ q_dot
         if dissipation is not None:
             force = force - jax.grad(dissipation, argnums=1)(q, q_dot)
-        fixed = ~free
-        mass_matrix = jnp.where(fixed[:, None] | fixed[None, :], jnp.diag(fixed.astype(q.dtype)), mass_matrix)
-        return jnp.linalg.solve(mass_matrix, jnp.where(free, force, 0))
+        return jnp.linalg.solve(_pin_fixed(mass_matrix, free), jnp.where(free, force, 0))
 
     return acceleration
 
@@ -127,11 +125,15 @@ def gradient_flow(potential: Callable, dissipation: Callable) -> Callable:
 
     def velocity(q, free):
         metric = jax.hessian(dissipation, argnums=1)(q, jnp.zeros_like(q))
-        fixed = ~free
-        metric = jnp.where(fixed[:, None] | fixed[None, :], jnp.diag(fixed.astype(q.dtype)), metric)
-        return jnp.linalg.solve(metric, jnp.where(free, -jax.grad(potential)(q), 0))
+        return jnp.linalg.solve(_pin_fixed(metric, free), jnp.where(free, -jax.grad(potential)(q), 0))
 
     return velocity
+
+
+def _pin_fixed(matrix, free):
+    """Identity rows and columns for fixed coordinates, so the solve leaves them at rest."""
+    fixed = ~free
+    return jnp.where(fixed[:, None] | fixed[None, :], jnp.diag(fixed.astype(matrix.dtype)), matrix)
 
 
 def _simplex_free(mask, dependent):
