@@ -1,11 +1,28 @@
-"""`thermo-ode` command line. Imports jax only inside commands so that `--help` is instant."""
+"""`thermo-ode` command line: run, validate and show sweeps.
+
+jax is imported only inside the commands that need it, so `--help` and `validate` are instant.
+Exit codes: 0 success, 1 a run that could not finish, 2 bad config or arguments.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import pathlib
 import sys
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DEFAULT_CACHE = pathlib.Path(os.environ.get("XDG_CACHE_HOME", pathlib.Path.home() / ".cache")) / "thermo-ode" / "jax"
+
+
+def _chunk_range(text: str) -> range:
+    try:
+        start, stop = (int(part) for part in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected START:STOP chunk indices, got {text!r}") from None
+    if not 0 <= start <= stop:
+        raise argparse.ArgumentTypeError(f"need 0 <= START <= STOP, got {text!r}")
+    return range(start, stop)
 
 
 def _positive_int(text: str) -> int:
@@ -15,33 +32,26 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="thermo-ode",
-        description="Attention as a Lagrangian system on the Fisher-Rao hypersphere: relax it to softmax.",
+        description="Attention as a Lagrangian system on the Fisher-Rao hypersphere: sweep it and check it relaxes to softmax.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser(
-        "run",
-        help="relax the built-in example (a random causal attention head) and print the verdict",
-        description=(
-            "Relax every query row of a random causal attention head (q, k ~ N(0, 1), T = sqrt(d_k)) "
-            "at three masses with one damping ratio, and check that each ends at softmax."
-        ),
-    )
-    run.add_argument("--tokens", type=_positive_int, default=16, help="context length N (default 16)")
-    run.add_argument("--d-k", type=_positive_int, default=64, help="head dimension d_k (default 64)")
-    run.add_argument("--seed", type=int, default=0, help="seed for q and k (default 0)")
-    run.add_argument("--damping-ratio", type=_positive_float, default=0.5, help="zeta (default 0.5)")
-    run.add_argument("--tolerance", type=_positive_float, default=1e-6, help="Fisher-Rao distance counted as converged (default 1e-6)")
-    run.add_argument("--precision", choices=("float64", "float32"), default="float64", help="floating point precision (default float64)")
+    run = sub.add_parser("run", help="run (or resume) a sweep", description="Run a sweep config; with no CONFIG, the embedded default.")
+    run.add_argument("config", nargs="?", help="YAML sweep config (default: the embedded configs/default.yaml)")
+    run.add_argument("--out", help="output folder (default: results/<name>)")
+    run.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
+                     help="continue from the chunks already in --out (default); --no-resume overwrites them")
+    run.add_argument("--devices", type=_positive_int, help="split each chunk over this many local devices (default: all)")
+    run.add_argument("--chunks", type=_chunk_range, metavar="START:STOP",
+                     help="only these chunk indices, for several hosts sharing one --out (see README)")
+    run.add_argument("--cache-dir", default=os.environ.get("THERMO_ODE_CACHE_DIR", str(DEFAULT_CACHE)),
+                     help="persistent compilation cache (default: %(default)s; env THERMO_ODE_CACHE_DIR)")
+    validate = sub.add_parser("validate", help="check a config without running it")
+    validate.add_argument("config")
+    show = sub.add_parser("show", help="summarise a finished or interrupted run")
+    show.add_argument("dir")
     sub.add_parser("version", help="print the version")
     return parser
 
@@ -57,55 +67,135 @@ def main(argv: list[str] | None = None) -> int:
 
         print(__version__)
         return EXIT_OK
-    return _run_example(args)
+    return {"run": _run, "validate": _validate, "show": _show}[args.command](args)
 
 
-def _run_example(args) -> int:
+def _load(path):
+    from . import config
+
+    try:
+        return config.load(path if path is not None else config.default_config_path())
+    except config.ConfigError as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        return None
+
+
+def _validate(args) -> int:
+    loaded = _load(args.config)
+    if loaded is None:
+        return EXIT_USAGE
+    from . import sweep
+
+    plan = sweep.plan(loaded)
+    axes = ", ".join(f"{k}[{len(v)}]" for k, v in plan.axes.items()) or "no sweep"
+    print(f"{args.config}: ok: '{loaded.config.name}', {plan.points} points ({axes}) x {plan.queries} rows x {plan.tokens} tokens, {plan.chunks} chunks")
+    return EXIT_OK
+
+
+def _run(args) -> int:
+    loaded = _load(args.config)
+    if loaded is None:
+        return EXIT_USAGE
+    # Equinox's runtime checks are host callbacks, which the persistent cache cannot store;
+    # with them off (NaN instead of raising) diffrax programs are cached. Must precede import.
+    os.environ.setdefault("EQX_ON_ERROR", "nan")
     import jax
 
-    # The CLI, not the library, chooses precision (set before any array is created).
-    jax.config.update("jax_enable_x64", args.precision == "float64")
-    import numpy as np
-    from rich.console import Console
-    from rich.table import Table
+    # The CLI, not the library, chooses precision and caching (before any array exists).
+    jax.config.update("jax_enable_x64", loaded.config.precision == "float64")
+    jax.config.update("jax_compilation_cache_dir", args.cache_dir)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    cache = _CacheCounter()
 
-    import thermo_ode as to
-    from thermo_ode.examples import random_qk
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from . import runner, store
 
     console = Console()
-    q, k = random_qk(args.tokens, args.d_k, seed=args.seed)
-    masses = np.array([0.1, 1.0, 10.0])
-    T = np.sqrt(args.d_k)
-    damping = 2 * args.damping_ratio * np.sqrt(masses * T)
-    # Batch (mass, query row): 3 x N systems, one compiled solve.
-    system = to.AttentionSystem.from_qk(
-        np.broadcast_to(q, (3,) + q.shape), np.broadcast_to(k, (3,) + k.shape),
-        mask=to.causal_mask(args.tokens), mass=masses[:, None], damping=damping[:, None],
+    available = jax.local_device_count()
+    devices = args.devices or available
+    if devices > available:
+        print(f"--devices: {devices} requested, {available} local devices available", file=sys.stderr)
+        return EXIT_USAGE
+    out_dir = pathlib.Path(args.out or pathlib.Path("results") / loaded.config.name)
+    progress = Progress(TextColumn(f"[bold]{loaded.config.name}[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("chunks"), TimeElapsedColumn(), console=console)
+    task = progress.add_task("run", total=None)
+    try:
+        with progress:
+            summary = runner.run(
+                loaded, out_dir, resume=args.resume, devices=devices, chunks=args.chunks,
+                on_chunk=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+        if summary.chunks_done == summary.chunks_total:
+            store.export_netcdf(out_dir)
+    except store.ConfigMismatch as exc:
+        print(f"--out: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        console.print(f"interrupted: finished chunks are kept in {out_dir}; rerun the same command to resume")
+        return EXIT_FAILED
+    except Exception as exc:  # the run could not finish; what was written stays
+        console.print(f"[bold red]run failed:[/] {type(exc).__name__}: {exc}")
+        return EXIT_FAILED
+    _print_summary(console, summary, f"compile cache: {cache.hits} hits, {cache.misses} misses ({args.cache_dir})")
+    return EXIT_OK
+
+
+def _show(args) -> int:
+    from . import store
+
+    if not store.store_path(args.dir).exists():
+        print(f"{args.dir}: no {store.STORE_NAME} here", file=sys.stderr)
+        return EXIT_USAGE
+    import json
+
+    import zarr
+    from rich.console import Console
+
+    from . import runner
+
+    console = Console()
+    attrs = zarr.open_group(store.store_path(args.dir), mode="r").attrs
+    summary = runner.summarize(args.dir)
+    versions = json.loads(attrs["versions"])
+    console.print(f"run '{attrs['name']}' (config digest {attrs['config_digest']}), {attrs['precision']}, "
+                  f"backend {attrs['backend']} x{attrs['device_count']}, thermo-ode {versions['thermo-ode']}, jax {versions['jax']}")
+    state = "finished" if summary.chunks_done == summary.chunks_total else "interrupted or in progress"
+    _print_summary(console, summary, f"{state}: {summary.chunks_done}/{summary.chunks_total} chunks")
+    return EXIT_OK
+
+
+def _print_summary(console, summary, footer: str) -> None:
+    from rich.table import Table
+
+    table = Table(title="sweep summary (a point is one query row of one grid point)")
+    for column in ("points", "converged", "not converged", "failed", "slowest relaxation", "results"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        str(summary.points), str(summary.converged), str(summary.not_converged), str(summary.failed),
+        f"{summary.slowest_relaxation:.4g}", summary.out_dir,
     )
-    theory = to.linear_theory(system)
-    t1 = 30.0 * np.asarray(theory.relaxation_time)  # e^-30 ~ 1e-13 of the initial distance
-    mask = np.asarray(system.mask)
-    rho0 = mask / mask.sum(-1, keepdims=True)
-    rtol, atol = (1e-8, 1e-10) if args.precision == "float64" else (1e-5, 1e-7)
-    with console.status("integrating..."):
-        traj = to.simulate(system, rho0, t1, saves=61, rtol=rtol, atol=atol)
-    final = np.asarray(traj.final_distance)
-    ok = np.asarray(traj.succeeded) & (final < args.tolerance)
-    table = Table(title=f"random causal head: N={args.tokens}, d_k={args.d_k}, T=sqrt(d_k)={T:.3g}, zeta={args.damping_ratio}, {args.precision}")
-    error = np.abs(np.asarray(traj.rho[..., -1, :]) - np.asarray(traj.equilibrium)).max(-1)
-    for col in ("mass", "rows", "converged", "relaxation time", "steps (max)", "worst final distance", "max |rho - softmax|"):
-        table.add_column(col, justify="right")
-    for i, m in enumerate(masses):
-        table.add_row(
-            f"{m:g}", str(args.tokens), str(int(ok[i].sum())), f"{float(theory.relaxation_time[i, 0]):.3g}",
-            str(int(np.asarray(traj.num_steps[i]).max())), f"{final[i].max():.2e}", f"{error[i].max():.2e}",
-        )
     console.print(table)
-    if ok.all():
-        console.print(f"[bold green]verdict:[/] all {ok.size} trajectories relaxed to softmax(q.k/sqrt(d_k)) within Fisher-Rao distance {args.tolerance:g}")
-        return EXIT_OK
-    console.print(f"[bold red]verdict:[/] {int((~ok).sum())} of {ok.size} trajectories did not reach softmax within {args.tolerance:g}")
-    return EXIT_FAILED
+    console.print(footer)
+
+
+class _CacheCounter:
+    """Counts persistent-cache hits and misses reported by jax.monitoring."""
+
+    def __init__(self):
+        import jax
+
+        self.hits = self.misses = 0
+        jax.monitoring.register_event_listener(self._on_event)
+
+    def _on_event(self, event: str, **kwargs) -> None:
+        if event == "/jax/compilation_cache/cache_hits":
+            self.hits += 1
+        elif event == "/jax/compilation_cache/cache_misses":
+            self.misses += 1
 
 
 if __name__ == "__main__":

@@ -112,6 +112,9 @@ class Range(Strict):
 
 
 def _axis_tag(value):
+    # Called on raw YAML data when validating and on models when serialising.
+    if isinstance(value, BaseModel):
+        return f"{next(iter(type(value).model_fields))}-axis"
     if isinstance(value, (list, tuple)):
         return "values"
     if isinstance(value, dict) and len(value) == 1:
@@ -192,6 +195,8 @@ class RelaxationTimes(Strict):
 
 
 def _t1_tag(value):
+    if isinstance(value, BaseModel):
+        return f"{next(iter(type(value).model_fields))}-t1"
     if isinstance(value, (int, float, str)):
         return "physical-time"
     if isinstance(value, dict) and len(value) == 1:

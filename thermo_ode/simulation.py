@@ -78,6 +78,7 @@ def simulate(
     atol: float = 1e-10,
     max_steps: int = 100_000,
     time: str = "natural",
+    devices: int | None = None,
 ) -> Trajectory:
     """Integrate the Lagrangian dynamics of every system in `system` from `rho0`.
 
@@ -88,6 +89,8 @@ def simulate(
     - `chart`: `"sphere"` (primary), `"logit"` or `"simplex"` (autodiff Euler–Lagrange).
     - `solver`: a name in `thermo_ode.solvers.SOLVERS` or a diffrax solver instance.
     - `time`: `"natural"` (default) or `"physical"`: the time variable the solver steps in.
+    - `devices`: split the batch over this many local devices with `jax.shard_map` (default:
+      one device). Results are identical to the single-device run.
 
     Accuracy figures quoted in the README need float64 (`jax.config.update("jax_enable_x64",
     True)` before creating arrays); float32 works at its own rounding.
@@ -99,6 +102,7 @@ def simulate(
     if time not in TIME_SCALES:
         raise ValueError(f"time must be one of {TIME_SCALES}, got {time!r}")
     _check_tolerances(rtol, atol, max_steps, saves)
+    mesh = _mesh(devices)
     batch, n = system.batch_shape, system.num_tokens
     if _checks.is_traced(system, rho0, t1, ts, velocity0):
         raise TypeError("simulate needs concrete inputs: call it outside jit/vmap (it compiles itself)")
@@ -106,19 +110,25 @@ def simulate(
 
     dtype = system.dtype
     nb = math.prod(batch)
-    # Inputs come back from the checks broadcast to the batch; flatten it to one axis.
-    flat = lambda a, tail: jnp.reshape(jnp.asarray(a, dtype), (nb,) + tail)
-    rho0, vel0 = flat(rho0, (n,)), flat(velocity0, (n,))
-    t1, ts = flat(t1, ()), flat(ts, (ts.shape[-1],))
-    flat_system = jax.tree.map(lambda leaf: jnp.reshape(leaf, (nb,) + leaf.shape[len(batch) :]), system)
+    # Inputs come back from the checks broadcast to the batch; flatten it to one axis, padded
+    # (by repeating system 0) to a multiple of the device count.
+    padded = nb if mesh is None else -(-max(nb, 1) // mesh.size) * mesh.size
+
+    def flat(a, tail):
+        a = jnp.reshape(jnp.asarray(a), (nb,) + tail)
+        return jnp.concatenate([a, jnp.repeat(a[:1], padded - nb, axis=0)]) if padded > nb else a
+
+    rho0, vel0 = flat(rho0.astype(dtype), (n,)), flat(velocity0.astype(dtype), (n,))
+    t1, ts = flat(t1.astype(dtype), ()), flat(ts.astype(dtype), (ts.shape[-1],))
+    flat_system = jax.tree.map(lambda leaf: flat(leaf, leaf.shape[len(batch) :]), system)
 
     rate, coeffs = _solver_time(flat_system, second_order, time)
     controller = diffrax.PIDController(rtol=rtol, atol=atol)
     ys, status, num_steps, raw_constraint = _solve_batch(
-        chart_, solver_, controller, max_steps, second_order, coeffs, rate, rho0, vel0, t1, ts
+        chart_, solver_, controller, max_steps, second_order, mesh, coeffs, rate, rho0, vel0, t1, ts
     )
     rho, rho_dot = ys
-    reshape = lambda a: jnp.reshape(a, batch + a.shape[1:])
+    reshape = lambda a: jnp.reshape(a[:nb], batch + a.shape[1:])
     rho, rho_dot = reshape(rho), reshape(rho_dot)
     equilibrium = physics.equilibrium(system)
     per_time = jax.vmap(lambda r, rd, s: (physics.hamiltonian(r, rd, s), physics.free_energy(r, s)), in_axes=(-2, -2, None), out_axes=-1)
@@ -158,8 +168,8 @@ def _solver_time(system: AttentionSystem, second_order: bool, time: str):
 
 @eqx.filter_jit
 @eqx.debug.assert_max_traces(max_traces=None)
-def _solve_batch(chart: AbstractChart, solver, controller, max_steps, second_order, coeffs, rate, rho0, vel0, t1, ts):
-    """One compiled program for the whole (flattened) batch."""
+def _solve_batch(chart: AbstractChart, solver, controller, max_steps, second_order, mesh, coeffs, rate, rho0, vel0, t1, ts):
+    """One compiled program for the whole (flattened) batch, split over `mesh` if given."""
 
     def solve_one(c, rate, rho0, vel0, t1, ts):
         y0 = chart.initial_state(rho0, vel0 / rate, c, second_order)
@@ -184,7 +194,32 @@ def _solve_batch(chart: AbstractChart, solver, controller, max_steps, second_ord
         # RESULTS is an enumeration whose integer code lives in `_value`.
         return (rho, rho_dot * rate), sol.result._value, sol.stats["num_steps"], constraint
 
-    return jax.vmap(solve_one)(coeffs, rate, rho0, vel0, t1, ts)
+    batched = jax.vmap(solve_one)
+    if mesh is not None:
+        # check_vma=False: diffrax's while loop does not type-check under varying-axis checks.
+        spec = jax.sharding.PartitionSpec(MESH_AXIS)
+        batched = jax.shard_map(batched, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False)
+    return batched(coeffs, rate, rho0, vel0, t1, ts)
+
+
+MESH_AXIS = "batch"
+
+
+def _mesh(devices):
+    """A 1-D mesh over the first `devices` local devices, or None for one device."""
+    if devices is None:
+        return None
+    if isinstance(devices, bool) or not isinstance(devices, (int, np.integer)):
+        raise TypeError(f"devices must be an int, got {type(devices).__name__}")
+    available = jax.local_devices()
+    if not 1 <= devices <= len(available):
+        raise ValueError(f"devices must be between 1 and the {len(available)} local devices, got {devices}")
+    if devices == 1:
+        return None
+    # Auto axes: jax.make_mesh's default Explicit axes fail inside diffrax's loop.
+    return jax.sharding.Mesh(
+        np.array(available[:devices]), (MESH_AXIS,), axis_types=(jax.sharding.AxisType.Auto,)
+    )
 
 
 def _check_tolerances(rtol, atol, max_steps, saves):

@@ -1,0 +1,131 @@
+"""Run a sweep: plan the grid, skip chunks already in the store, simulate the rest chunk by
+chunk (one compiled program for all of them) and write each chunk as it finishes."""
+
+from __future__ import annotations
+
+import json
+import platform
+import typing
+from importlib import metadata
+
+import numpy as np
+
+from . import store, sweep
+from .config import LoadedConfig, resolved_json
+
+
+class RunSummary(typing.NamedTuple):
+    points: int  # points x query rows
+    converged: int
+    failed: int  # solver status != 0
+    not_converged: int  # solved but still above the tolerance at t1
+    slowest_relaxation: float
+    chunks_done: int
+    chunks_total: int
+    out_dir: str
+
+
+def provenance(loaded: LoadedConfig, devices: int) -> dict:
+    import jax
+
+    packages = ("thermo-ode", "jax", "jaxlib", "diffrax", "equinox", "numpy", "xarray", "zarr", "pydantic")
+    versions = {}
+    for name in packages:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return {
+        "name": loaded.config.name,
+        "config_text": loaded.text,
+        "config_resolved": resolved_json(loaded.config),
+        "config_digest": loaded.digest,
+        "config_path": str(loaded.path) if loaded.path else "",
+        "versions": json.dumps(versions),
+        "python": platform.python_version(),
+        "backend": jax.default_backend(),
+        "device_count": devices,
+        "precision": loaded.config.precision,
+    }
+
+
+def run(loaded: LoadedConfig, out_dir, *, resume: bool = True, devices: int = 1, chunks: range | None = None, on_chunk=None) -> RunSummary:
+    """Run (or resume) the sweep into `out_dir`. `chunks` restricts this process to a range of
+    chunk indices (for several hosts sharing one store); `on_chunk(done, total)` reports progress."""
+    from .simulation import simulate
+    from .system import AttentionSystem
+    from .linear import linear_theory
+
+    cfg = loaded.config
+    plan = sweep.plan(loaded, devices)
+    group = store.open_for_run(out_dir, plan, provenance(loaded, devices), resume)
+    done = store.done_chunks(group)
+    mine = range(plan.chunks) if chunks is None else range(max(chunks.start, 0), min(chunks.stop, plan.chunks))
+    todo = [c for c in mine if not done[c]]
+    if on_chunk:
+        on_chunk(len(mine) - len(todo), len(mine))
+    integrate = cfg.integrate
+    for count, chunk in enumerate(todo, start=len(mine) - len(todo) + 1):
+        inputs = sweep.chunk_inputs(loaded, plan, chunk)
+        system = AttentionSystem(
+            inputs.energies, inputs.temperature[:, None], inputs.mass[:, None], inputs.damping[:, None], mask=inputs.mask
+        )
+        predicted = np.asarray(linear_theory(system).relaxation_time)[:, 0]
+        t1 = sweep.end_times(cfg, inputs.temperature, inputs.mass, inputs.damping, predicted)
+        traj = simulate(
+            system, inputs.rho0, t1[:, None], saves=plan.saves, chart=integrate.chart, solver=integrate.solver,
+            rtol=integrate.rtol, atol=integrate.atol, max_steps=integrate.max_steps, time=integrate.time,
+            devices=devices if devices > 1 else None,
+        )
+        t = np.asarray(traj.ts[:, 0])
+        distance = np.asarray(traj.distance)
+        status = np.asarray(traj.status)
+        final = distance[..., -1]
+        converged = (status == 0) & (final < cfg.verify.tolerance)
+        relax = np.where(converged, sweep.relaxation_time(np.broadcast_to(t[:, None], distance.shape), distance, cfg.verify.tolerance), np.nan)
+        store.write_chunk(group, plan, chunk, {
+            "rho": np.asarray(traj.rho, float),
+            "distance": distance,
+            "hamiltonian": np.asarray(traj.hamiltonian, float),
+            "free_energy": np.asarray(traj.free_energy, float),
+            "equilibrium": np.asarray(traj.equilibrium, float),
+            "mask": inputs.mask,
+            "status": status.astype(np.int32),
+            "num_steps": np.asarray(traj.num_steps).astype(np.int64),
+            "final_distance": final,
+            "converged": converged,
+            "relaxation_time": relax,
+            "predicted_relaxation_time": predicted,
+            "t": t,
+            "parameters": np.stack([inputs.temperature, inputs.mass, inputs.damping, t1], axis=-1),
+        })
+        if on_chunk:
+            on_chunk(count, len(mine))
+    return summarize(out_dir)
+
+
+def summarize(out_dir) -> RunSummary:
+    """Counts over the chunks written so far (a finished or an interrupted run)."""
+    import zarr
+
+    group = zarr.open_group(store.store_path(out_dir), mode="r")
+    done = store.done_chunks(group)
+    chunk_size = int(group.attrs["chunk_size"])
+    points = group["status"].shape[0]
+    rows = np.zeros(points, bool)
+    for c in np.flatnonzero(done):
+        rows[c * chunk_size : (c + 1) * chunk_size] = True
+    status = np.asarray(group["status"][:])[rows]
+    converged = np.asarray(group["converged"][:])[rows]
+    relax = np.asarray(group["relaxation_time"][:])[rows]
+    failed = int((status != 0).sum())
+    return RunSummary(
+        points=int(status.size),
+        converged=int(converged.sum()),
+        failed=failed,
+        not_converged=int(((status == 0) & ~converged).sum()),
+        slowest_relaxation=float(np.nanmax(relax)) if np.isfinite(relax).any() else float("nan"),
+        chunks_done=int(done.sum()),
+        chunks_total=int(done.size),
+        out_dir=str(out_dir),
+    )

@@ -1,0 +1,164 @@
+"""From a validated config to fixed-size chunks of systems, and from trajectories to the
+per-point observables the store keeps. Nothing here reads YAML or writes files.
+
+A sweep is the grid of its axes, flattened in C order into `points`; every point is a head of
+`queries` rows over `tokens` keys. Points with fewer tokens than the largest are padded with
+masked tokens, so the whole grid shares one array shape and one compiled program.
+"""
+
+from __future__ import annotations
+
+import math
+import typing
+
+import numpy as np
+
+from . import config as cfgmod
+from .config import LoadedConfig, NaturalTime, RelaxationTimes
+
+# Dirichlet draws can underflow to exactly 0 for small alpha; a zero is an invariant face, not
+# what a random start means, so draws are floored here.
+DIRICHLET_FLOOR = 1e-300
+
+
+class Plan(typing.NamedTuple):
+    """Shape of a sweep: axes in config order, grid shape, points, rows and padded tokens."""
+
+    axes: dict[str, np.ndarray]
+    shape: tuple[int, ...]
+    points: int
+    queries: int
+    tokens: int
+    saves: int
+    chunk_size: int
+
+    @property
+    def chunks(self) -> int:
+        return math.ceil(self.points / self.chunk_size)
+
+    def chunk_range(self, chunk: int) -> tuple[int, int]:
+        start = chunk * self.chunk_size
+        return start, min(start + self.chunk_size, self.points)
+
+    def point_values(self, index: int) -> dict[str, float]:
+        """The swept values of one flat point index."""
+        position = np.unravel_index(index, self.shape) if self.shape else ()
+        return {key: values[i].item() for (key, values), i in zip(self.axes.items(), position)}
+
+
+def plan(loaded: LoadedConfig, devices: int = 1) -> Plan:
+    cfg = loaded.config
+    axes = cfg.sweep.axes()
+    shape = tuple(len(v) for v in axes.values())
+    points = math.prod(shape)
+    queries = _fixed_rows(loaded) or cfg.queries
+    # Chunks never exceed the grid, and split evenly over devices.
+    chunk = min(cfg.integrate.chunk_size, points)
+    chunk = devices * math.ceil(chunk / devices)
+    return Plan(axes, shape, points, queries, cfg.max_tokens, cfg.integrate.saves, chunk)
+
+
+def _fixed_rows(loaded: LoadedConfig) -> int | None:
+    cfg = loaded.config
+    if cfg.system.energies.kind in ("file", "list"):
+        energies = cfgmod.fixed_energies(loaded)
+        return energies.shape[0] if energies.ndim == 2 else None
+    return None
+
+
+class ChunkInputs(typing.NamedTuple):
+    """Inputs for `chunk_size` points (the tail padded by repeating the last point)."""
+
+    energies: np.ndarray  # (C, Q, N)
+    mask: np.ndarray  # (C, Q, N)
+    temperature: np.ndarray  # (C,)
+    mass: np.ndarray
+    damping: np.ndarray
+    rho0: np.ndarray  # (C, Q, N)
+    valid: int  # how many leading points are real
+
+
+def chunk_inputs(loaded: LoadedConfig, p: Plan, chunk: int) -> ChunkInputs:
+    start, stop = p.chunk_range(chunk)
+    indices = list(range(start, stop)) + [stop - 1] * (p.chunk_size - (stop - start))
+    fixed = cfgmod.fixed_energies(loaded) if loaded.config.system.energies.kind in ("file", "list") else None
+    rows = [_point(loaded, p, i, fixed) for i in indices]
+    stack = lambda k: np.stack([r[k] for r in rows])
+    return ChunkInputs(
+        stack("energies"), stack("mask"), stack("temperature"), stack("mass"), stack("damping"), stack("rho0"), stop - start
+    )
+
+
+def _point(loaded: LoadedConfig, p: Plan, index: int, fixed) -> dict:
+    cfg = loaded.config
+    s, e = cfg.system, cfg.system.energies
+    v = p.point_values(index)
+    get = lambda key, default: v.get(key, default)
+    n, Q, N = int(get("tokens", s.tokens)), p.queries, p.tokens
+
+    if e.kind == "random_qk":
+        d_k = int(get("d_k", e.d_k))
+        rng = np.random.default_rng(int(get("seed", e.seed)))
+        q, k = rng.normal(size=(Q, d_k)), rng.normal(size=(n, d_k))
+        energies = -q @ k.T
+        default_temperature = math.sqrt(d_k)
+    elif e.kind == "gaussian":
+        rng = np.random.default_rng(int(get("seed", e.seed)))
+        energies = rng.normal(size=(Q, n)) * get("scale", e.scale)
+        default_temperature = None
+    else:
+        energies = np.broadcast_to(fixed, (Q, n))
+        default_temperature = None
+    T = get("temperature", s.temperature if s.temperature is not None else default_temperature)
+    m = get("mass", s.mass)
+    if "damping" in v or s.damping is not None:
+        gamma = get("damping", s.damping)
+    else:
+        ratio = get("damping_ratio", s.damping_ratio if s.damping_ratio is not None else 0.5)
+        gamma = 2 * ratio * math.sqrt(m * T)
+
+    mask = np.zeros((Q, N), bool)
+    if s.mask == "causal":
+        mask[:, :n] = np.tril(np.ones((Q, n), bool), k=n - Q)
+    else:
+        mask[:, :n] = True
+    padded = np.zeros((Q, N))
+    padded[:, :n] = energies
+
+    init = cfg.initial
+    if init.kind == "uniform":
+        rho0 = mask / mask.sum(-1, keepdims=True)
+    elif init.kind == "dirichlet":
+        rng = np.random.default_rng(int(get("initial_seed", init.seed)))
+        draw = np.zeros((Q, N))
+        draw[:, :n] = rng.dirichlet(np.full(n, get("alpha", init.alpha)), size=Q)
+        draw = np.where(mask, np.maximum(draw, DIRICHLET_FLOOR), 0)
+        rho0 = draw / draw.sum(-1, keepdims=True)
+    else:
+        rho0 = np.broadcast_to(np.asarray(init.values, float), (Q, N)) / np.sum(init.values)
+
+    return dict(energies=padded, mask=mask, temperature=T, mass=m, damping=gamma, rho0=rho0)
+
+
+def end_times(cfg, temperature, mass, damping, predicted_relaxation_time) -> np.ndarray:
+    """`integrate.t1` in physical time for each point."""
+    t1 = cfg.integrate.t1
+    if isinstance(t1, NaturalTime):
+        massless = mass == 0
+        clock = np.where(massless, damping / temperature, np.sqrt(np.where(massless, 1, mass) / temperature))
+        return t1.natural * clock
+    if isinstance(t1, RelaxationTimes):
+        return t1.relaxation_times * np.asarray(predicted_relaxation_time)
+    return np.full(np.shape(temperature), float(t1))
+
+
+def relaxation_time(t: np.ndarray, distance: np.ndarray, tolerance: float) -> np.ndarray:
+    """First saved time after which the distance stays below `tolerance` (NaN if it never does).
+
+    `t (..., S)`, `distance (..., S)`; resolution is the save spacing.
+    """
+    above = ~(distance < tolerance)  # NaN counts as above
+    last_above = np.where(above.any(-1), above.shape[-1] - 1 - np.argmax(above[..., ::-1], axis=-1), -1)
+    settled = last_above + 1 < above.shape[-1]
+    index = np.minimum(last_above + 1, above.shape[-1] - 1)
+    return np.where(settled, np.take_along_axis(t, index[..., None], -1)[..., 0], np.nan)
