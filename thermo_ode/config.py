@@ -314,6 +314,9 @@ def parse(text: str, filename: str = "<config>", path: pathlib.Path | None = Non
     if not isinstance(data, dict):
         raise ConfigError([f"{filename}:1:1: the config must be a mapping of sections, got {type(data).__name__}"])
     locator = _Locator(filename, root)
+    duplicates = list(_duplicate_keys(root, ()))
+    if duplicates:  # safe_load keeps the last silently; a repeated key is almost always a slip
+        raise ConfigError([locator.line_at(mark, path, f"duplicate key (first at line {first.line + 1})") for mark, first, path in duplicates])
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
@@ -324,6 +327,20 @@ def parse(text: str, filename: str = "<config>", path: pathlib.Path | None = Non
     if problems:
         raise ConfigError(problems)
     return loaded
+
+
+def _duplicate_keys(node, path):
+    if isinstance(node, yaml.MappingNode):
+        seen = {}
+        for key, value in node.value:
+            if key.value in seen:
+                yield key.start_mark, seen[key.value], path + (key.value,)
+            else:
+                seen[key.value] = key.start_mark
+            yield from _duplicate_keys(value, path + (key.value,))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            yield from _duplicate_keys(item, path + (i,))
 
 
 def _line_of(mark) -> tuple[int, int]:
@@ -351,7 +368,9 @@ class _Locator:
         return mark
 
     def line(self, loc, message: str) -> str:
-        mark = self.mark(loc)
+        return self.line_at(self.mark(loc), loc, message)
+
+    def line_at(self, mark, loc, message: str) -> str:
         where = f"{self.filename}:{mark.line + 1}:{mark.column + 1}" if mark is not None else self.filename
         key = ".".join(str(p) for p in _user_path(loc)) or "(top level)"
         return f"{where}: {key}: {message}"
@@ -438,7 +457,7 @@ def semantic_problems(loaded: LoadedConfig) -> list[tuple[tuple, str]]:
             low, inclusive = SWEEP_RULES[key]
             bad = values < low if inclusive else values <= low
             if bad.any():
-                problems.append((("sweep", key), f"values must be {'>=' if inclusive else '>'} {low}, got {values[bad][0]:g}"))
+                problems.append((("sweep", key), f"values must be {'>=' if inclusive else '>'} {low:g}, got {values[bad][0]:g}"))
         if len(np.unique(values)) != len(values):
             problems.append((("sweep", key), "values must be distinct (they label a grid dimension)"))
 

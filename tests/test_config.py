@@ -1,0 +1,138 @@
+"""Config validation: every problem on its own line as FILE:LINE:COL: key: message."""
+
+import textwrap
+
+import numpy as np
+import pytest
+
+from thermo_ode import config
+from thermo_ode.cli import main
+
+GOOD = """\
+name: grid
+precision: float64
+system:
+  tokens: 8
+  energies: {kind: random_qk, d_k: 16, seed: 0}
+  mass: 1.0
+  damping_ratio: 0.5
+sweep:
+  temperature: {logspace: [-1, 1, 5]}
+  mass: [0.1, 1.0, 10.0]
+  seed: {range: [0, 4]}
+integrate: {t1: 60.0, saves: 21}
+verify: {tolerance: 1.0e-6}
+"""
+
+
+def _write(tmp_path, text, name="c.yaml"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def _problems(tmp_path, text, capsys):
+    path = _write(tmp_path, text)
+    assert main(["validate", str(path)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    return path, lines
+
+
+def test_good_config_validates(tmp_path, capsys):
+    path = _write(tmp_path, GOOD)
+    assert main(["validate", str(path)]) == 0
+    assert "60 points (temperature[5], mass[3], seed[4])" in capsys.readouterr().out
+    loaded = config.load(path)
+    axes = loaded.config.sweep.axes()
+    assert list(axes) == ["temperature", "mass", "seed"]  # config order is grid order
+    np.testing.assert_allclose(axes["temperature"], np.logspace(-1, 1, 5))
+    np.testing.assert_array_equal(axes["seed"], [0, 1, 2, 3])
+
+
+def test_typo_is_reported_with_line_and_hint(tmp_path, capsys):
+    path, lines = _problems(tmp_path, GOOD.replace("  mass: 1.0\n", "  mass: 1.0\n  temprature: 2.0\n"), capsys)
+    assert len(lines) == 1
+    assert lines[0].startswith(f"{path}:7:3: system.temprature: unknown key; did you mean 'temperature'?")
+
+
+def test_typos_in_nested_and_union_sections(tmp_path, capsys):
+    text = GOOD.replace("seed: 0}", "sed: 0}").replace("  seed: {range", "  sead: {range")
+    path, lines = _problems(tmp_path, text, capsys)
+    assert lines == [
+        f"{path}:5:40: system.energies.sed: unknown key; did you mean 'seed'? (allowed: kind, d_k, seed)",
+        f"{path}:11:3: sweep.sead: unknown key; did you mean 'seed'? (allowed: temperature, mass, damping, damping_ratio, tokens, seed, d_k, scale, alpha, initial_seed)",
+    ]
+
+
+@pytest.mark.parametrize(
+    "old, new, line, expected",
+    [
+        ("  mass: 1.0\n", "  mass: -1.0\n", 6, "system.mass: Input should be greater than or equal to 0 (got -1.0)"),
+        ("  tokens: 8\n", "  tokens: eight\n", 4, "system.tokens: Input should be a valid integer"),
+        ("  mass: [0.1, 1.0, 10.0]\n", "  mass: []\n", 10, "sweep.mass: empty sweep axis"),
+        ("  mass: [0.1, 1.0, 10.0]\n", "  mass: [0.0, 1.0]\n", 10, "sweep.mass: mixes mass 0"),
+        ("{logspace: [-1, 1, 5]}", "[1.0, -2.0]", 9, "sweep.temperature: values must be > 0, got -2"),
+        ("{logspace: [-1, 1, 5]}", "{logspace: [-1, 1]}", 9, "sweep.temperature.logspace.2: too few items"),
+        ("{logspace: [-1, 1, 5]}", "3", 9, "sweep.temperature: a sweep axis is a list of values"),
+        ("  damping_ratio: 0.5\n", "  damping_ratio: 0.5\n  damping: 1.0\n", 8, "system.damping: give damping or damping_ratio"),
+        ("{t1: 60.0, saves: 21}", "{t1: {natural: -1}, saves: 21}", 12, "integrate.t1.natural: Input should be greater than 0"),
+        ("{t1: 60.0, saves: 21}", "{t1: 60.0, saves: 21, solver: rk45}", 12, "integrate.solver: Input should be 'tsit5'"),
+        ("kind: random_qk", "kind: random", 5, "system.energies: unknown kind 'random'"),
+        ("{tolerance: 1.0e-6}", "{tolerance: 0}", 13, "verify.tolerance: Input should be greater than 0"),
+        ("precision: float64", "precision: float16", 2, "precision: Input should be 'float64' or 'float32'"),
+        ("name: grid\n", "name: grid\nprecision: float32\n", 3, "precision: duplicate key (first at line 2)"),
+    ],
+)
+def test_bad_values_name_key_file_and_line(tmp_path, capsys, old, new, line, expected):
+    assert old in GOOD
+    path, lines = _problems(tmp_path, GOOD.replace(old, new, 1), capsys)
+    assert any(l.startswith(f"{path}:{line}:") and expected in l for l in lines), lines
+
+
+def test_every_problem_is_reported(tmp_path, capsys):
+    text = GOOD.replace("  mass: 1.0\n", "  mass: -1.0\n  temprature: 1\n").replace("saves: 21", "saves: 1")
+    _, lines = _problems(tmp_path, text, capsys)
+    assert len(lines) == 3 and [l.split(": ")[1] for l in lines] == ["system.mass", "system.temprature", "integrate.saves"]
+
+
+def test_invalid_yaml_and_missing_file(tmp_path, capsys):
+    path, lines = _problems(tmp_path, "name: x\nsystem: [unclosed\n", capsys)
+    assert lines[0].startswith(f"{path}:3:1: invalid YAML")
+    assert main(["validate", str(tmp_path / "nope.yaml")]) == 2
+    assert "cannot read config" in capsys.readouterr().err
+
+
+def test_missing_required_sections(tmp_path, capsys):
+    _, lines = _problems(tmp_path, "name: x\n", capsys)
+    assert lines == [f"{tmp_path / 'c.yaml'}:1:1: system: required key is missing"]
+
+
+def test_safe_load_refuses_python_tags(tmp_path, capsys):
+    _, lines = _problems(tmp_path, "name: !!python/object/apply:os.system ['true']\n", capsys)
+    assert "invalid YAML" in lines[0]
+
+
+def test_file_energies_checked(tmp_path, capsys):
+    np.savez(tmp_path / "qk.npz", q=np.ones((2, 4)), k=np.ones((5, 4)))
+    text = """\
+    name: f
+    system:
+      tokens: 6
+      energies: {kind: file, path: qk.npz}
+      temperature: 1.0
+    """
+    path, lines = _problems(tmp_path, text, capsys)
+    assert lines == [f"{path}:3:3: system.tokens: is 6 but the energies have 5 tokens"]
+    _write(tmp_path, text.replace("qk.npz", "missing.npz"))
+    assert main(["validate", str(path)]) == 2
+    assert "system.energies.path: no such file" in capsys.readouterr().err
+
+
+def test_shipped_configs_validate(capsys):
+    import pathlib
+
+    configs = sorted((pathlib.Path(__file__).parent.parent / "configs").glob("*.yaml"))
+    assert any(c.name == "default.yaml" for c in configs)
+    for path in configs:
+        assert main(["validate", str(path)]) == 0, capsys.readouterr().err
+    assert config.default_config_path().read_text() == (pathlib.Path(__file__).parent.parent / "configs" / "default.yaml").read_text()

@@ -1,0 +1,230 @@
+"""The main job: `thermo-ode run` over a config, its store, resume, devices and hosts."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from thermo_ode import sweep
+from thermo_ode.store import open_results, store_path
+
+SMALL = """\
+name: small
+system:
+  tokens: 6
+  energies: {kind: random_qk, d_k: 16, seed: 0}
+  damping_ratio: 0.7
+sweep:
+  temperature: [1.0, 4.0]
+  mass: {logspace: [-1, 1, 6]}
+integrate: {t1: {relaxation_times: 25}, saves: 31, chunk_size: 2}
+"""
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("jax-cache"))
+
+
+def cli(*args, cache_dir, env=None, cwd=None):
+    full_env = dict(os.environ, **(env or {}))
+    return subprocess.run(
+        [sys.executable, "-m", "thermo_ode.cli", *args, "--cache-dir", cache_dir] if args[0] == "run" else [sys.executable, "-m", "thermo_ode.cli", *args],
+        capture_output=True, text=True, env=full_env, cwd=cwd,
+    )
+
+
+def write_config(path, text):
+    path.write_text(textwrap.dedent(text))
+    return str(path)
+
+
+def raw(out):
+    """Every variable of a store, points flat, as numpy arrays (for exact comparisons)."""
+    ds = open_results(out, grid=False).load()
+    return {name: ds[name].values for name in ds.variables}
+
+
+def assert_identical(a, b, skip=()):
+    assert set(a) == set(b)
+    for name in a:
+        if name not in skip:
+            np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory, cache_dir):
+    out = tmp_path_factory.mktemp("default") / "out"
+    result = cli("run", "--out", str(out), cache_dir=cache_dir, cwd=str(out.parent))
+    return out, result
+
+
+def test_default_run(default_run):
+    out, result = default_run
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "48 │        48 │             0 │      0" in result.stdout  # points, converged, not, failed
+    assert (out / "results.nc").exists()
+
+
+def test_store_variables_dimensions_and_provenance(default_run):
+    out, _ = default_run
+    ds = open_results(out)
+    assert dict(ds.sizes) == {"temperature": 4, "mass": 3, "seed": 4, "query": 1, "time": 121, "token": 16, "parameter": 4}
+    for name in ("rho", "distance", "equilibrium", "hamiltonian", "converged", "relaxation_time", "predicted_relaxation_time", "status", "t"):
+        assert name in ds, name
+    assert ds["rho"].dims == ("temperature", "mass", "seed", "query", "time", "token")
+    assert ds["distance"].dims == ("temperature", "mass", "seed", "query", "time")
+    np.testing.assert_allclose(ds["temperature"], np.logspace(0, 1, 4))
+    versions = json.loads(ds.attrs["versions"])
+    assert {"thermo-ode", "jax", "diffrax", "equinox", "xarray", "zarr"} <= set(versions)
+    assert ds.attrs["backend"] == "cpu" and ds.attrs["device_count"] == 1
+    assert "name: default" in ds.attrs["config_text"]
+    assert json.loads(ds.attrs["config_resolved"])["sweep"]["seed"] == [0, 1, 2, 3]
+    nc = xr.open_dataset(out / "results.nc", engine="h5netcdf")
+    np.testing.assert_array_equal(nc["rho"].values, ds["rho"].values)
+
+
+def test_stored_physics(default_run):
+    """Equilibria equal softmax(q.k/T) of the seeded heads, recomputed here; every point ends
+    there; the predicted relaxation time is the linear theory's gamma/(2m) = zeta sqrt(T/m)."""
+    out, _ = default_run
+    ds = open_results(out)
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        q, k = rng.normal(size=(1, 64)), rng.normal(size=(16, 64))
+        for T in ds["temperature"].values:
+            logits = (q @ k.T)[0] / T
+            expected = np.exp(logits - logits.max())
+            expected /= expected.sum()
+            got = ds["equilibrium"].sel(temperature=T, seed=seed).values[:, 0]
+            np.testing.assert_allclose(got, np.broadcast_to(expected, got.shape), atol=1e-12)
+    assert bool(ds["converged"].all())
+    np.testing.assert_allclose(ds["rho"].isel(time=-1), ds["equilibrium"], atol=1e-6)
+    T, m = np.meshgrid(ds["temperature"], ds["mass"], indexing="ij")
+    np.testing.assert_allclose(ds["predicted_relaxation_time"].isel(seed=0), 1 / (0.5 * np.sqrt(T / m)), rtol=1e-12)
+    relax = ds["relaxation_time"].values
+    assert np.all((relax > 0) & (relax <= ds["t"].isel(time=-1).values[..., None]))
+
+
+def test_relaxation_time_definition():
+    t = np.arange(6.0)
+    d = np.array([[1, 1e-7, 1e-5, 1e-7, 1e-8, 1e-9], [1, 1, 1, 1, 1, 1e-7], [1, 1, 1, 1, 1, 1], [1e-9] * 6])
+    np.testing.assert_array_equal(sweep.relaxation_time(np.broadcast_to(t, d.shape), d, 1e-6), [3, 5, np.nan, 0])
+
+
+def test_resume_after_sigkill_gives_identical_results(tmp_path, cache_dir):
+    config = write_config(tmp_path / "c.yaml", SMALL.replace("{logspace: [-1, 1, 6]}", "{logspace: [-1, 1, 24]}").replace("saves: 31", "saves: 201, rtol: 1.0e-11, atol: 1.0e-13"))
+    reference = tmp_path / "reference"
+    assert cli("run", config, "--out", str(reference), cache_dir=cache_dir).returncode == 0
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "thermo_ode.cli", "run", config, "--out", str(killed), "--cache-dir", cache_dir],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done = 0
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            import zarr
+
+            done = int(np.asarray(zarr.open_group(store_path(killed), mode="r")["chunk_done"][:]).sum())
+        except Exception:
+            done = 0
+        if done >= 2:
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.005)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    import zarr
+
+    flags = np.asarray(zarr.open_group(store_path(killed), mode="r")["chunk_done"][:])
+    assert 2 <= flags.sum() < flags.size  # interrupted mid-run
+    shown = cli("show", str(killed), cache_dir=cache_dir)
+    assert shown.returncode == 0 and "interrupted or in progress" in shown.stdout
+    resumed = cli("run", config, "--out", str(killed), cache_dir=cache_dir)
+    assert resumed.returncode == 0, resumed.stderr
+    assert_identical(raw(killed), raw(reference))
+
+
+def test_different_config_refused_unless_no_resume(tmp_path, cache_dir):
+    config = write_config(tmp_path / "c.yaml", SMALL)
+    out = str(tmp_path / "out")
+    assert cli("run", config, "--out", out, cache_dir=cache_dir).returncode == 0
+    other = write_config(tmp_path / "d.yaml", SMALL.replace("damping_ratio: 0.7", "damping_ratio: 0.9"))
+    refused = cli("run", other, "--out", out, cache_dir=cache_dir)
+    assert refused.returncode == 2 and "holds results of a different config" in refused.stderr
+    assert cli("run", other, "--out", out, "--no-resume", cache_dir=cache_dir).returncode == 0
+    assert json.loads(open_results(out).attrs["config_resolved"])["system"]["damping_ratio"] == 0.9
+
+
+def test_failed_points_are_recorded_and_the_run_goes_on(tmp_path, cache_dir):
+    """Physical t1 = 60 at m = 1e-4 is 6000 natural time units: far past max_steps."""
+    text = SMALL.replace("{relaxation_times: 25}", "60.0, max_steps: 2000").replace("{logspace: [-1, 1, 6]}", "[1.0e-4, 1.0]")
+    config = write_config(tmp_path / "c.yaml", text)
+    result = cli("run", config, "--out", str(tmp_path / "out"), cache_dir=cache_dir)
+    assert result.returncode == 0, result.stderr
+    ds = open_results(tmp_path / "out")
+    status = ds["status"].values[..., 0]
+    assert np.all(status[:, 0] != 0) and np.all(status[:, 1] == 0)  # (temperature, mass)
+    assert not ds["converged"].values[:, 0].any() and ds["converged"].values[:, 1].all()
+    assert "│      2 │" in result.stdout  # the summary's "failed" column
+
+
+def test_sharded_run_equals_single_device(tmp_path, cache_dir):
+    config = write_config(tmp_path / "c.yaml", SMALL.replace("chunk_size: 2", "chunk_size: 8"))
+    single = cli("run", config, "--out", str(tmp_path / "one"), "--devices", "1", cache_dir=cache_dir)
+    assert single.returncode == 0, single.stderr
+    four = cli("run", config, "--out", str(tmp_path / "four"), "--devices", "4", cache_dir=cache_dir,
+               env={"XLA_FLAGS": "--xla_force_host_platform_device_count=4"})
+    assert four.returncode == 0, four.stderr
+    a, b = raw(tmp_path / "one"), raw(tmp_path / "four")
+    assert open_results(tmp_path / "four").attrs["device_count"] == 4
+    # Same steps and statuses; vectorising 8 systems or 4 x 2 rounds differently (~1e-12).
+    assert_identical(a, b, skip=("rho", "distance", "hamiltonian", "free_energy", "final_distance", "relaxation_time"))
+    for name in ("rho", "hamiltonian", "free_energy"):
+        np.testing.assert_allclose(a[name], b[name], rtol=0, atol=1e-10, err_msg=name)
+
+
+def test_two_processes_share_one_store(tmp_path, cache_dir):
+    """Hosts take disjoint chunk ranges of one store; the result equals a single run."""
+    config = write_config(tmp_path / "c.yaml", SMALL)  # 12 points, 6 chunks
+    single = tmp_path / "single"
+    assert cli("run", config, "--out", str(single), cache_dir=cache_dir).returncode == 0
+    shared = str(tmp_path / "shared")
+    assert cli("run", config, "--out", shared, "--chunks", "0:0", cache_dir=cache_dir).returncode == 0  # create
+    procs = [subprocess.Popen([sys.executable, "-m", "thermo_ode.cli", "run", config, "--out", shared, "--chunks", r, "--cache-dir", cache_dir],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for r in ("0:3", "3:6")]
+    assert [p.wait() for p in procs] == [0, 0]
+    final = cli("run", config, "--out", shared, cache_dir=cache_dir)  # nothing left: summarise, export
+    assert final.returncode == 0 and "12 │        12" in final.stdout
+    assert_identical(raw(shared), raw(single))
+
+
+def test_second_process_skips_compilation(tmp_path):
+    cache = str(tmp_path / "cache")
+    config = write_config(tmp_path / "c.yaml", SMALL)
+    first = cli("run", config, "--out", str(tmp_path / "a"), cache_dir=cache)
+    second = cli("run", config, "--out", str(tmp_path / "b"), cache_dir=cache)
+    assert first.returncode == 0 and second.returncode == 0
+    assert " 0 misses" not in first.stdout
+    assert ", 0 misses" in second.stdout and " 0 hits" not in second.stdout
+
+
+def test_one_compile_for_a_sweep(tmp_path):
+    """In-process: six chunks, one trace of the solver program."""
+    import equinox as eqx
+
+    from thermo_ode import config as cfgmod
+    from thermo_ode import runner, simulation
+
+    loaded = cfgmod.parse(textwrap.dedent(SMALL).replace("saves: 31", "saves: 17"))
+    before = eqx.debug.get_num_traces(simulation._solve_batch)
+    summary = runner.run(loaded, tmp_path / "out")
+    assert summary.chunks_done == 6 and summary.converged == 12
+    assert eqx.debug.get_num_traces(simulation._solve_batch) == before + 1
