@@ -228,3 +228,47 @@ def test_one_compile_for_a_sweep(tmp_path):
     summary = runner.run(loaded, tmp_path / "out")
     assert summary.chunks_done == 6 and summary.converged == 12
     assert eqx.debug.get_num_traces(simulation._solve_batch) == before + 1
+
+
+def test_float32_config_with_one_axis(tmp_path, cache_dir):
+    text = """\
+    name: f32
+    precision: float32
+    system:
+      tokens: 8
+      energies: {kind: gaussian, scale: 1.0, seed: 0}
+      temperature: 1.0
+    sweep:
+      mass: [0.1, 1.0]
+    integrate: {t1: {relaxation_times: 25}, saves: 11, rtol: 1.0e-5, atol: 1.0e-7}
+    verify: {tolerance: 1.0e-5}
+    """
+    config = write_config(tmp_path / "c.yaml", text)
+    result = cli("run", config, "--out", str(tmp_path / "out"), cache_dir=cache_dir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    ds = open_results(tmp_path / "out")
+    assert ds.attrs["precision"] == "float32" and ds["distance"].dims == ("mass", "query", "time")
+    assert bool(ds["converged"].all()) and float(ds["final_distance"].max()) < 1e-5
+
+
+def test_config_without_sweep_and_with_fixed_energies(tmp_path):
+    """No sweep: one point. List energies with two rows: one system per row."""
+    from thermo_ode import config as cfgmod
+    from thermo_ode import runner
+
+    loaded = cfgmod.parse(textwrap.dedent("""\
+    name: fixed
+    system:
+      tokens: 3
+      energies: {kind: list, values: [[0.0, 1.0, 2.0], [2.0, 0.0, -1.0]]}
+      temperature: 0.5
+      damping: 2.0
+    integrate: {t1: 80.0, saves: 5}
+    """))
+    summary = runner.run(loaded, tmp_path / "out")
+    assert summary.points == 2 and summary.converged == 2
+    ds = open_results(tmp_path / "out")
+    assert ds.sizes["point"] == 1 and ds.sizes["query"] == 2
+    logits = -np.array([[0.0, 1.0, 2.0], [2.0, 0.0, -1.0]]) / 0.5
+    expected = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    np.testing.assert_allclose(ds["equilibrium"].values[0], expected, atol=1e-12)

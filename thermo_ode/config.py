@@ -111,15 +111,20 @@ class Range(Strict):
     range: tuple[int, int]
 
 
-def _axis_tag(value):
-    # Called on raw YAML data when validating and on models when serialising.
-    if isinstance(value, BaseModel):
-        return f"{next(iter(type(value).model_fields))}-axis"
-    if isinstance(value, (list, tuple)):
-        return "values"
-    if isinstance(value, dict) and len(value) == 1:
-        return f"{next(iter(value))}-axis"
-    return None
+def _tag_by_key(suffix: str, plain_tag: str, plain_types: tuple):
+    """Discriminator for a union of a plain value and one-key mappings ({logspace: ...}): the
+    tag is the mapping's key. Called on raw YAML when validating and on models when dumping."""
+
+    def tag(value):
+        if isinstance(value, BaseModel):
+            return f"{next(iter(type(value).model_fields))}-{suffix}"
+        if isinstance(value, plain_types):
+            return plain_tag
+        if isinstance(value, dict) and len(value) == 1:
+            return f"{next(iter(value))}-{suffix}"
+        return None
+
+    return tag
 
 
 Axis = Annotated[
@@ -130,7 +135,7 @@ Axis = Annotated[
         Annotated[Range, Tag("range-axis")],
     ],
     Discriminator(
-        _axis_tag,
+        _tag_by_key("axis", "values", (list, tuple)),
         custom_error_type="invalid_axis",
         custom_error_message="a sweep axis is a list of values, {logspace: [a, b, n]}, {linspace: [a, b, n]} or {range: [a, b]}",
     ),
@@ -194,16 +199,6 @@ class RelaxationTimes(Strict):
     relaxation_times: float = Field(gt=0, allow_inf_nan=False)
 
 
-def _t1_tag(value):
-    if isinstance(value, BaseModel):
-        return f"{next(iter(type(value).model_fields))}-t1"
-    if isinstance(value, (int, float, str)):
-        return "physical-time"
-    if isinstance(value, dict) and len(value) == 1:
-        return f"{next(iter(value))}-t1"
-    return None
-
-
 EndTime = Annotated[
     Union[
         Annotated[Annotated[float, Field(gt=0, allow_inf_nan=False)], Tag("physical-time")],
@@ -211,7 +206,7 @@ EndTime = Annotated[
         Annotated[RelaxationTimes, Tag("relaxation_times-t1")],
     ],
     Discriminator(
-        _t1_tag,
+        _tag_by_key("t1", "physical-time", (int, float, str)),
         custom_error_type="invalid_t1",
         custom_error_message="t1 is a time > 0, {natural: tau} or {relaxation_times: k}",
     ),

@@ -57,7 +57,7 @@ def run(loaded: LoadedConfig, out_dir, *, resume: bool = True, devices: int = 1,
     from .linear import linear_theory
 
     cfg = loaded.config
-    plan = sweep.plan(loaded, devices)
+    plan = sweep.plan(loaded)
     group = store.open_for_run(out_dir, plan, provenance(loaded, devices), resume)
     done = store.done_chunks(group)
     mine = range(plan.chunks) if chunks is None else range(max(chunks.start, 0), min(chunks.stop, plan.chunks))

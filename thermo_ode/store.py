@@ -130,7 +130,9 @@ def open_results(out_dir, grid: bool = True):
     ds = ds.set_coords(keys)
     if grid:
         ds = ds.drop_vars("chunk_done")
-        if keys:
+        if len(keys) == 1:
+            ds = ds.swap_dims(point=keys[0])
+        elif keys:
             ds = ds.set_index(point=keys).unstack("point").transpose(*keys, ...)
     return ds
 

@@ -46,15 +46,14 @@ class Plan(typing.NamedTuple):
         return {key: values[i].item() for (key, values), i in zip(self.axes.items(), position)}
 
 
-def plan(loaded: LoadedConfig, devices: int = 1) -> Plan:
+def plan(loaded: LoadedConfig) -> Plan:
+    """The layout depends on the config alone (not on devices), so any process can resume."""
     cfg = loaded.config
     axes = cfg.sweep.axes()
     shape = tuple(len(v) for v in axes.values())
     points = math.prod(shape)
     queries = _fixed_rows(loaded) or cfg.queries
-    # Chunks never exceed the grid, and split evenly over devices.
     chunk = min(cfg.integrate.chunk_size, points)
-    chunk = devices * math.ceil(chunk / devices)
     return Plan(axes, shape, points, queries, cfg.max_tokens, cfg.integrate.saves, chunk)
 
 
