@@ -52,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("config")
     show = sub.add_parser("show", help="summarise a finished or interrupted run")
     show.add_argument("dir")
+    plot = sub.add_parser("plot", help="write the figures of a run (PNG, and SVG with --svg)")
+    plot.add_argument("dir")
+    plot.add_argument("--svg", action="store_true", help="also write SVG")
+    plot.add_argument("--figures", help="folder for the figures (default: DIR/figures)")
     sub.add_parser("version", help="print the version")
     return parser
 
@@ -67,7 +71,21 @@ def main(argv: list[str] | None = None) -> int:
 
         print(__version__)
         return EXIT_OK
-    return {"run": _run, "validate": _validate, "show": _show}[args.command](args)
+    return {"run": _run, "validate": _validate, "show": _show, "plot": _plot}[args.command](args)
+
+
+def _plot(args) -> int:
+    from . import store
+
+    if not store.store_path(args.dir).exists():
+        print(f"{args.dir}: no {store.STORE_NAME} here", file=sys.stderr)
+        return EXIT_USAGE
+    os.environ.setdefault("MPLBACKEND", "Agg")  # files only, no screen needed
+    from .plotting import plot_run
+
+    for path in plot_run(args.dir, svg=args.svg, figures_dir=args.figures):
+        print(path)
+    return EXIT_OK
 
 
 def _load(path):

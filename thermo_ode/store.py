@@ -33,6 +33,7 @@ def _variables(plan: Plan) -> dict[str, tuple[tuple[str, ...], str, object]]:
         "hamiltonian": (pqt, "float64", np.nan),
         "free_energy": (pqt, "float64", np.nan),
         "equilibrium": (pqn, "float64", np.nan),
+        "energies": (pqn, "float64", np.nan),
         "mask": (pqn, "bool", False),
         "status": (pq, "int32", -1),
         "num_steps": (pq, "int64", -1),

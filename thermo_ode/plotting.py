@@ -1,0 +1,390 @@
+"""Figures (matplotlib). Each takes `Series` (one trajectory, from a `Trajectory` or from a stored
+run) or a results dataset, and returns the figure. Ordered quantities use a sequential colour
+map, never a rainbow; every axis says what it shows and in which units (time in the units of
+`1/omega`, energies in the units of `E`)."""
+
+from __future__ import annotations
+
+import typing
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+
+SEQUENTIAL = "viridis"
+
+
+class Series(typing.NamedTuple):
+    """One trajectory as plain arrays (tokens outside `mask` are 0)."""
+
+    t: np.ndarray  # (S,)
+    rho: np.ndarray  # (S, N)
+    rho_dot: np.ndarray  # (S, N)
+    distance: np.ndarray  # (S,)
+    hamiltonian: np.ndarray
+    free_energy: np.ndarray
+    equilibrium: np.ndarray  # (N,)
+    energies: np.ndarray  # (N,)
+    mask: np.ndarray  # (N,)
+    temperature: float
+    mass: float
+    damping: float
+    label: str
+
+    @property
+    def natural_frequency(self) -> float:
+        return np.sqrt(self.temperature / self.mass) if self.mass > 0 else np.inf
+
+    @property
+    def damping_ratio(self) -> float:
+        return self.damping / (2 * np.sqrt(self.mass * self.temperature)) if self.mass > 0 else np.inf
+
+    @property
+    def decay_rate(self) -> float:
+        from .linear import linear_theory
+        from .system import AttentionSystem
+
+        system = AttentionSystem(np.zeros(1), self.temperature, self.mass, self.damping)
+        return float(linear_theory(system).decay_rate)
+
+
+def series_from_trajectory(traj, index=()) -> Series:
+    index = index if isinstance(index, tuple) else (index,)
+    s = traj.system
+    T, m, g = (float(np.asarray(getattr(s, k))[index]) for k in ("temperature", "mass", "damping"))
+    pick = lambda a: np.asarray(a)[index]
+    return Series(
+        pick(traj.ts), pick(traj.rho), pick(traj.rho_dot), pick(traj.distance), pick(traj.hamiltonian),
+        pick(traj.free_energy), pick(traj.equilibrium), pick(s.energies), pick(s.mask), T, m, g,
+        f"T={T:.3g}, m={m:.3g}, zeta={_zeta(T, m, g)}",
+    )
+
+
+def series_from_results(ds, point: int, query: int = 0) -> Series:
+    """From `open_results(DIR, grid=False)`; `rho_dot` by finite differences of saved states."""
+    row = ds.isel(point=point, query=query)
+    T, m, g, _ = (float(v) for v in ds["parameters"].isel(point=point).values)
+    t, rho = row["t"].values, row["rho"].values
+    return Series(
+        t, rho, np.gradient(rho, t, axis=0), row["distance"].values, row["hamiltonian"].values,
+        row["free_energy"].values, row["equilibrium"].values, row["energies"].values, row["mask"].values, T, m, g,
+        f"point {point}: T={T:.3g}, m={m:.3g}, zeta={_zeta(T, m, g)}",
+    )
+
+
+def _zeta(T, m, g) -> str:
+    return f"{g / (2 * np.sqrt(m * T)):.3g}" if m > 0 else "inf"
+
+
+def _colors(n):
+    return plt.get_cmap(SEQUENTIAL)(np.linspace(0.0, 0.85, max(n, 1)))
+
+
+def _figure(ax, size=(6.4, 4.2)):
+    if ax is None:
+        fig, ax = plt.subplots(figsize=size, layout="constrained")
+        return fig, ax
+    return ax.figure, ax
+
+
+# 1 ---------------------------------------------------------------------------------------------
+def plot_trajectory(s: Series, ax=None, max_tokens: int = 12):
+    """`rho_i(t)` for one point, with the softmax values as dashed lines."""
+    fig, ax = _figure(ax)
+    live = np.flatnonzero(s.mask)
+    shown = live[np.argsort(-s.equilibrium[live])][:max_tokens]
+    for color, i in zip(_colors(len(shown)), shown):
+        ax.plot(s.t, s.rho[:, i], color=color, lw=1.4, label=f"token {i}")
+        ax.axhline(s.equilibrium[i], color=color, ls="--", lw=0.9)
+    ax.set(xlabel="time t (units of 1/omega)", ylabel="attention weight rho_i", title=f"Relaxation of one attention row\n{s.label}")
+    ax.legend(title="solid: rho_i(t); dashed: softmax", fontsize=7, ncol=2, loc="upper right")
+    return fig
+
+
+# 2 ---------------------------------------------------------------------------------------------
+def plot_relaxation(series: list[Series], ax=None, floor: float = 1e-12):
+    """Fisher–Rao distance to softmax on a log axis, each with the linear theory's envelope
+    `d(t_a) exp(-rate (t - t_a))`, anchored where the motion has become linear (d < 1e-2)."""
+    fig, ax = _figure(ax)
+    for color, s in zip(_colors(len(series)), series):
+        ax.semilogy(s.t, np.maximum(s.distance, floor), color=color, lw=1.3, label=s.label)
+        linear = np.flatnonzero(s.distance < 1e-2)
+        rate = s.decay_rate
+        if linear.size and rate > 0:
+            window = s.t <= s.t[linear[0]] + (2 * np.pi / s.natural_frequency if np.isfinite(s.natural_frequency) else 0)
+            anchor = int(np.argmax(np.where(window & (s.t >= s.t[linear[0]]), s.distance, -np.inf)))
+            envelope = s.distance[anchor] * np.exp(-rate * (s.t - s.t[anchor]))
+            after = s.t >= s.t[anchor]
+            ax.semilogy(s.t[after], np.maximum(envelope[after], floor), color=color, ls=":", lw=1.2)
+    ax.set_ylim(bottom=floor)
+    ax.set(xlabel="time t (units of 1/omega)", ylabel="Fisher-Rao distance to softmax (rad)",
+           title="Relaxation to softmax; dotted: linear theory exp(-rate t)")
+    ax.legend(fontsize=7)
+    return fig
+
+
+# 3 ---------------------------------------------------------------------------------------------
+def plot_energy(s: Series, ax=None):
+    """`H(t)` and `F(rho(t))` against `F* = -T ln Z`."""
+    fig, ax = _figure(ax)
+    f_star = float(np.sum(np.where(s.mask, s.equilibrium * s.energies, 0)) - s.temperature * _entropy(s.equilibrium))
+    ax.plot(s.t, s.hamiltonian, color=_colors(2)[0], lw=1.5, label="H = K + F")
+    ax.plot(s.t, s.free_energy, color=_colors(2)[1], lw=1.2, label="F(rho(t))")
+    ax.axhline(f_star, color="0.3", ls="--", lw=1, label="F* = -T ln Z")
+    kind = "conserved (damping 0)" if s.damping == 0 else "dissipated"
+    drift = np.max(np.abs(s.hamiltonian - s.hamiltonian[0])) / max(abs(s.hamiltonian[0]), 1e-300)
+    ax.set(xlabel="time t (units of 1/omega)", ylabel="energy (units of E)",
+           title=f"Energy: H {kind}; max |H - H(0)|/|H(0)| = {drift:.1e}\n{s.label}")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def _entropy(p):
+    p = p[p > 0]
+    return float(-np.sum(p * np.log(p)))
+
+
+# 4 ---------------------------------------------------------------------------------------------
+def slowest_mode(s: Series):
+    """Amplitude of `eps = rho/rho* - 1` along its late-time direction (orthonormal in the
+    `rho*`-weighted norm) and its rate, in natural units."""
+    live = s.mask & (s.equilibrium > 0)
+    eps = np.where(live, s.rho / np.where(live, s.equilibrium, 1) - 1, 0)
+    eps_dot = np.where(live, s.rho_dot / np.where(live, s.equilibrium, 1), 0)
+    # Late in the relaxation only the slowest mode is left: its direction is eps there.
+    size = np.linalg.norm(eps, axis=1)
+    small = np.flatnonzero(size < 1e-2 * size[0])
+    late = eps[small[0]] if small.size else eps[-1]
+    direction = late / max(np.sqrt(np.sum(s.equilibrium * late**2)), 1e-300)
+    amplitude = eps @ (s.equilibrium * direction)
+    rate = eps_dot @ (s.equilibrium * direction)
+    return amplitude, rate / (s.natural_frequency if np.isfinite(s.natural_frequency) else 1.0)
+
+
+def plot_phase_portrait(series: list[Series], ax=None, linear_below: float = 0.05):
+    """Phase portrait of the slowest mode from the moment the motion is linear (distance below
+    `linear_below`), scaled by the amplitude there: spirals in when underdamped, creeps when
+    overdamped."""
+    fig, ax = _figure(ax, size=(5.4, 5.0))
+    for color, s in zip(_colors(len(series)), series):
+        a, a_dot = slowest_mode(s)
+        linear = np.flatnonzero(s.distance < linear_below)
+        if linear.size < 2:
+            continue
+        scale = np.max(np.abs(a[linear[0]:])) or 1.0
+        a, a_dot = a[linear[0]:] / scale, a_dot[linear[0]:] / scale
+        ax.plot(a, a_dot, color=color, lw=1.2, marker=".", ms=2, label=s.label)
+        ax.plot(a[0], a_dot[0], "o", color=color, ms=5)
+    ax.plot(0, 0, "k*", ms=10, label="softmax")
+    ax.set(xlabel="slowest-mode amplitude eps / eps_max", ylabel="(d eps / d tau) / eps_max,  tau = t sqrt(T/m)",
+           title=f"Slowest mode once linear (distance < {linear_below:g}; dot: start)")
+    ax.legend(fontsize=7)
+    return fig
+
+
+# 5 ---------------------------------------------------------------------------------------------
+def plot_simplex(series: list[Series], grid: int = 200):
+    """N = 3: paths on a ternary plot over free-energy contours, softmax marked; and the same
+    paths on the positive octant of the radius-2 sphere `x = 2 sqrt(rho)`."""
+    s0 = series[0]
+    if s0.rho.shape[1] != 3:
+        raise ValueError(f"plot_simplex needs N = 3 tokens, got {s0.rho.shape[1]}")
+    fig = plt.figure(figsize=(11, 4.8), layout="constrained")
+    ax = fig.add_subplot(1, 2, 1)
+    corners = np.array([[0.0, 0.0], [1.0, 0.0], [0.5, np.sqrt(3) / 2]])
+    to_xy = lambda r: r @ corners
+    a, b = np.meshgrid(np.linspace(0, 1, grid), np.linspace(0, 1, grid))
+    c = 1 - a - b
+    inside = c > 1e-9
+    r = np.stack([np.where(inside, a, np.nan), np.where(inside, b, np.nan), np.where(inside, c, np.nan)], -1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        F = np.sum(r * s0.energies, -1) + s0.temperature * np.nansum(np.where(r > 0, r * np.log(r), 0), -1)
+    xy = to_xy(np.nan_to_num(r))
+    contour = ax.tricontourf(xy[inside][:, 0], xy[inside][:, 1], F[inside], levels=20, cmap="Greys")
+    fig.colorbar(contour, ax=ax, label="free energy F(rho) (units of E)")
+    ax.plot(*np.vstack([corners, corners[:1]]).T, color="k", lw=0.8)
+    for color, s in zip(_colors(len(series)), series):
+        p = to_xy(s.rho)
+        ax.plot(p[:, 0], p[:, 1], color=color, lw=1.2, label=s.label)
+    star = to_xy(s0.equilibrium)
+    ax.plot(*star, "r*", ms=12, label="softmax")
+    for i, corner in enumerate(corners):
+        ax.annotate(f"token {i}", corner, textcoords="offset points", xytext=(0, -12 if i < 2 else 5), ha="center", fontsize=8)
+    ax.set(aspect="equal", title="Paths on the simplex over F contours")
+    ax.axis("off")
+    ax.legend(fontsize=7, loc="upper right")
+    ax3 = fig.add_subplot(1, 2, 2, projection="3d")
+    u, v = np.meshgrid(np.linspace(0, np.pi / 2, 30), np.linspace(0, np.pi / 2, 30))
+    ax3.plot_surface(2 * np.cos(u) * np.sin(v), 2 * np.sin(u) * np.sin(v), 2 * np.cos(v), color="0.85", alpha=0.35, lw=0)
+    for color, s in zip(_colors(len(series)), series):
+        x = 2 * np.sqrt(np.clip(s.rho, 0, None))
+        ax3.plot(x[:, 0], x[:, 1], x[:, 2], color=color, lw=1.2)
+    xs = 2 * np.sqrt(s0.equilibrium)
+    ax3.scatter(*xs, color="r", marker="*", s=80)
+    ax3.set(xlabel="x_0", ylabel="x_1", zlabel="x_2", title="Same paths on the radius-2 sphere, x = 2 sqrt(rho)")
+    return fig
+
+
+# 6 ---------------------------------------------------------------------------------------------
+def plot_convergence_map(ds):
+    """Measured relaxation time over a temperature x mass grid (median over other axes), and
+    measured / predicted; the critical-damping line gamma = 2 sqrt(m T) where it falls in the
+    grid. A one-dimensional damping-ratio sweep is drawn against zeta with the line zeta = 1."""
+    measured = ds["relaxation_time"].median([d for d in ds["relaxation_time"].dims if d not in ("temperature", "mass", "damping_ratio")])
+    predicted = ds["predicted_relaxation_time"].median([d for d in ds["predicted_relaxation_time"].dims if d not in ("temperature", "mass", "damping_ratio")])
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), layout="constrained")
+    if {"temperature", "mass"} <= set(measured.dims):
+        T, m = ds["temperature"].values, ds["mass"].values
+        gamma = np.unique(np.round(ds["parameters"].sel(parameter="damping").values, 12))
+        # Time to reach the tolerance over the e-folding time 1/rate is ln(d_linear / tol) when
+        # the linear theory holds: the same number at every grid point.
+        panels = ((axes[0], measured, "measured relaxation time (units of 1/omega)"),
+                  (axes[1], measured / predicted, "measured time to tolerance x predicted rate"))
+        for ax, field, label in panels:
+            mesh = ax.pcolormesh(_log_edges(T), _log_edges(m), field.transpose("mass", "temperature").values, cmap=SEQUENTIAL,
+                                 norm=matplotlib.colors.LogNorm() if field is measured else None)
+            fig.colorbar(mesh, ax=ax, label=label)
+            if gamma.size == 1 and gamma[0] > 0:  # fixed damping: zeta = 1 on m = gamma^2 / (4 T)
+                tt = np.geomspace(T.min(), T.max(), 100)
+                ax.plot(tt, gamma[0] ** 2 / (4 * tt), "w--", lw=1.5, label="critical: gamma = 2 sqrt(mT)")
+                ax.set_ylim(_log_edges(m)[0], _log_edges(m)[-1])
+                ax.legend(fontsize=7, loc="lower right")
+            ax.set(xscale="log", yscale="log", xlabel="temperature T (units of E)", ylabel="mass m", title=label)
+        fig.suptitle(_title(ds, "Convergence map"))
+    elif "damping_ratio" in measured.dims:
+        zeta = ds["damping_ratio"].values
+        axes[0].semilogy(zeta, measured.values, "o-", color=_colors(2)[0], label="measured")
+        axes[0].semilogy(zeta, predicted.values, "--", color=_colors(2)[1], label="1 / predicted rate")
+        axes[1].plot(zeta, (measured / predicted).values, "o-", color=_colors(1)[0], label="measured / predicted")
+        for ax in axes:
+            ax.axvline(1.0, color="0.4", ls=":", label="critical zeta = 1")
+            ax.set(xscale="log", xlabel="damping ratio zeta = gamma / (2 sqrt(mT))")
+            ax.legend(fontsize=8)
+        axes[0].set(ylabel="relaxation time (units of 1/omega)")
+        axes[1].set(ylabel="measured / predicted")
+        fig.suptitle(_title(ds, "Convergence against damping ratio"))
+    else:
+        raise ValueError("plot_convergence_map needs temperature and mass, or damping_ratio, among the sweep axes")
+    return fig
+
+
+def _log_edges(values):
+    """Cell edges halfway (geometrically) between grid values, so cells are even on log axes."""
+    v = np.sort(np.asarray(values, float))
+    if v.size == 1:
+        return np.array([v[0] / 1.5, v[0] * 1.5])
+    mid = np.sqrt(v[1:] * v[:-1])
+    return np.concatenate([[v[0] ** 2 / mid[0]], mid, [v[-1] ** 2 / mid[-1]]])
+
+
+def _title(ds, what: str) -> str:
+    return f"{what}: run '{ds.attrs.get('name', '?')}', tolerance {_tolerance(ds):g}"
+
+
+def _tolerance(ds) -> float:
+    import json
+
+    try:
+        return json.loads(ds.attrs["config_resolved"])["verify"]["tolerance"]
+    except (KeyError, ValueError):
+        return float("nan")
+
+
+# 7 ---------------------------------------------------------------------------------------------
+def plot_collapse(series: list[Series]):
+    """The same problem at several masses and one damping ratio: different clocks in physical
+    time, one curve in natural time `tau = t sqrt(T/m)`."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
+    ordered = sorted(series, key=lambda s: s.mass)
+    for color, s in zip(_colors(len(ordered)), ordered):
+        label = f"m = {s.mass:.3g}"
+        axes[0].semilogy(s.t, np.maximum(s.distance, 1e-12), color=color, lw=1.3, label=label)
+        axes[1].semilogy(s.t * s.natural_frequency, np.maximum(s.distance, 1e-12), color=color, lw=1.3, label=label)
+    axes[0].set(xlabel="physical time t (units of 1/omega)", ylabel="Fisher-Rao distance to softmax (rad)", title="against physical time")
+    axes[1].set(xlabel="natural time tau = t sqrt(T/m) (dimensionless)", title="against natural time: one curve")
+    for ax in axes:
+        ax.legend(fontsize=8, title="mass")
+    zetas = {round(s.damping_ratio, 6) for s in ordered}
+    fig.suptitle(f"Mass only sets the clock (zeta = {', '.join(f'{z:g}' for z in sorted(zetas))})")
+    return fig
+
+
+# 8 ---------------------------------------------------------------------------------------------
+def heat_capacity_curve(energies, temperatures):
+    """`C(T) = Var_{rho*}(E) / T^2` for one energy spectrum, in numpy (float64)."""
+    E = np.asarray(energies, float)[None, :]
+    T = np.asarray(temperatures, float)[:, None]
+    logits = -E / T
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    mean = (p * E).sum(1, keepdims=True)
+    return ((p * (E - mean) ** 2).sum(1)) / T[:, 0] ** 2
+
+
+def plot_heat_capacity(spectra: dict[str, np.ndarray], temperatures=None, ax=None):
+    """`C(T)` of one or several energy spectra, each with its peak marked."""
+    fig, ax = _figure(ax)
+    for color, (label, energies) in zip(_colors(len(spectra)), spectra.items()):
+        spread = np.ptp(energies) if np.ptp(energies) > 0 else 1.0
+        T = temperatures if temperatures is not None else np.geomspace(spread / 200, spread * 20, 400)
+        C = heat_capacity_curve(energies, T)
+        peak = int(np.argmax(C))
+        ax.semilogx(T, C, color=color, lw=1.5, label=f"{label}: peak C={C[peak]:.3g} at T={T[peak]:.3g}")
+        ax.plot(T[peak], C[peak], "v", color=color, ms=7)
+    ax.set(xlabel="temperature T (units of E)", ylabel="heat capacity C = Var(E)/T^2 (dimensionless)",
+           title="Heat capacity of the attention spectrum (triangle: peak)")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def save(fig, path, svg: bool = False) -> list[str]:
+    """Write PNG (and SVG on request); close the figure."""
+    import pathlib
+
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = [str(path.with_suffix(".png"))]
+    fig.savefig(written[0], dpi=130)
+    if svg:
+        written.append(str(path.with_suffix(".svg")))
+        fig.savefig(written[1])
+    plt.close(fig)
+    return written
+
+
+def plot_run(out_dir, svg: bool = False, figures_dir=None) -> list[str]:
+    """Every figure that applies to a stored run; returns the files written."""
+    import json
+    import pathlib
+
+    from .store import open_results
+
+    out_dir = pathlib.Path(out_dir)
+    target = pathlib.Path(figures_dir) if figures_dir else out_dir / "figures"
+    raw, grid = open_results(out_dir, grid=False), open_results(out_dir)
+    keys = json.loads(raw.attrs["sweep_keys"])
+    done = np.flatnonzero(raw["status"].values[:, 0] >= 0)  # points written so far
+    if done.size == 0:
+        raise ValueError(f"{out_dir} has no finished chunk to plot")
+    spread = done[np.linspace(0, done.size - 1, min(6, done.size)).round().astype(int)]
+    first = series_from_results(raw, int(done[0]))
+    written = []
+    written += save(plot_trajectory(first), target / "trajectory", svg)
+    written += save(plot_relaxation([series_from_results(raw, int(i)) for i in spread]), target / "relaxation", svg)
+    written += save(plot_energy(first), target / "energy", svg)
+    written += save(plot_phase_portrait([series_from_results(raw, int(i)) for i in spread[:4]]), target / "phase_portrait", svg)
+    if raw.sizes["token"] == 3:
+        written += save(plot_simplex([series_from_results(raw, int(i)) for i in spread]), target / "simplex", svg)
+    if {"temperature", "mass"} <= set(keys) or "damping_ratio" in keys:
+        written += save(plot_convergence_map(grid), target / "convergence_map", svg)
+    if "mass" in keys and grid.sizes["mass"] > 1:
+        # The points that differ only in mass from the first point.
+        others = {k: raw[k].values[done[0]] for k in keys if k != "mass"}
+        same = [int(i) for i in done if all(raw[k].values[i] == v for k, v in others.items())]
+        written += save(plot_collapse([series_from_results(raw, i) for i in same]), target / "collapse", svg)
+    spectra = {}
+    for i in spread[:3]:
+        s = series_from_results(raw, int(i))
+        spectra[f"point {int(i)}"] = s.energies[s.mask]
+    written += save(plot_heat_capacity(spectra), target / "heat_capacity", svg)
+    return written
