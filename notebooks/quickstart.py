@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     formats: py:percent
+#     formats: ipynb,py:percent
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -22,6 +22,7 @@ jax.config.update("jax_enable_x64", True)  # accuracy work is float64
 import numpy as np
 
 import thermo_ode as to
+from thermo_ode import plotting
 
 rng = np.random.default_rng(0)
 q, k = rng.normal(size=(8, 64)), rng.normal(size=(8, 64))
@@ -38,7 +39,16 @@ print("predicted relaxation time:", float(theory.relaxation_time[0]))
 # %%
 mask = np.asarray(system.mask)
 rho0 = mask / mask.sum(-1, keepdims=True)  # uniform over the visible tokens
-traj = to.simulate(system, rho0, t1=30 * float(theory.relaxation_time[0]))
+traj = to.simulate(system, rho0, t1=30 * float(theory.relaxation_time[0]), saves=301)
 print("final Fisher-Rao distance to softmax, per query row:")
 print(np.asarray(traj.final_distance))
 assert np.all(traj.final_distance < 1e-6)
+
+# %% [markdown]
+# The last row sees all eight keys: its weights settle on the softmax values (dashed), and its
+# distance to softmax falls at the rate the linear theory predicts (dotted).
+
+# %%
+last = plotting.series_from_trajectory(traj, 7)
+plotting.plot_trajectory(last)
+plotting.plot_relaxation([plotting.series_from_trajectory(traj, i) for i in (3, 5, 7)]);

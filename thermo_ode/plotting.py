@@ -210,7 +210,8 @@ def plot_simplex(series: list[Series], grid: int = 200):
     ax.plot(*star, "r*", ms=12, label="softmax")
     for i, corner in enumerate(corners):
         ax.annotate(f"token {i}", corner, textcoords="offset points", xytext=(0, -12 if i < 2 else 5), ha="center", fontsize=8)
-    ax.set(aspect="equal", title="Paths on the simplex over F contours")
+    ax.set_aspect("equal")
+    ax.set_title("Paths on the simplex over F contours", pad=16)
     ax.axis("off")
     ax.legend(fontsize=7, loc="upper right")
     ax3 = fig.add_subplot(1, 2, 2, projection="3d")
