@@ -75,10 +75,15 @@ def test_slowest_mode_oscillates_at_omega_d(trajectories):
     np.testing.assert_allclose(np.mean(np.diff(crossings)), np.pi / omega_d, rtol=0.01)
 
 
-def test_plot_command_on_a_run(tmp_path):
+def _run(tmp_path, text):
     from thermo_ode import config, runner
 
-    loaded = config.parse(textwrap.dedent("""\
+    runner.run(config.parse(textwrap.dedent(text)), tmp_path / "run")
+    return tmp_path / "run"
+
+
+def test_plot_command_on_a_run(tmp_path):
+    run = _run(tmp_path, """\
     name: plots
     system:
       tokens: 3
@@ -88,21 +93,19 @@ def test_plot_command_on_a_run(tmp_path):
       temperature: [0.5, 2.0]
       mass: [0.1, 1.0, 10.0]
     integrate: {t1: {relaxation_times: 20}, saves: 81}
-    """))
-    runner.run(loaded, tmp_path / "run")
-    assert main(["plot", str(tmp_path / "run"), "--svg"]) == 0
-    names = {p.stem for p in (tmp_path / "run" / "figures").glob("*.png")}
+    """)
+    assert main(["plot", str(run), "--svg"]) == 0
+    names = {p.stem for p in (run / "figures").glob("*.png")}
     assert names == {"trajectory", "relaxation", "energy", "phase_portrait", "simplex", "convergence_map", "collapse", "heat_capacity"}
-    for png in (tmp_path / "run" / "figures").glob("*.png"):
+    for png in (run / "figures").glob("*.png"):
         _not_blank(png)
-    assert len(list((tmp_path / "run" / "figures").glob("*.svg"))) == 8
+    assert len(list((run / "figures").glob("*.svg"))) == 8
 
 
 def test_damping_ratio_convergence_map(tmp_path):
-    from thermo_ode import config, runner
     from thermo_ode.store import open_results
 
-    loaded = config.parse(textwrap.dedent("""\
+    run = _run(tmp_path, """\
     name: zeta
     system:
       tokens: 4
@@ -111,6 +114,5 @@ def test_damping_ratio_convergence_map(tmp_path):
     sweep:
       damping_ratio: [0.3, 1.0, 3.0]
     integrate: {t1: {relaxation_times: 20}, saves: 41}
-    """))
-    runner.run(loaded, tmp_path / "run")
-    _not_blank(plotting.save(plotting.plot_convergence_map(open_results(tmp_path / "run")), tmp_path / "map")[0])
+    """)
+    _not_blank(plotting.save(plotting.plot_convergence_map(open_results(run)), tmp_path / "map")[0])
