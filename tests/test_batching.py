@@ -2,6 +2,7 @@
 
 import equinox as eqx
 import numpy as np
+import pytest
 
 import thermo_ode as to
 from thermo_ode import simulation
@@ -60,3 +61,19 @@ def test_one_failing_system_keeps_the_others():
     assert "max_steps" in traj.message(1)
     reference = to.simulate(system[0], np.full(4, 0.25), 10.0, saves=5, max_steps=400, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(traj.rho[0], reference.rho, atol=1e-11)
+
+
+def test_grouping_by_cost_keeps_the_callers_order():
+    """Systems are solved in cost-sorted groups; results come back in the caller's order, each
+    with its own times, and equal the ungrouped solve to the tolerance."""
+    rng = np.random.default_rng(11)
+    T = rng.uniform(0.3, 5, 24)
+    system = to.AttentionSystem(rng.normal(size=(24, 7)) * 2, T, rng.uniform(0.1, 5, 24), 1.0)
+    t1 = rng.uniform(5, 20, 24)
+    one = to.simulate(system, np.full(7, 1 / 7), t1, saves=9, groups=1, rtol=1e-10, atol=1e-12)
+    five = to.simulate(system, np.full(7, 1 / 7), t1, saves=9, groups=5, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(five.ts, np.linspace(0, 1, 9) * t1[:, None])
+    np.testing.assert_allclose(five.rho, one.rho, atol=1e-8)
+    np.testing.assert_allclose(five.equilibrium, one.equilibrium, rtol=0, atol=0)
+    with pytest.raises(ValueError, match="groups must be 'auto' or an int >= 1"):
+        to.simulate(system, np.full(7, 1 / 7), 1.0, groups=0)
