@@ -102,6 +102,11 @@ def test_massless_rules():
         to.simulate(mixed, RHO0, 1.0)
 
 
+def test_empty_batch():
+    with pytest.raises(ValueError, match="system has an empty batch"):
+        to.simulate(to.AttentionSystem(np.zeros((0, 3)), 1.0, 1.0, 1.0), RHO0, 1.0)
+
+
 def test_wrong_system_type():
     with pytest.raises(TypeError, match="system must be an AttentionSystem"):
         to.simulate(E, RHO0, 1.0)

@@ -108,6 +108,8 @@ def simulate(
     mesh = _mesh(devices)
     _group_count(groups, 1)  # reject a bad value before any work
     batch, n = system.batch_shape, system.num_tokens
+    if math.prod(batch) == 0:
+        raise ValueError(f"system has an empty batch {batch}: nothing to simulate")
     if _checks.is_traced(system, rho0, t1, ts, velocity0):
         raise TypeError("simulate needs concrete inputs: call it outside jit/vmap (it compiles itself)")
     rho0, velocity0, t1, ts, second_order = _checked_inputs(system, rho0, t1, ts, saves, velocity0)
@@ -121,8 +123,8 @@ def simulate(
     order = np.argsort(_predicted_cost(system, t1, second_order, time).reshape(-1), kind="stable")
     n_groups = _group_count(groups, nb)
     devices_ = 1 if mesh is None else mesh.size
-    size = -(-max(nb, 1) // (n_groups * devices_)) * devices_
-    index = np.concatenate([order, np.full(n_groups * size - nb, order[-1] if nb else 0)])
+    size = -(-nb // (n_groups * devices_)) * devices_
+    index = np.concatenate([order, np.full(n_groups * size - nb, order[-1])])
 
     def flat(a, tail):
         return jnp.reshape(jnp.asarray(a), (nb,) + tail)[index]
