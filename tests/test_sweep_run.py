@@ -272,3 +272,16 @@ def test_config_without_sweep_and_with_fixed_energies(tmp_path):
     logits = -np.array([[0.0, 1.0, 2.0], [2.0, 0.0, -1.0]]) / 0.5
     expected = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
     np.testing.assert_allclose(ds["equilibrium"].values[0], expected, atol=1e-12)
+
+
+def test_natural_end_times():
+    """t1 = {natural: tau}: tau / sqrt(T/m) for m > 0, tau gamma / T for the gradient flow."""
+    import thermo_ode as to
+    from thermo_ode import config as cfgmod
+
+    cfg = cfgmod.parse("name: x\nsystem: {tokens: 2, energies: {kind: list, values: [0, 1]}, temperature: 1.0, damping: 1.0}\n"
+                       "integrate: {t1: {natural: 7}}").config
+    T, g = np.array([0.5, 2.0, 3.0]), np.array([1.0, 2.0, 0.5])
+    for m, expected in ((np.array([0.1, 1.0, 10.0]), 7 * np.sqrt(np.array([0.1, 1.0, 10.0]) / T)), (np.zeros(3), 7 * g / T)):
+        theory = to.linear_theory(to.AttentionSystem(np.zeros((3, 2)), T, m, g))
+        np.testing.assert_allclose(sweep.end_times(cfg, theory), expected, rtol=1e-14)

@@ -358,11 +358,12 @@ def plot_run(out_dir, svg: bool = False, figures_dir=None) -> list[str]:
     import json
     import pathlib
 
-    from .store import open_results
+    from .store import grid_view, open_results
 
     out_dir = pathlib.Path(out_dir)
     target = pathlib.Path(figures_dir) if figures_dir else out_dir / "figures"
-    raw, grid = open_results(out_dir, grid=False), open_results(out_dir)
+    raw = open_results(out_dir, grid=False)
+    grid = grid_view(raw)
     keys = json.loads(raw.attrs["sweep_keys"])
     done = np.flatnonzero(raw["status"].values[:, 0] >= 0)  # points written so far
     if done.size == 0:

@@ -70,8 +70,9 @@ def run(loaded: LoadedConfig, out_dir, *, resume: bool = True, devices: int = 1,
         system = AttentionSystem(
             inputs.energies, inputs.temperature[:, None], inputs.mass[:, None], inputs.damping[:, None], mask=inputs.mask
         )
-        predicted = np.asarray(linear_theory(system).relaxation_time)[:, 0]
-        t1 = sweep.end_times(cfg, inputs.temperature, inputs.mass, inputs.damping, predicted)
+        theory = linear_theory(system[:, 0])  # parameters are per point, shared by its rows
+        predicted = np.asarray(theory.relaxation_time)
+        t1 = sweep.end_times(cfg, theory)
         traj = simulate(
             system, inputs.rho0, t1[:, None], saves=plan.saves, chart=integrate.chart, solver=integrate.solver,
             rtol=integrate.rtol, atol=integrate.atol, max_steps=integrate.max_steps, time=integrate.time,

@@ -108,14 +108,14 @@ def simulate(
     mesh = _mesh(devices)
     _group_count(groups, 1)  # reject a bad value before any work
     batch, n = system.batch_shape, system.num_tokens
-    if math.prod(batch) == 0:
+    nb = math.prod(batch)
+    if nb == 0:
         raise ValueError(f"system has an empty batch {batch}: nothing to simulate")
     if _checks.is_traced(system, rho0, t1, ts, velocity0):
         raise TypeError("simulate needs concrete inputs: call it outside jit/vmap (it compiles itself)")
     rho0, velocity0, t1, ts, second_order = _checked_inputs(system, rho0, t1, ts, saves, velocity0)
 
     dtype = system.dtype
-    nb = math.prod(batch)
     # A vmapped adaptive solve runs until its slowest member is done, so every system pays for
     # the slowest. Systems are sorted by predicted cost and solved in groups of equal size (one
     # compiled program for all groups), padded by repeating the last system to fill the last
@@ -182,27 +182,27 @@ def _predicted_cost(system: AttentionSystem, t1, second_order: bool, time: str) 
     """A rank proxy for each system's step count: its end time in solver time, times the spread
     of E/T, which sets the amplitude and stiffness of the motion (measured rank correlation with
     the steps taken: 0.99 on the benchmark workload)."""
-    T, m, gamma = (np.asarray(getattr(system, k), float) for k in ("temperature", "mass", "damping"))
+    T = np.asarray(system.temperature, float)
     mask = np.asarray(system.mask)
     beta = np.where(mask, np.asarray(system.energies, float) / T[..., None], 0)
     count = mask.sum(-1)
     spread = np.sqrt(np.maximum((beta**2).sum(-1) / count - (beta.sum(-1) / count) ** 2, 0))
-    if time == "physical":
-        rate = np.ones_like(T)
-    else:
-        rate = np.sqrt(T / np.where(m > 0, m, 1)) if second_order else T / np.where(gamma > 0, gamma, 1)
+    rate = np.asarray(_rate(system, second_order, time), float)
     return np.asarray(t1, float) * rate * (1 + spread)
+
+
+def _rate(system: AttentionSystem, second_order: bool, time: str):
+    """`ds/dt`: 1 in physical time; `sqrt(T/m)` (natural time), or `T/gamma` when m = 0."""
+    T, m, gamma = system.temperature, system.mass, system.damping
+    if time == "physical":
+        return jnp.ones_like(T)
+    return jnp.sqrt(T / m) if second_order else T / gamma
 
 
 def _solver_time(system: AttentionSystem, second_order: bool, time: str):
     """Per-system `rate = ds/dt` and the vector-field coefficients in solver time."""
     T, m, gamma = system.temperature, system.mass, system.damping
-    if time == "physical":
-        rate = jnp.ones_like(T)
-    elif second_order:
-        rate = jnp.sqrt(T / m)
-    else:
-        rate = T / gamma
+    rate = _rate(system, second_order, time)
     if second_order:
         stiffness, friction = T / (m * rate**2), gamma / (m * rate)
     else:

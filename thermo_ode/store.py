@@ -127,14 +127,18 @@ def open_results(out_dir, grid: bool = True):
     import xarray as xr
 
     ds = xr.open_zarr(store_path(out_dir), consolidated=False, chunks=None)
-    keys = json.loads(ds.attrs["sweep_keys"])
-    ds = ds.set_coords(keys)
-    if grid:
-        ds = ds.drop_vars("chunk_done")
-        if len(keys) == 1:
-            ds = ds.swap_dims(point=keys[0])
-        elif keys:
-            ds = ds.set_index(point=keys).unstack("point").transpose(*keys, ...)
+    ds = ds.set_coords(json.loads(ds.attrs["sweep_keys"]))
+    return grid_view(ds) if grid else ds
+
+
+def grid_view(raw):
+    """The flat-`point` dataset reshaped to one dimension per swept key, in config order."""
+    keys = json.loads(raw.attrs["sweep_keys"])
+    ds = raw.drop_vars("chunk_done")
+    if len(keys) == 1:
+        return ds.swap_dims(point=keys[0])
+    if keys:
+        return ds.set_index(point=keys).unstack("point").transpose(*keys, ...)
     return ds
 
 

@@ -139,16 +139,18 @@ def _point(loaded: LoadedConfig, p: Plan, index: int, fixed) -> dict:
     return dict(energies=padded, mask=mask, temperature=T, mass=m, damping=gamma, rho0=rho0)
 
 
-def end_times(cfg, temperature, mass, damping, predicted_relaxation_time) -> np.ndarray:
-    """`integrate.t1` in physical time for each point."""
+def end_times(cfg, theory) -> np.ndarray:
+    """`integrate.t1` in physical time for each point, from its `LinearTheory` (1-D batch)."""
     t1 = cfg.integrate.t1
+    relaxation = np.asarray(theory.relaxation_time)
     if isinstance(t1, NaturalTime):
-        massless = mass == 0
-        clock = np.where(massless, damping / temperature, np.sqrt(np.where(massless, 1, mass) / temperature))
-        return t1.natural * clock
+        # One unit of natural time is 1/omega0; for m = 0 (omega0 = inf) it is gamma/T, the
+        # gradient flow's relaxation time.
+        omega0 = np.asarray(theory.natural_frequency)
+        return t1.natural * np.where(np.isfinite(omega0), 1 / omega0, relaxation)
     if isinstance(t1, RelaxationTimes):
-        return t1.relaxation_times * np.asarray(predicted_relaxation_time)
-    return np.full(np.shape(temperature), float(t1))
+        return t1.relaxation_times * relaxation
+    return np.full(relaxation.shape, float(t1))
 
 
 def relaxation_time(t: np.ndarray, distance: np.ndarray, tolerance: float) -> np.ndarray:
