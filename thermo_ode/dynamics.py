@@ -49,11 +49,20 @@ def potential_gradient(x, c: Coefficients):
     return jnp.where(c.mask, g, 0)
 
 
+def sphere_force(x, c: Coefficients):
+    """The conservative force `-stiffness grad(V/T)`, before the constraint force is added."""
+    return -c.stiffness * potential_gradient(x, c)
+
+
+def constrained_acceleration(x, v, force, mask):
+    """`force + mu x` with the multiplier `mu` that keeps `|x|^2` and `x . v` constant."""
+    mu = -(jnp.dot(v, v) + jnp.dot(x, force)) / jnp.dot(x, x)
+    return jnp.where(mask, force + mu * x, 0)
+
+
 def sphere_acceleration(x, v, c: Coefficients):
-    """`x''` with the exact constraint force `mu x` that keeps `|x|^2` and `x.v` constant."""
-    f = -c.stiffness * potential_gradient(x, c) - c.friction * v
-    mu = -(jnp.dot(v, v) + jnp.dot(x, f)) / jnp.dot(x, x)
-    return jnp.where(c.mask, f + mu * x, 0)
+    """`x''` with the exact constraint force `mu x`."""
+    return constrained_acceleration(x, v, sphere_force(x, c) - c.friction * v, c.mask)
 
 
 def sphere_field(s, y, c: Coefficients):

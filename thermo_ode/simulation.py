@@ -19,10 +19,11 @@ from jaxtyping import Array, Bool, Float, Int
 
 from . import _checks
 from . import physics
-from .charts import AbstractChart, resolve_chart
-from .dynamics import Coefficients
+from .charts import AbstractChart, SphereChart, resolve_chart
+from .dynamics import Coefficients, sphere_force
 from .geometry import fisher_rao_distance
-from .solvers import ProjectedSolver, resolve_solver
+from .integrators import SphereDriftTerm, StepBrownianPath, TangentNoiseTerm
+from .solvers import ProjectedSolver, is_sphere_splitting, needs_fixed_step, resolve_solver, takes_noise
 from .system import AttentionSystem
 
 TIME_SCALES = ("natural", "physical")
@@ -36,6 +37,7 @@ class Trajectory(eqx.Module):
     `status` is 0 where the solve succeeded, else diffrax's result code (see `message`).
     `constraint_error` is `| |x|^2/4 - 1 |` of the raw saved sphere state before it is
     normalised for reporting (0 for charts that are normalised by construction).
+    `bath_temperature` is the Langevin bath's `T_b` of each system (0: deterministic).
     """
 
     ts: Float[Array, "*batch S"]
@@ -48,6 +50,7 @@ class Trajectory(eqx.Module):
     status: Int[Array, "*batch"]
     num_steps: Int[Array, "*batch"]
     constraint_error: Float[Array, "*batch S"]
+    bath_temperature: Float[Array, "*batch"]
     system: AttentionSystem
 
     @property
@@ -73,7 +76,10 @@ def simulate(
     saves: int = 101,
     velocity0=None,
     chart="sphere",
-    solver="tsit5",
+    solver=None,
+    dt=None,
+    bath_temperature=0.0,
+    key=None,
     rtol: float = 1e-8,
     atol: float = 1e-10,
     max_steps: int = 100_000,
@@ -88,7 +94,18 @@ def simulate(
       default `saves` equally spaced points.
     - `velocity0`: `d rho/dt` at `t = 0` (sum zero), default 0; not allowed when `mass = 0`.
     - `chart`: `"sphere"` (primary), `"logit"` or `"simplex"` (autodiff Euler–Lagrange).
-    - `solver`: a name in `thermo_ode.solvers.SOLVERS` or a diffrax solver instance.
+    - `solver`: a name in `thermo_ode.solvers.SOLVERS` or a diffrax solver instance; default
+      `"tsit5"`, or with Langevin noise `"gbaoab"` (m > 0) / `"euler"` (m = 0).
+    - `dt`: a fixed step in physical time (scalar or per system), shortened so that a whole
+      number of steps reaches `t1`. Needed by `rattle`, `gbaoab`, `euler` and with noise;
+      with an adaptive solver it replaces step-size control. Fixed-step solves step in units
+      of `dt` (so the step grid is exact in floating point); `time` does not apply.
+    - `bath_temperature`: `T_b >= 0` (scalar or per system) of a heat bath coupled through the
+      damping: Langevin noise of strength `sqrt(2 gamma T_b)` tangent to the sphere, with
+      stationary density `exp(-H / T_b)`. 0 is the deterministic system, bit for bit.
+      `T_b` is the bath's; the entropic temperature `T` of the head sets the equilibrium.
+    - `key`: a `jax.random.key` for the noise (split over the batch), or an array of keys
+      with the batch shape; the same key reproduces a run exactly.
     - `time`: `"natural"` (default) or `"physical"`: the time variable the solver steps in.
     - `devices`: split the batch over this many local devices with `jax.shard_map` (default:
       one device). Results are identical to the single-device run.
@@ -101,7 +118,8 @@ def simulate(
     if not isinstance(system, AttentionSystem):
         raise TypeError(f"system must be an AttentionSystem, got {type(system).__name__}")
     chart_ = resolve_chart(chart)
-    solver_ = resolve_solver(solver)
+    if solver is not None:
+        resolve_solver(solver)  # a bad name fails first
     if time not in TIME_SCALES:
         raise ValueError(f"time must be one of {TIME_SCALES}, got {time!r}")
     _check_tolerances(rtol, atol, max_steps, saves)
@@ -111,16 +129,23 @@ def simulate(
     nb = math.prod(batch)
     if nb == 0:
         raise ValueError(f"system has an empty batch {batch}: nothing to simulate")
-    if _checks.is_traced(system, rho0, t1, ts, velocity0):
+    if _checks.is_traced(system, rho0, t1, ts, velocity0, dt, bath_temperature):
         raise TypeError("simulate needs concrete inputs: call it outside jit/vmap (it compiles itself)")
     rho0, velocity0, t1, ts, second_order = _checked_inputs(system, rho0, t1, ts, saves, velocity0)
+    bath = _per_system("bath_temperature", bath_temperature, batch, allow_zero=True)
+    noisy = bool((bath > 0).any())
+    if solver is None:
+        solver = "tsit5" if not noisy else ("gbaoab" if second_order else "euler")
+    solver_ = resolve_solver(solver)
+    steps = _check_stepping(chart_, solver_, second_order, noisy, dt, t1, max_steps, batch, key)
 
     dtype = system.dtype
     # A vmapped adaptive solve runs until its slowest member is done, so every system pays for
     # the slowest. Systems are sorted by predicted cost and solved in groups of equal size (one
     # compiled program for all groups), padded by repeating the last system to fill the last
     # group and to a multiple of the device count.
-    order = np.argsort(_predicted_cost(system, t1, second_order, time).reshape(-1), kind="stable")
+    cost = _predicted_cost(system, t1, second_order, time) if steps is None else steps
+    order = np.argsort(cost.reshape(-1), kind="stable")
     n_groups = _group_count(groups, nb)
     devices_ = 1 if mesh is None else mesh.size
     size = -(-nb // (n_groups * devices_)) * devices_
@@ -134,14 +159,25 @@ def simulate(
     t1, ts = flat(t1.astype(dtype), ()), flat(ts.astype(dtype), (ts.shape[-1],))
     flat_system = jax.tree.map(lambda leaf: flat(leaf, leaf.shape[len(batch) :]), system)
 
-    rate, coeffs = _solver_time(flat_system, second_order, time)
-    controller = diffrax.PIDController(rtol=rtol, atol=atol)
+    if steps is None:
+        rate, coeffs = _solver_time(flat_system, second_order, _rate(flat_system, second_order, time))
+        controller, dt0 = diffrax.PIDController(rtol=rtol, atol=atol), None
+        s1 = rate * t1
+    else:  # solver time counts steps: the grid 0, 1, ..., n is exact in floating point
+        n_steps = flat(steps.astype(dtype), ())
+        rate, coeffs = _solver_time(flat_system, second_order, n_steps / t1)
+        controller, dt0 = diffrax.ConstantStepSize(), 1.0
+        s1 = n_steps
+    noise = None
+    if noisy:
+        amplitude = _noise_amplitude(coeffs, flat(bath.astype(dtype), ()) / flat_system.temperature, second_order)
+        noise = (amplitude, _system_keys(key, batch)[index])
     parts = []
     for g in range(n_groups):
         pick = lambda a: a[g * size : (g + 1) * size]
         parts.append(_solve_batch(
-            chart_, solver_, controller, max_steps, second_order, mesh, jax.tree.map(pick, coeffs),
-            pick(rate), pick(rho0), pick(vel0), pick(t1), pick(ts),
+            chart_, solver_, controller, dt0, max_steps, second_order, mesh, jax.tree.map(pick, coeffs),
+            pick(rate), pick(rho0), pick(vel0), pick(s1), pick(ts), jax.tree.map(pick, noise),
         ))
     unsort = np.argsort(order)  # back to the caller's order, padding dropped
     ys, status, num_steps, raw_constraint = jax.tree.map(lambda *a: jnp.concatenate(a)[:nb][unsort], *parts)
@@ -163,6 +199,7 @@ def simulate(
         status=reshape(status),
         num_steps=reshape(num_steps),
         constraint_error=reshape(raw_constraint),
+        bath_temperature=jnp.asarray(bath.astype(dtype)),
         system=system,
     )
 
@@ -199,10 +236,9 @@ def _rate(system: AttentionSystem, second_order: bool, time: str):
     return jnp.sqrt(T / m) if second_order else T / gamma
 
 
-def _solver_time(system: AttentionSystem, second_order: bool, time: str):
-    """Per-system `rate = ds/dt` and the vector-field coefficients in solver time."""
+def _solver_time(system: AttentionSystem, second_order: bool, rate):
+    """The vector-field coefficients in solver time `s = rate * t` (returned with `rate`)."""
     T, m, gamma = system.temperature, system.mass, system.damping
-    rate = _rate(system, second_order, time)
     if second_order:
         stiffness, friction = T / (m * rate**2), gamma / (m * rate)
     else:
@@ -213,20 +249,28 @@ def _solver_time(system: AttentionSystem, second_order: bool, time: str):
 
 @eqx.filter_jit
 @eqx.debug.assert_max_traces(max_traces=None)
-def _solve_batch(chart: AbstractChart, solver, controller, max_steps, second_order, mesh, coeffs, rate, rho0, vel0, t1, ts):
-    """One compiled program for the whole (flattened) batch, split over `mesh` if given."""
+def _solve_batch(chart: AbstractChart, solver, controller, dt0, max_steps, second_order, mesh, coeffs, rate, rho0, vel0, s1, ts, noise):
+    """One compiled program for the whole (flattened) batch, split over `mesh` if given.
+    `noise` is None or per-system `(amplitude, key)` in solver time."""
 
-    def solve_one(c, rate, rho0, vel0, t1, ts):
+    def solve_one(c, rate, rho0, vel0, s1, ts, noise):
         y0 = chart.initial_state(rho0, vel0 / rate, c, second_order)
         projection = chart.projection(second_order)
-        wrapped = solver if projection is None else ProjectedSolver(solver, projection)
-        s1 = rate * t1
+        if is_sphere_splitting(solver):  # constrained by construction: no projection
+            terms, wrapped = SphereDriftTerm(sphere_force, c.friction, c.mask), solver
+        else:
+            terms = diffrax.ODETerm(chart.vector_field(second_order))
+            wrapped = solver if projection is None else ProjectedSolver(solver, projection)
+        if noise is not None:
+            amplitude, key = noise
+            path = StepBrownianPath(rho0.shape, rho0.dtype, key)
+            terms = diffrax.MultiTerm(terms, TangentNoiseTerm(amplitude, c.mask, path))
         sol = diffrax.diffeqsolve(
-            diffrax.ODETerm(chart.vector_field(second_order)),
+            terms,
             wrapped,
             t0=jnp.zeros_like(s1),
             t1=s1,
-            dt0=None,
+            dt0=dt0,
             y0=y0,
             args=c,
             saveat=diffrax.SaveAt(ts=jnp.minimum(rate * ts, s1)),
@@ -244,7 +288,7 @@ def _solve_batch(chart: AbstractChart, solver, controller, max_steps, second_ord
         # check_vma=False: diffrax's while loop does not type-check under varying-axis checks.
         spec = jax.sharding.PartitionSpec(MESH_AXIS)
         batched = jax.shard_map(batched, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False)
-    return batched(coeffs, rate, rho0, vel0, t1, ts)
+    return batched(coeffs, rate, rho0, vel0, s1, ts, noise)
 
 
 MESH_AXIS = "batch"
@@ -265,6 +309,73 @@ def _mesh(devices):
     return jax.sharding.Mesh(
         np.array(available[:devices]), (MESH_AXIS,), axis_types=(jax.sharding.AxisType.Auto,)
     )
+
+
+def _per_system(name: str, value, batch: tuple, allow_zero: bool) -> np.ndarray:
+    """A finite scalar or per-system value, broadcast to the batch shape."""
+    arr = _checks.float_array(name, value)
+    _checks.broadcastable(name, arr.shape, batch, "the batch shape")
+    arr = np.broadcast_to(arr, batch)
+    (_checks.nonnegative if allow_zero else _checks.positive)(name, arr)
+    return arr
+
+
+def _check_stepping(chart, solver, second_order, noisy, dt, t1, max_steps, batch, key):
+    """Check the solver, `dt`, noise and key together; the number of fixed steps per system
+    (None for an adaptive solve)."""
+    name = type(solver).__name__
+    if is_sphere_splitting(solver):
+        if not isinstance(chart, SphereChart):
+            raise ValueError(f"solver {name} works in the sphere chart only: use chart='sphere'")
+        if not second_order:
+            raise ValueError(f"solver {name} integrates the second-order dynamics: mass must be > 0 (use 'euler' or an adaptive solver at m = 0)")
+    if noisy:
+        if not isinstance(chart, SphereChart):
+            raise ValueError("bath_temperature > 0: Langevin noise lives in the sphere chart; use chart='sphere'")
+        if not takes_noise(solver):
+            raise ValueError(f"bath_temperature > 0: solver {name} cannot integrate noise; use 'gbaoab' (mass > 0) or 'euler'")
+        if key is None:
+            raise TypeError("key: bath_temperature > 0 needs a jax.random.key for the noise")
+    elif key is not None and not _is_key_array(key):
+        raise TypeError(f"key must be a jax.random.key (or an array of them), got {type(key).__name__}")
+    if dt is None:
+        if needs_fixed_step(solver) or noisy:
+            raise ValueError(f"dt is required: solver {name}" + (" with Langevin noise" if noisy else "") + " steps at a fixed step size")
+        return None
+    step = _per_system("dt", dt, batch, allow_zero=False)
+    if (step > t1).any():
+        idx = _checks.first_index(step > t1)
+        raise ValueError(f"dt = {step[idx]} is longer than t1 = {t1[idx]} at batch index {idx}")
+    ratio = t1 / step
+    # A whole number of steps; a ratio within rounding of an integer is that integer.
+    steps = np.where(np.abs(ratio - np.round(ratio)) <= 1e-9 * ratio, np.round(ratio), np.ceil(ratio))
+    if steps.max() > max_steps:
+        raise ValueError(f"dt: t1/dt needs {int(steps.max())} steps, more than max_steps = {max_steps}; raise max_steps or dt")
+    return steps
+
+
+def _is_key_array(key) -> bool:
+    return isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+
+
+def _system_keys(key, batch: tuple):
+    """One key per system, flat in the caller's order: split one key, or take a key array."""
+    if not _is_key_array(key):
+        raise TypeError(f"key must be a jax.random.key (or an array of them), got {type(key).__name__}")
+    nb = math.prod(batch)
+    if key.shape == ():
+        return jax.random.split(key, nb)
+    if key.shape != tuple(batch):
+        raise ValueError(f"key: an array of keys must have the batch shape {tuple(batch)}, got {key.shape}")
+    return key.reshape(nb)
+
+
+def _noise_amplitude(coeffs: Coefficients, bath_over_t, second_order: bool):
+    """Noise amplitude in solver time. With the potential `stiffness V/T`, the bath temperature
+    in those units is `stiffness T_b/T`; fluctuation–dissipation then asks for
+    `2 friction stiffness T_b/T` on the velocity (m > 0), `2 stiffness T_b/T` on x (m = 0)."""
+    theta = coeffs.stiffness * bath_over_t
+    return jnp.sqrt(2 * (coeffs.friction if second_order else 1) * theta)
 
 
 def _check_tolerances(rtol, atol, max_steps, saves):

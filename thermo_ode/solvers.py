@@ -1,4 +1,9 @@
-"""Solver choice, and the wrapping solver that projects every step back onto the manifold."""
+"""Solver choice, and the wrapping solver that projects every step back onto the manifold.
+
+Adaptive Runge–Kutta solvers (tsit5, ...) take `rtol`/`atol`; the fixed-step ones need `dt`:
+`rattle` (symplectic, sphere chart, m > 0), `gbaoab` (g-BAOAB: damping and Langevin noise,
+sphere chart, m > 0) and `euler` (Euler–Maruyama for Langevin noise, any mass).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ from typing import Callable
 
 import diffrax
 import equinox as eqx
+
+from .integrators import GeodesicBAOAB, Rattle
 
 SOLVERS: dict[str, Callable[[], diffrax.AbstractSolver]] = {
     "tsit5": diffrax.Tsit5,
@@ -15,7 +22,27 @@ SOLVERS: dict[str, Callable[[], diffrax.AbstractSolver]] = {
     "heun": diffrax.Heun,
     "kvaerno3": diffrax.Kvaerno3,
     "kvaerno5": diffrax.Kvaerno5,
+    "rattle": Rattle,
+    "gbaoab": GeodesicBAOAB,
+    "euler": diffrax.Euler,
 }
+FIXED_STEP = ("rattle", "gbaoab", "euler")  # names that need `dt`
+
+
+def needs_fixed_step(solver: diffrax.AbstractSolver) -> bool:
+    """True for solvers without an error estimate (they step at a given `dt`)."""
+    return not isinstance(solver, diffrax.AbstractAdaptiveSolver)
+
+
+def is_sphere_splitting(solver: diffrax.AbstractSolver) -> bool:
+    """The constrained splitting methods: they keep the state on the sphere themselves."""
+    return isinstance(solver, (Rattle, GeodesicBAOAB))
+
+
+def takes_noise(solver: diffrax.AbstractSolver) -> bool:
+    """Solvers that integrate Langevin noise (Ito or Stratonovich; RATTLE is deterministic)."""
+    stochastic = isinstance(solver, (diffrax.AbstractItoSolver, diffrax.AbstractStratonovichSolver))
+    return stochastic and not isinstance(solver, Rattle)
 
 
 def resolve_solver(solver) -> diffrax.AbstractSolver:

@@ -1,0 +1,82 @@
+"""Observables of a run: time averages after a burn-in, and the fluctuation modes of the
+linear theory (physics note, items 3 and section 4).
+
+With Langevin noise at bath temperature `T_b` the predictions are equipartition,
+`<K> = (N - 1) T_b / 2`, and, for small `T_b`, variance `T_b / T` in every mode amplitude.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float, Int
+
+from . import physics
+from .simulation import Trajectory
+
+
+class TimeAverages(eqx.Module):
+    """Averages over the saved states at times `>= burn_in` (batch shape of the trajectory).
+
+    `rho_fluctuation` is the standard deviation of each `rho_i` about its mean; `samples` is
+    the number of saved states averaged (correlated in time: not independent draws).
+    """
+
+    kinetic_energy: Float[Array, "*batch"]
+    rho: Float[Array, "*batch N"]
+    rho_fluctuation: Float[Array, "*batch N"]
+    distance: Float[Array, "*batch"]
+    samples: Int[Array, "*batch"]
+    equipartition: Float[Array, "*batch"]  # (N_live - 1) T_b / 2, the prediction for <K>
+
+
+def time_averages(traj: Trajectory, burn_in) -> TimeAverages:
+    """Time averages of `traj` over saves at `t >= burn_in` (scalar or per system)."""
+    ts = jnp.broadcast_to(traj.ts, traj.distance.shape)
+    burn = jnp.asarray(burn_in, ts.dtype)
+    if burn.ndim > traj.distance.ndim - 1 or not np.all(np.isfinite(np.asarray(burn))):
+        raise ValueError(f"burn_in must be a finite time (scalar or per system), got shape {burn.shape}")
+    keep = ts >= burn[..., None]
+    count = keep.sum(-1)
+    if (np.asarray(count) == 0).any():
+        raise ValueError("burn_in: no saved state at or after it; lower burn_in or save later")
+
+    def mean(a):  # over saves, `a` shaped (*batch, S) or (*batch, S, N)
+        w = keep if a.ndim == keep.ndim else keep[..., None]
+        n = count if a.ndim == keep.ndim else count[..., None]
+        return jnp.sum(jnp.where(w, a, 0), axis=keep.ndim - 1) / n
+
+    system = traj.system
+    per_save = jax.vmap(physics.kinetic_energy, in_axes=(-2, -2, None), out_axes=-1)
+    kinetic = per_save(traj.rho, traj.rho_dot, system)
+    rho_mean = mean(traj.rho)
+    spread = jnp.sqrt(mean((traj.rho - rho_mean[..., None, :]) ** 2))
+    live = jnp.sum(jnp.broadcast_to(system.mask, rho_mean.shape), axis=-1)
+    return TimeAverages(
+        kinetic_energy=mean(kinetic),
+        rho=rho_mean,
+        rho_fluctuation=spread,
+        distance=mean(traj.distance),
+        samples=count,
+        equipartition=(live - 1) * traj.bath_temperature / 2,
+    )
+
+
+def mode_amplitudes(rho, equilibrium):
+    """Coordinates of `eps = rho / rho* - 1` along `N - 1` directions orthonormal in the
+    `rho*`-weighted inner product `sum rho* a b` and orthogonal to the constant (physics note,
+    item 3). Each is a mode of the linear theory; at small `T_b` each has variance `T_b / T`.
+
+    Computed as `H u` with `u = sqrt(rho*) eps` and the Householder reflection `H` that sends
+    `sqrt(rho*)` to `-e_N`; its first `N - 1` rows span the complement. Masked tokens
+    (`rho* = 0`) contribute coordinates that are identically 0.
+    """
+    rho, equilibrium = jnp.broadcast_arrays(jnp.asarray(rho), jnp.asarray(equilibrium))
+    root = jnp.sqrt(equilibrium)
+    safe = jnp.where(root > 0, root, 1)
+    u = jnp.where(root > 0, (rho - equilibrium) / safe, 0)
+    w = root.at[..., -1].add(1.0)  # sqrt(rho*) + e_N: |w|^2 = 2 + 2 sqrt(rho*_N) >= 2
+    reflected = u - 2 * w * jnp.sum(w * u, axis=-1, keepdims=True) / jnp.sum(w * w, axis=-1, keepdims=True)
+    return reflected[..., :-1]
