@@ -1,6 +1,7 @@
 """Bad input is rejected before compilation, with a message naming the argument."""
 
 import equinox as eqx
+import jax
 import numpy as np
 import pytest
 
@@ -10,6 +11,7 @@ from thermo_ode import simulation
 E = np.array([0.1, -0.3, 0.7])
 GOOD = to.AttentionSystem(E, 1.0, 1.0, 0.5)
 RHO0 = np.full(3, 1 / 3)
+KEY = jax.random.key(0)
 
 
 @pytest.mark.parametrize(
@@ -72,6 +74,21 @@ def test_bad_qk():
         (RHO0, dict(atol="small"), TypeError, "atol must be a float"),
         (RHO0, dict(max_steps=0), ValueError, "max_steps must be >= 1"),
         (RHO0, dict(time="proper"), ValueError, "time must be one of"),
+        (RHO0, dict(bath_temperature=-0.1, key=KEY), ValueError, "bath_temperature must be >= 0"),
+        (RHO0, dict(bath_temperature=np.nan, key=KEY), ValueError, "bath_temperature must be finite"),
+        (RHO0, dict(bath_temperature=np.ones(2), key=KEY), ValueError, "bath_temperature has shape (2,)"),
+        (RHO0, dict(bath_temperature=0.5, dt=0.1), TypeError, "key: bath_temperature > 0 needs"),
+        (RHO0, dict(bath_temperature=0.5, key=KEY), ValueError, "dt is required"),
+        (RHO0, dict(bath_temperature=0.5, key=KEY, dt=0.1, solver="tsit5"), ValueError, "cannot integrate noise"),
+        (RHO0, dict(bath_temperature=0.5, key=KEY, dt=0.1, solver="rattle"), ValueError, "cannot integrate noise"),
+        (RHO0, dict(bath_temperature=0.5, key=KEY, dt=0.1, chart="logit", solver="euler"), ValueError, "use chart='sphere'"),
+        (RHO0, dict(bath_temperature=0.5, key=3, dt=0.1), TypeError, "key must be a jax.random.key"),
+        (RHO0, dict(bath_temperature=0.5, key=jax.random.split(KEY, 2), dt=0.1), ValueError, "key: an array of keys must have the batch shape"),
+        (RHO0, dict(solver="rattle"), ValueError, "dt is required"),
+        (RHO0, dict(solver="rattle", dt=0.1, chart="logit"), ValueError, "sphere chart only"),
+        (RHO0, dict(solver="gbaoab", dt=-0.1), ValueError, "dt must be > 0"),
+        (RHO0, dict(solver="gbaoab", dt=20.0), ValueError, "dt = 20.0 is longer than t1"),
+        (RHO0, dict(solver="gbaoab", dt=1e-3, max_steps=100), ValueError, "more than max_steps = 100"),
     ],
 )
 def test_bad_simulate_arguments(rho0, kwargs, error, words):
@@ -95,6 +112,8 @@ def test_masked_start_rules():
 
 def test_massless_rules():
     massless = to.AttentionSystem(E, 1.0, 0.0, 1.0)
+    with pytest.raises(ValueError, match="mass must be > 0"):
+        to.simulate(massless, RHO0, 1.0, solver="rattle", dt=0.1)
     with pytest.raises(ValueError, match="velocity0 must be None when mass = 0"):
         to.simulate(massless, RHO0, 1.0, velocity0=np.zeros(3))
     mixed = to.AttentionSystem(np.stack([E, E]), 1.0, np.array([0.0, 1.0]), 1.0)

@@ -131,20 +131,20 @@ def simulate(
         raise ValueError(f"system has an empty batch {batch}: nothing to simulate")
     if _checks.is_traced(system, rho0, t1, ts, velocity0, dt, bath_temperature):
         raise TypeError("simulate needs concrete inputs: call it outside jit/vmap (it compiles itself)")
-    rho0, velocity0, t1, ts, second_order = _checked_inputs(system, rho0, t1, ts, saves, velocity0)
+    rho0, velocity0, end, ts, second_order = _checked_inputs(system, rho0, t1, ts, saves, velocity0)
     bath = _per_system("bath_temperature", bath_temperature, batch, allow_zero=True)
     noisy = bool((bath > 0).any())
     if solver is None:
         solver = "tsit5" if not noisy else ("gbaoab" if second_order else "euler")
     solver_ = resolve_solver(solver)
-    steps = _check_stepping(chart_, solver_, second_order, noisy, dt, t1, max_steps, batch, key)
+    steps = _check_stepping(chart_, solver_, second_order, noisy, dt, end, max_steps, batch, key)
 
     dtype = system.dtype
     # A vmapped adaptive solve runs until its slowest member is done, so every system pays for
     # the slowest. Systems are sorted by predicted cost and solved in groups of equal size (one
     # compiled program for all groups), padded by repeating the last system to fill the last
     # group and to a multiple of the device count.
-    cost = _predicted_cost(system, t1, second_order, time) if steps is None else steps
+    cost = _predicted_cost(system, end, second_order, time) if steps is None else steps
     order = np.argsort(cost.reshape(-1), kind="stable")
     n_groups = _group_count(groups, nb)
     devices_ = 1 if mesh is None else mesh.size
@@ -154,9 +154,13 @@ def simulate(
     def flat(a, tail):
         return jnp.reshape(jnp.asarray(a), (nb,) + tail)[index]
 
-    saved_times = jnp.asarray(ts.astype(dtype))  # reported as given, in the caller's order
+    if steps is not None:
+        # Fixed steps save the state at the step nearest each requested time (no interpolation
+        # off the sphere) and report that step's time.
+        ts = np.round(ts * (steps / end)[..., None]) * (end / steps)[..., None]
+    saved_times = jnp.asarray(ts.astype(dtype))  # in the caller's order
     rho0, vel0 = flat(rho0.astype(dtype), (n,)), flat(velocity0.astype(dtype), (n,))
-    t1, ts = flat(t1.astype(dtype), ()), flat(ts.astype(dtype), (ts.shape[-1],))
+    t1, ts = flat(end.astype(dtype), ()), flat(ts.astype(dtype), (ts.shape[-1],))
     flat_system = jax.tree.map(lambda leaf: flat(leaf, leaf.shape[len(batch) :]), system)
 
     if steps is None:
@@ -168,6 +172,9 @@ def simulate(
         rate, coeffs = _solver_time(flat_system, second_order, n_steps / t1)
         controller, dt0 = diffrax.ConstantStepSize(), 1.0
         s1 = n_steps
+    save_at = jnp.minimum(rate[:, None] * ts, s1[:, None])
+    if steps is not None:
+        save_at = jnp.round(save_at)
     noise = None
     if noisy:
         amplitude = _noise_amplitude(coeffs, flat(bath.astype(dtype), ()) / flat_system.temperature, second_order)
@@ -177,7 +184,7 @@ def simulate(
         pick = lambda a: a[g * size : (g + 1) * size]
         parts.append(_solve_batch(
             chart_, solver_, controller, dt0, max_steps, second_order, mesh, jax.tree.map(pick, coeffs),
-            pick(rate), pick(rho0), pick(vel0), pick(s1), pick(ts), jax.tree.map(pick, noise),
+            pick(rate), pick(rho0), pick(vel0), pick(s1), pick(save_at), jax.tree.map(pick, noise),
         ))
     unsort = np.argsort(order)  # back to the caller's order, padding dropped
     ys, status, num_steps, raw_constraint = jax.tree.map(lambda *a: jnp.concatenate(a)[:nb][unsort], *parts)
@@ -249,11 +256,11 @@ def _solver_time(system: AttentionSystem, second_order: bool, rate):
 
 @eqx.filter_jit
 @eqx.debug.assert_max_traces(max_traces=None)
-def _solve_batch(chart: AbstractChart, solver, controller, dt0, max_steps, second_order, mesh, coeffs, rate, rho0, vel0, s1, ts, noise):
+def _solve_batch(chart: AbstractChart, solver, controller, dt0, max_steps, second_order, mesh, coeffs, rate, rho0, vel0, s1, save_at, noise):
     """One compiled program for the whole (flattened) batch, split over `mesh` if given.
     `noise` is None or per-system `(amplitude, key)` in solver time."""
 
-    def solve_one(c, rate, rho0, vel0, s1, ts, noise):
+    def solve_one(c, rate, rho0, vel0, s1, save_at, noise):
         y0 = chart.initial_state(rho0, vel0 / rate, c, second_order)
         projection = chart.projection(second_order)
         if is_sphere_splitting(solver):  # constrained by construction: no projection
@@ -273,7 +280,7 @@ def _solve_batch(chart: AbstractChart, solver, controller, dt0, max_steps, secon
             dt0=dt0,
             y0=y0,
             args=c,
-            saveat=diffrax.SaveAt(ts=jnp.minimum(rate * ts, s1)),
+            saveat=diffrax.SaveAt(ts=save_at),
             stepsize_controller=controller,
             max_steps=max_steps,
             throw=False,
@@ -288,7 +295,7 @@ def _solve_batch(chart: AbstractChart, solver, controller, dt0, max_steps, secon
         # check_vma=False: diffrax's while loop does not type-check under varying-axis checks.
         spec = jax.sharding.PartitionSpec(MESH_AXIS)
         batched = jax.shard_map(batched, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False)
-    return batched(coeffs, rate, rho0, vel0, s1, ts, noise)
+    return batched(coeffs, rate, rho0, vel0, s1, save_at, noise)
 
 
 MESH_AXIS = "batch"
