@@ -60,7 +60,7 @@ def test_typos_in_nested_and_union_sections(tmp_path, capsys):
     path, lines = _problems(tmp_path, text, capsys)
     assert lines == [
         f"{path}:5:40: system.energies.sed: unknown key; did you mean 'seed'? (allowed: kind, d_k, seed)",
-        f"{path}:11:3: sweep.sead: unknown key; did you mean 'seed'? (allowed: temperature, mass, damping, damping_ratio, tokens, seed, d_k, scale, alpha, initial_seed)",
+        f"{path}:11:3: sweep.sead: unknown key; did you mean 'seed'? (allowed: temperature, mass, damping, damping_ratio, tokens, seed, d_k, scale, alpha, initial_seed, bath_temperature, noise_seed)",
     ]
 
 
@@ -81,6 +81,15 @@ def test_typos_in_nested_and_union_sections(tmp_path, capsys):
         ("{tolerance: 1.0e-6}", "{tolerance: 0}", 13, "verify.tolerance: Input should be greater than 0"),
         ("precision: float64", "precision: float16", 2, "precision: Input should be 'float64' or 'float32'"),
         ("name: grid\n", "name: grid\nprecision: float32\n", 3, "precision: duplicate key (first at line 2)"),
+        ("{t1: 60.0, saves: 21}", "{t1: 60.0, saves: 21, solver: rattle}", 12, "integrate.solver: 'rattle' takes fixed steps: give integrate.dt"),
+        ("  mass: 1.0\n", "  mass: 1.0\n  bath_temperature: 0.5\n", 13, "integrate.solver: 'tsit5' cannot integrate Langevin noise"),
+        ("  mass: 1.0\n", "  mass: 1.0\n  bath_temperature: 0.5\n", 7, "system.bath_temperature: bath_temperature > 0 needs integrate.dt"),
+        ("  mass: 1.0\n", "  mass: 1.0\n  bath_temperature: -0.5\n", 7, "system.bath_temperature: Input should be greater than or equal to 0"),
+        ("{t1: 60.0, saves: 21}", "{t1: 60.0, saves: 21, dt: {relaxation_times: 2}}", 12, "integrate.dt: dt is a time > 0 or {natural: step}"),
+        ("{t1: 60.0, saves: 21}", "{t1: 60.0, saves: 21, dt: 100.0, solver: gbaoab}", 12, "integrate.dt: is longer than t1 = 60.0"),
+        ("{t1: 60.0, saves: 21}", "{t1: 60.0, saves: 21, noise_seed: 3}", 12, "integrate.noise_seed: has no effect"),
+        ("{t1: 60.0, saves: 21}", "{t1: 60.0, saves: 21, dt: 0.1, solver: gbaoab, chart: logit}", 12, "integrate.chart: solver 'gbaoab' works in the sphere chart only"),
+        ("  seed: {range: [0, 4]}\n", "  seed: {range: [0, 4]}\n  bath_temperature: [-1.0, 1.0]\n", 12, "sweep.bath_temperature: values must be >= 0"),
     ],
 )
 def test_bad_values_name_key_file_and_line(tmp_path, capsys, old, new, line, expected):

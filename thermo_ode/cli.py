@@ -197,6 +197,11 @@ def _print_summary(console, summary, footer: str) -> None:
         f"{summary.slowest_relaxation:.4g}", summary.out_dir,
     )
     console.print(table)
+    if summary.thermal:
+        console.print(
+            f"{summary.thermal} points in a heat bath (bath_temperature > 0) fluctuate about softmax and are "
+            f"not counted as converging; mean kinetic energy / equipartition (N-1) T_b/2 = {summary.equipartition:.4f}"
+        )
     console.print(footer)
 
 

@@ -69,6 +69,8 @@ class SystemConfig(Strict):
     damping_ratio: float | None = Field(None, ge=0, allow_inf_nan=False)
     damping: float | None = Field(None, ge=0, allow_inf_nan=False)
     mask: Literal["none", "causal"] = "none"
+    # Langevin heat bath coupled through the damping (0: deterministic); not the head's T.
+    bath_temperature: float = Field(0.0, ge=0, allow_inf_nan=False)
 
 
 # --- initial state ---------------------------------------------------------------------------
@@ -144,7 +146,8 @@ Axis = Annotated[
 
 class Sweep(Strict):
     """Each key is a parameter of the system or start; the run is the grid of all of them, in
-    the order written. `seed` sweeps the energies' seed, `initial_seed` the Dirichlet start's."""
+    the order written. `seed` sweeps the energies' seed, `initial_seed` the Dirichlet start's,
+    `noise_seed` the Langevin noise's."""
 
     temperature: Axis | None = None
     mass: Axis | None = None
@@ -156,6 +159,8 @@ class Sweep(Strict):
     scale: Axis | None = None
     alpha: Axis | None = None
     initial_seed: Axis | None = None
+    bath_temperature: Axis | None = None
+    noise_seed: Axis | None = None
     order: tuple[str, ...] = Field(default=(), exclude=True)  # the keys as written in the file
 
     @model_validator(mode="before")
@@ -169,7 +174,7 @@ class Sweep(Strict):
         return {key: axis_values(getattr(self, key)) for key in self.order if getattr(self, key) is not None}
 
 
-INTEGER_KEYS = {"tokens", "seed", "d_k", "initial_seed"}
+INTEGER_KEYS = {"tokens", "seed", "d_k", "initial_seed", "noise_seed"}
 
 
 def axis_values(axis) -> np.ndarray:
@@ -212,18 +217,48 @@ EndTime = Annotated[
     ),
 ]
 
+StepSize = Annotated[
+    Union[
+        Annotated[Annotated[float, Field(gt=0, allow_inf_nan=False)], Tag("physical-time")],
+        Annotated[NaturalTime, Tag("natural-t1")],
+    ],
+    Discriminator(
+        _tag_by_key("t1", "physical-time", (int, float, str)),
+        custom_error_type="invalid_dt",
+        custom_error_message="dt is a time > 0 or {natural: step}",
+    ),
+]
+
+BurnIn = Annotated[
+    Union[
+        Annotated[Annotated[float, Field(ge=0, allow_inf_nan=False)], Tag("physical-time")],
+        Annotated[NaturalTime, Tag("natural-t1")],
+        Annotated[RelaxationTimes, Tag("relaxation_times-t1")],
+    ],
+    Discriminator(
+        _tag_by_key("t1", "physical-time", (int, float, str)),
+        custom_error_type="invalid_burn_in",
+        custom_error_message="burn_in is a time >= 0, {natural: tau} or {relaxation_times: k}",
+    ),
+]
+
 # Names pydantic inserts into error paths for union members; they are not YAML keys.
 UNION_TAGS = {
     "random_qk", "gaussian", "file", "list", "uniform", "dirichlet",
     "values", "logspace-axis", "linspace-axis", "range-axis",
     "physical-time", "natural-t1", "relaxation_times-t1",
 }
+FIXED_STEP_SOLVERS = ("rattle", "gbaoab", "euler")
+NOISE_SOLVERS = ("gbaoab", "euler")
 
 
 class Integrate(Strict):
     t1: EndTime = 60.0
     saves: int = Field(121, ge=2)
-    solver: Literal["tsit5", "dopri5", "dopri8", "bosh3", "heun", "kvaerno3", "kvaerno5"] = "tsit5"
+    solver: Literal["tsit5", "dopri5", "dopri8", "bosh3", "heun", "kvaerno3", "kvaerno5", "rattle", "gbaoab", "euler"] = "tsit5"
+    dt: StepSize | None = None  # fixed step (needed by rattle, gbaoab, euler and with noise)
+    burn_in: BurnIn | None = None  # start of the time averages; default half of t1
+    noise_seed: int = 0
     rtol: float = Field(1e-8, gt=0, allow_inf_nan=False)
     atol: float = Field(1e-10, gt=0, allow_inf_nan=False)
     chart: Literal["sphere", "logit", "simplex"] = "sphere"
@@ -430,6 +465,7 @@ SWEEP_RULES = {
     "d_k": (1, True),
     "scale": (0.0, False),
     "alpha": (0.0, False),
+    "bath_temperature": (0.0, True),
 }
 
 
@@ -504,6 +540,7 @@ def semantic_problems(loaded: LoadedConfig) -> list[tuple[tuple, str]]:
             problems.append((("initial", "values"), f"must be > 0 and sum to 1 within {NORMALISATION_TOL} (a zero is an invariant face), sums to {v.sum():.9g}"))
         elif s.mask == "causal":
             problems.append((("initial", "values"), "a list start cannot be used with a causal mask (rows see different tokens)"))
+    problems += _integrator_problems(cfg, axes)
     t1 = cfg.integrate.t1
     if isinstance(t1, RelaxationTimes):
         dampings = axes.get("damping", np.array([s.damping if s.damping is not None else 0.0]))
@@ -511,6 +548,38 @@ def semantic_problems(loaded: LoadedConfig) -> list[tuple[tuple, str]]:
         undamped = (dampings == 0).any() if given("damping") else (ratios == 0).any()
         if undamped:
             problems.append((("integrate", "t1"), "relaxation_times needs damping > 0 at every point (undamped points never relax)"))
+    return problems
+
+
+def _integrator_problems(cfg: Config, axes: dict) -> list[tuple[tuple, str]]:
+    """Solver, step, chart and noise settings that only make sense together."""
+    s, integrate = cfg.system, cfg.integrate
+    problems = []
+    baths = axes.get("bath_temperature", np.array([s.bath_temperature]))
+    noisy = bool((baths > 0).any())
+    bath_loc = ("sweep", "bath_temperature") if "bath_temperature" in axes else ("system", "bath_temperature")
+    masses = axes.get("mass", np.array([s.mass]))
+    if noisy:
+        if integrate.solver not in NOISE_SOLVERS:
+            problems.append((("integrate", "solver"), f"{integrate.solver!r} cannot integrate Langevin noise (bath_temperature > 0); use one of {list(NOISE_SOLVERS)}"))
+        if integrate.chart != "sphere":
+            problems.append((("integrate", "chart"), "Langevin noise (bath_temperature > 0) needs chart sphere"))
+        if integrate.dt is None:
+            problems.append((bath_loc, "bath_temperature > 0 needs integrate.dt (Langevin solvers take fixed steps)"))
+    else:
+        if "noise_seed" in axes:
+            problems.append((("sweep", "noise_seed"), "has no effect: every bath_temperature is 0 (no noise)"))
+        if "noise_seed" in integrate.model_fields_set:
+            problems.append((("integrate", "noise_seed"), "has no effect: every bath_temperature is 0 (no noise)"))
+    if integrate.solver in FIXED_STEP_SOLVERS and integrate.dt is None:
+        problems.append((("integrate", "solver"), f"{integrate.solver!r} takes fixed steps: give integrate.dt"))
+    if integrate.solver in ("rattle", "gbaoab"):
+        if integrate.chart != "sphere":
+            problems.append((("integrate", "chart"), f"solver {integrate.solver!r} works in the sphere chart only"))
+        if (masses == 0).any():
+            problems.append((("integrate", "solver"), f"{integrate.solver!r} needs mass > 0 at every point (use euler or an adaptive solver at m = 0)"))
+    if isinstance(integrate.dt, float) and isinstance(integrate.t1, float) and integrate.dt > integrate.t1:
+        problems.append((("integrate", "dt"), f"is longer than t1 = {integrate.t1}"))
     return problems
 
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import store, sweep
 from .config import LoadedConfig, resolved_json
+from .store import PARAMETERS
 
 
 class RunSummary(typing.NamedTuple):
@@ -20,6 +21,8 @@ class RunSummary(typing.NamedTuple):
     failed: int  # solver status != 0
     not_converged: int  # solved but still above the tolerance at t1
     slowest_relaxation: float
+    thermal: int  # points with bath_temperature > 0 (they fluctuate: not counted as converging)
+    equipartition: float  # mean over thermal points of <K> / ((N - 1) T_b / 2); NaN if none
     chunks_done: int
     chunks_total: int
     out_dir: str
@@ -52,9 +55,10 @@ def provenance(loaded: LoadedConfig, devices: int) -> dict:
 def run(loaded: LoadedConfig, out_dir, *, resume: bool = True, devices: int = 1, chunks: range | None = None, on_chunk=None) -> RunSummary:
     """Run (or resume) the sweep into `out_dir`. `chunks` restricts this process to a range of
     chunk indices (for several hosts sharing one store); `on_chunk(done, total)` reports progress."""
+    from .linear import linear_theory
+    from .observables import time_averages
     from .simulation import simulate
     from .system import AttentionSystem
-    from .linear import linear_theory
 
     cfg = loaded.config
     plan = sweep.plan(loaded)
@@ -73,11 +77,17 @@ def run(loaded: LoadedConfig, out_dir, *, resume: bool = True, devices: int = 1,
         theory = linear_theory(system[:, 0])  # parameters are per point, shared by its rows
         predicted = np.asarray(theory.relaxation_time)
         t1 = sweep.end_times(cfg, theory)
+        dt = sweep.step_sizes(cfg, theory)
+        burn_in = sweep.burn_in_times(cfg, theory, t1)
+        noisy = bool((inputs.bath_temperature > 0).any())
         traj = simulate(
             system, inputs.rho0, t1[:, None], saves=plan.saves, chart=integrate.chart, solver=integrate.solver,
+            dt=None if dt is None else dt[:, None], bath_temperature=inputs.bath_temperature[:, None],
+            key=_point_keys(inputs, plan.queries) if noisy else None,
             rtol=integrate.rtol, atol=integrate.atol, max_steps=integrate.max_steps, time=integrate.time,
             devices=devices if devices > 1 else None,
         )
+        averages = time_averages(traj, burn_in[:, None])
         t = np.asarray(traj.ts[:, 0])
         distance = np.asarray(traj.distance)
         status = np.asarray(traj.status)
@@ -85,6 +95,10 @@ def run(loaded: LoadedConfig, out_dir, *, resume: bool = True, devices: int = 1,
         converged = (status == 0) & (final < cfg.verify.tolerance)
         relax = np.where(converged, sweep.relaxation_time(np.broadcast_to(t[:, None], distance.shape), distance, cfg.verify.tolerance), np.nan)
         store.write_chunk(group, plan, chunk, {
+            "mean_kinetic_energy": np.asarray(averages.kinetic_energy, float),
+            "mean_distance": np.asarray(averages.distance, float),
+            "mean_rho": np.asarray(averages.rho, float),
+            "rho_fluctuation": np.asarray(averages.rho_fluctuation, float),
             "rho": np.asarray(traj.rho, float),
             "distance": distance,
             "hamiltonian": np.asarray(traj.hamiltonian, float),
@@ -99,11 +113,25 @@ def run(loaded: LoadedConfig, out_dir, *, resume: bool = True, devices: int = 1,
             "relaxation_time": relax,
             "predicted_relaxation_time": predicted,
             "t": t,
-            "parameters": np.stack([inputs.temperature, inputs.mass, inputs.damping, t1], axis=-1),
+            "parameters": np.stack([
+                inputs.temperature, inputs.mass, inputs.damping, t1, inputs.bath_temperature,
+                np.full_like(t1, np.nan) if dt is None else dt, burn_in,
+            ], axis=-1),
         })
         if on_chunk:
             on_chunk(count, len(mine))
     return summarize(out_dir)
+
+
+def _point_keys(inputs, queries: int):
+    """Noise keys `(C, Q)`: each point's from its noise seed and flat index (so a point's noise
+    does not depend on the chunking), split over its query rows."""
+    import jax
+
+    def point_key(seed, index):
+        return jax.random.split(jax.random.fold_in(jax.random.key(seed), index), queries)
+
+    return jax.vmap(point_key)(np.asarray(inputs.noise_seed, np.uint32), np.asarray(inputs.index, np.uint32))
 
 
 def summarize(out_dir) -> RunSummary:
@@ -121,12 +149,19 @@ def summarize(out_dir) -> RunSummary:
     converged = np.asarray(group["converged"][:])[rows]
     relax = np.asarray(group["relaxation_time"][:])[rows]
     failed = int((status != 0).sum())
+    bath = np.broadcast_to(np.asarray(group["parameters"][:])[rows, PARAMETERS.index("bath_temperature")][:, None], status.shape)
+    thermal = bath > 0
+    live = np.asarray(group["mask"][:])[rows].sum(-1)
+    kinetic = np.asarray(group["mean_kinetic_energy"][:])[rows]
+    ratio = kinetic[thermal & (status == 0)] / ((live - 1) * bath / 2)[thermal & (status == 0)]
     return RunSummary(
         points=int(status.size),
         converged=int(converged.sum()),
         failed=failed,
-        not_converged=int(((status == 0) & ~converged).sum()),
+        not_converged=int(((status == 0) & ~converged & ~thermal).sum()),
         slowest_relaxation=float(np.nanmax(relax)) if np.isfinite(relax).any() else float("nan"),
+        thermal=int(thermal.sum()),
+        equipartition=float(ratio.mean()) if ratio.size else float("nan"),
         chunks_done=int(done.sum()),
         chunks_total=int(done.size),
         out_dir=str(out_dir),

@@ -21,7 +21,7 @@ from .sweep import Plan
 
 STORE_NAME = "results.zarr"
 NETCDF_NAME = "results.nc"
-PARAMETERS = ("temperature", "mass", "damping", "t1")
+PARAMETERS = ("temperature", "mass", "damping", "t1", "bath_temperature", "dt", "burn_in")  # dt NaN: adaptive
 
 
 def _variables(plan: Plan) -> dict[str, tuple[tuple[str, ...], str, object]]:
@@ -40,6 +40,11 @@ def _variables(plan: Plan) -> dict[str, tuple[tuple[str, ...], str, object]]:
         "final_distance": (pq, "float64", np.nan),
         "converged": (pq, "bool", False),
         "relaxation_time": (pq, "float64", np.nan),
+        # Time averages over saves at t >= burn_in (Langevin observables; any run has them).
+        "mean_kinetic_energy": (pq, "float64", np.nan),
+        "mean_distance": (pq, "float64", np.nan),
+        "mean_rho": (pqn, "float64", np.nan),
+        "rho_fluctuation": (pqn, "float64", np.nan),
         "predicted_relaxation_time": (("point",), "float64", np.nan),
         "t": (("point", "time"), "float64", np.nan),
         "parameters": (("point", "parameter"), "float64", np.nan),

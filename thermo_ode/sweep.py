@@ -73,6 +73,9 @@ class ChunkInputs(typing.NamedTuple):
     temperature: np.ndarray  # (C,)
     mass: np.ndarray
     damping: np.ndarray
+    bath_temperature: np.ndarray  # (C,)
+    noise_seed: np.ndarray  # (C,) int
+    index: np.ndarray  # (C,) flat point index (padding repeats the last)
     rho0: np.ndarray  # (C, Q, N)
     valid: int  # how many leading points are real
 
@@ -84,7 +87,8 @@ def chunk_inputs(loaded: LoadedConfig, p: Plan, chunk: int) -> ChunkInputs:
     rows = [_point(loaded, p, i, fixed) for i in indices]
     stack = lambda k: np.stack([r[k] for r in rows])
     return ChunkInputs(
-        stack("energies"), stack("mask"), stack("temperature"), stack("mass"), stack("damping"), stack("rho0"), stop - start
+        stack("energies"), stack("mask"), stack("temperature"), stack("mass"), stack("damping"),
+        stack("bath_temperature"), stack("noise_seed"), np.asarray(indices), stack("rho0"), stop - start,
     )
 
 
@@ -136,21 +140,39 @@ def _point(loaded: LoadedConfig, p: Plan, index: int, fixed) -> dict:
     else:
         rho0 = np.broadcast_to(np.asarray(init.values, float), (Q, N)) / np.sum(init.values)
 
-    return dict(energies=padded, mask=mask, temperature=T, mass=m, damping=gamma, rho0=rho0)
+    bath = get("bath_temperature", s.bath_temperature)
+    noise_seed = int(get("noise_seed", cfg.integrate.noise_seed))
+    return dict(energies=padded, mask=mask, temperature=T, mass=m, damping=gamma, bath_temperature=bath, noise_seed=noise_seed, rho0=rho0)
 
 
 def end_times(cfg, theory) -> np.ndarray:
     """`integrate.t1` in physical time for each point, from its `LinearTheory` (1-D batch)."""
-    t1 = cfg.integrate.t1
+    return physical_times(cfg.integrate.t1, theory)
+
+
+def step_sizes(cfg, theory) -> np.ndarray | None:
+    """`integrate.dt` in physical time for each point, or None (adaptive steps)."""
+    return None if cfg.integrate.dt is None else physical_times(cfg.integrate.dt, theory)
+
+
+def burn_in_times(cfg, theory, t1: np.ndarray) -> np.ndarray:
+    """Start of the time averages for each point: `integrate.burn_in`, default half of t1."""
+    if cfg.integrate.burn_in is None:
+        return t1 / 2
+    return np.minimum(physical_times(cfg.integrate.burn_in, theory), t1)
+
+
+def physical_times(spec, theory) -> np.ndarray:
+    """A time written as a number (physical), `{natural: tau}` or `{relaxation_times: k}`."""
     relaxation = np.asarray(theory.relaxation_time)
-    if isinstance(t1, NaturalTime):
+    if isinstance(spec, NaturalTime):
         # One unit of natural time is 1/omega0; for m = 0 (omega0 = inf) it is gamma/T, the
         # gradient flow's relaxation time.
         omega0 = np.asarray(theory.natural_frequency)
-        return t1.natural * np.where(np.isfinite(omega0), 1 / omega0, relaxation)
-    if isinstance(t1, RelaxationTimes):
-        return t1.relaxation_times * relaxation
-    return np.full(relaxation.shape, float(t1))
+        return spec.natural * np.where(np.isfinite(omega0), 1 / omega0, relaxation)
+    if isinstance(spec, RelaxationTimes):
+        return spec.relaxation_times * relaxation
+    return np.full(relaxation.shape, float(spec))
 
 
 def relaxation_time(t: np.ndarray, distance: np.ndarray, tolerance: float) -> np.ndarray:
