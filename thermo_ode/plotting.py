@@ -63,7 +63,7 @@ def series_from_trajectory(traj, index=()) -> Series:
 def series_from_results(ds, point: int, query: int = 0) -> Series:
     """From `open_results(DIR, grid=False)`; `rho_dot` by finite differences of saved states."""
     row = ds.isel(point=point, query=query)
-    T, m, g, _ = (float(v) for v in ds["parameters"].isel(point=point).values)
+    T, m, g = (float(ds["parameters"].isel(point=point).sel(parameter=k)) for k in ("temperature", "mass", "damping"))
     t, rho = row["t"].values, row["rho"].values
     return Series(
         t, rho, np.gradient(rho, t, axis=0), row["distance"].values, row["hamiltonian"].values,
@@ -338,6 +338,81 @@ def plot_heat_capacity(spectra: dict[str, np.ndarray], temperatures=None, ax=Non
     return fig
 
 
+# 9 ---------------------------------------------------------------------------------------------
+def plot_energy_error(series: list[Series], ax=None):
+    """`H(t) - H(0)` of conservative runs, one curve per integrator (labels say which): a
+    symplectic method's error oscillates without trend, a Runge–Kutta method's drifts."""
+    fig, ax = _figure(ax, (7.5, 4.2))
+    for color, s in zip(_colors(len(series)), series):
+        ax.plot(s.t * s.natural_frequency, s.hamiltonian - s.hamiltonian[0], lw=0.6, color=color, label=s.label)
+    ax.axhline(0, color="0.5", lw=0.5)
+    ax.set(xlabel="natural time tau = t sqrt(T/m)", ylabel="energy error H(t) - H(0) (units of E)",
+           title="Energy error over a long conservative run (gamma = 0)")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def stationary_density_n2(energies, temperature, bath_temperature, grid: int = 2001):
+    """The predicted stationary density of `rho_1` for N = 2 on `(0, 1)`:
+    `(rho_1 rho_2)^(-1/2) exp(-F(rho)/T_b)`, normalised numerically (midpoints of a grid)."""
+    edges = np.linspace(0, 1, grid + 1)
+    r = (edges[1:] + edges[:-1]) / 2
+    rho = np.stack([r, 1 - r], -1)
+    free = rho @ np.asarray(energies, float) + temperature * (rho * np.log(rho)).sum(-1)
+    density = np.exp(-(free - free.min()) / bath_temperature) / np.sqrt(r * (1 - r))
+    return r, density / (density.sum() * (edges[1] - edges[0]))
+
+
+def plot_stationary_density(samples, energies, temperature, bath_temperature, ax=None, bins: int = 40):
+    """Histogram of sampled `rho_1` (N = 2) against the predicted stationary density, and the
+    density the flat measure on the simplex would give instead (what the sphere's metric adds)."""
+    fig, ax = _figure(ax, (6.8, 4.2))
+    colors = _colors(3)
+    heights, _, _ = ax.hist(samples, bins=bins, range=(0, 1), density=True, color=colors[1], alpha=0.5, label=f"sampled ({len(samples)} states)")
+    r, density = stationary_density_n2(energies, temperature, bath_temperature)
+    ax.plot(r, density, color=colors[0], lw=2, label="prod rho^(-1/2) exp(-F/T_b)")
+    flat = density * np.sqrt(r * (1 - r))
+    ax.plot(r, flat / (flat.sum() * (r[1] - r[0])), color="0.4", ls="--", lw=1.2, label="exp(-F/T_b) (flat measure)")
+    star = np.exp(-np.asarray(energies, float) / temperature)
+    ax.axvline(star[0] / star.sum(), color="0.3", ls=":", label="softmax rho*_1")
+    # The density is integrable but infinite at the faces: scale to the histogram.
+    ax.set(xlabel="rho_1", ylabel="probability density", ylim=(0, 1.5 * heights.max()),
+           title=f"Stationary density, N = 2, T = {temperature:g}, T_b = {bath_temperature:g}")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_thermal(ds):
+    """A heat-bath sweep: measured mean kinetic energy over equipartition `(N - 1) T_b / 2`
+    (should be 1), and the mean Fisher–Rao distance to softmax against `T_b / T` with the
+    small-`T_b` prediction: `sqrt(T_b/T)` times the mean of a chi distribution with `N - 1`
+    degrees of freedom (each mode amplitude has variance `T_b / T`)."""
+    from scipy.special import gammaln
+
+    raw = ds
+    bath = raw["parameters"].sel(parameter="bath_temperature").values
+    T = raw["parameters"].sel(parameter="temperature").values
+    hot = bath > 0
+    live = raw["mask"].values.sum(-1)  # (point, query)
+    kinetic = raw["mean_kinetic_energy"].values
+    ratio = kinetic[hot] / ((live[hot] - 1) * bath[hot, None] / 2)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
+    axes[0].semilogx(np.repeat(bath[hot], ratio.shape[1]), ratio.ravel(), "o", color=_colors(1)[0], alpha=0.6, label="points")
+    axes[0].axhline(1.0, color="0.3", ls="--", label="equipartition")
+    axes[0].set(xlabel="bath temperature T_b (units of E)", ylabel="<K> / ((N - 1) T_b / 2)", title="Equipartition")
+    axes[0].legend(fontsize=8)
+    x = (bath / T)[hot]
+    axes[1].loglog(np.repeat(x, kinetic.shape[1]), raw["mean_distance"].values[hot].ravel(), "o", color=_colors(2)[1], alpha=0.6, label="measured mean distance")
+    dof = live[hot].max() - 1
+    chi_mean = np.exp(0.5 * np.log(2) + gammaln((dof + 1) / 2) - gammaln(dof / 2))
+    xx = np.geomspace(x.min(), x.max(), 50)
+    axes[1].loglog(xx, chi_mean * np.sqrt(xx), "k--", lw=1, label=f"small-T_b theory (N - 1 = {dof} modes)")
+    axes[1].set(xlabel="T_b / T", ylabel="mean Fisher-Rao distance to softmax", title="Fluctuations about softmax")
+    axes[1].legend(fontsize=8)
+    fig.suptitle(_title(ds, "Heat bath"))
+    return fig
+
+
 def save(fig, path, svg: bool = False) -> list[str]:
     """Write PNG (and SVG on request); close the figure."""
     import pathlib
@@ -379,7 +454,10 @@ def plot_run(out_dir, svg: bool = False, figures_dir=None) -> list[str]:
         written += save(plot_simplex([series_from_results(raw, int(i)) for i in spread]), target / "simplex", svg)
     if {"temperature", "mass"} <= set(keys) or "damping_ratio" in keys:
         written += save(plot_convergence_map(grid), target / "convergence_map", svg)
-    if "mass" in keys and grid.sizes["mass"] > 1:
+    thermal = bool((raw["parameters"].sel(parameter="bath_temperature").values > 0).any())
+    if thermal:
+        written += save(plot_thermal(raw.isel(point=done)), target / "thermal", svg)
+    if "mass" in keys and grid.sizes["mass"] > 1 and not thermal:  # noise differs across masses
         # The points that differ only in mass from the first point.
         others = {k: raw[k].values[done[0]] for k in keys if k != "mass"}
         same = [int(i) for i in done if all(raw[k].values[i] == v for k, v in others.items())]
