@@ -1,9 +1,11 @@
 """Langevin sweeps from a config: bath_temperature and noise_seed as axes, fixed steps in
 natural time, time averages in the store, noise that does not depend on the chunking."""
 
+import pathlib
+
 import numpy as np
 
-from thermo_ode import config, runner
+from thermo_ode import config, plotting, runner
 from thermo_ode.store import open_results
 
 THERMAL = """\
@@ -53,3 +55,6 @@ def test_thermal_sweep(tmp_path):
     # The spread of rho grows with the bath temperature.
     spread = ds.rho_fluctuation.mean(["noise_seed", "mass", "query", "token"])
     assert float(spread.sel(bath_temperature=0.3)) < float(spread.sel(bath_temperature=1.0))
+    # Figures: the heat-bath figure, and no mass collapse (noise differs between masses).
+    names = {pathlib.Path(path).stem for path in plotting.plot_run(tmp_path / "a")}
+    assert "thermal" in names and "collapse" not in names

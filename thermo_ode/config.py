@@ -204,43 +204,29 @@ class RelaxationTimes(Strict):
     relaxation_times: float = Field(gt=0, allow_inf_nan=False)
 
 
-EndTime = Annotated[
-    Union[
-        Annotated[Annotated[float, Field(gt=0, allow_inf_nan=False)], Tag("physical-time")],
+def _time_spec(name: str, message: str, *, allow_zero: bool = False, relaxation: bool = True):
+    """A time written as a number (physical), `{natural: tau}` or (optionally)
+    `{relaxation_times: k}`; `message` is the error for anything else."""
+    bound = dict(ge=0) if allow_zero else dict(gt=0)
+    members = [
+        Annotated[Annotated[float, Field(allow_inf_nan=False, **bound)], Tag("physical-time")],
         Annotated[NaturalTime, Tag("natural-t1")],
-        Annotated[RelaxationTimes, Tag("relaxation_times-t1")],
-    ],
-    Discriminator(
-        _tag_by_key("t1", "physical-time", (int, float, str)),
-        custom_error_type="invalid_t1",
-        custom_error_message="t1 is a time > 0, {natural: tau} or {relaxation_times: k}",
-    ),
-]
+    ]
+    if relaxation:
+        members.append(Annotated[RelaxationTimes, Tag("relaxation_times-t1")])
+    return Annotated[
+        Union[tuple(members)],
+        Discriminator(
+            _tag_by_key("t1", "physical-time", (int, float, str)),
+            custom_error_type=f"invalid_{name}",
+            custom_error_message=message,
+        ),
+    ]
 
-StepSize = Annotated[
-    Union[
-        Annotated[Annotated[float, Field(gt=0, allow_inf_nan=False)], Tag("physical-time")],
-        Annotated[NaturalTime, Tag("natural-t1")],
-    ],
-    Discriminator(
-        _tag_by_key("t1", "physical-time", (int, float, str)),
-        custom_error_type="invalid_dt",
-        custom_error_message="dt is a time > 0 or {natural: step}",
-    ),
-]
 
-BurnIn = Annotated[
-    Union[
-        Annotated[Annotated[float, Field(ge=0, allow_inf_nan=False)], Tag("physical-time")],
-        Annotated[NaturalTime, Tag("natural-t1")],
-        Annotated[RelaxationTimes, Tag("relaxation_times-t1")],
-    ],
-    Discriminator(
-        _tag_by_key("t1", "physical-time", (int, float, str)),
-        custom_error_type="invalid_burn_in",
-        custom_error_message="burn_in is a time >= 0, {natural: tau} or {relaxation_times: k}",
-    ),
-]
+EndTime = _time_spec("t1", "t1 is a time > 0, {natural: tau} or {relaxation_times: k}")
+StepSize = _time_spec("dt", "dt is a time > 0 or {natural: step}", relaxation=False)
+BurnIn = _time_spec("burn_in", "burn_in is a time >= 0, {natural: tau} or {relaxation_times: k}", allow_zero=True)
 
 # Names pydantic inserts into error paths for union members; they are not YAML keys.
 UNION_TAGS = {
