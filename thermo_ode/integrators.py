@@ -26,7 +26,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 from diffrax import RESULTS, AbstractTerm, LocalLinearInterpolation, MultiTerm
-from jaxtyping import Array, Bool, Float, PRNGKeyArray, Scalar
+from jaxtyping import Array, Bool, PRNGKeyArray, Scalar
 
 from .dynamics import constrained_acceleration
 from .geometry import RADIUS, project_tangent

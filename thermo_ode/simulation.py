@@ -118,8 +118,7 @@ def simulate(
     if not isinstance(system, AttentionSystem):
         raise TypeError(f"system must be an AttentionSystem, got {type(system).__name__}")
     chart_ = resolve_chart(chart)
-    if solver is not None:
-        resolve_solver(solver)  # a bad name fails first
+    solver_ = None if solver is None else resolve_solver(solver)
     if time not in TIME_SCALES:
         raise ValueError(f"time must be one of {TIME_SCALES}, got {time!r}")
     _check_tolerances(rtol, atol, max_steps, saves)
@@ -134,9 +133,8 @@ def simulate(
     rho0, velocity0, end, ts, second_order = _checked_inputs(system, rho0, t1, ts, saves, velocity0)
     bath = _per_system("bath_temperature", bath_temperature, batch, allow_zero=True)
     noisy = bool((bath > 0).any())
-    if solver is None:
-        solver = "tsit5" if not noisy else ("gbaoab" if second_order else "euler")
-    solver_ = resolve_solver(solver)
+    if solver_ is None:
+        solver_ = resolve_solver("tsit5" if not noisy else ("gbaoab" if second_order else "euler"))
     steps = _check_stepping(chart_, solver_, second_order, noisy, dt, end, max_steps, batch, key)
 
     dtype = system.dtype
@@ -157,7 +155,8 @@ def simulate(
     if steps is not None:
         # Fixed steps save the state at the step nearest each requested time (no interpolation
         # off the sphere) and report that step's time.
-        ts = np.round(ts * (steps / end)[..., None]) * (end / steps)[..., None]
+        save_steps = np.round(ts * (steps / end)[..., None])
+        ts = save_steps * (end / steps)[..., None]
     saved_times = jnp.asarray(ts.astype(dtype))  # in the caller's order
     rho0, vel0 = flat(rho0.astype(dtype), (n,)), flat(velocity0.astype(dtype), (n,))
     t1, ts = flat(end.astype(dtype), ()), flat(ts.astype(dtype), (ts.shape[-1],))
@@ -172,9 +171,10 @@ def simulate(
         rate, coeffs = _solver_time(flat_system, second_order, n_steps / t1)
         controller, dt0 = diffrax.ConstantStepSize(), 1.0
         s1 = n_steps
-    save_at = jnp.minimum(rate[:, None] * ts, s1[:, None])
-    if steps is not None:
-        save_at = jnp.round(save_at)
+    if steps is None:
+        save_at = jnp.minimum(rate[:, None] * ts, s1[:, None])
+    else:
+        save_at = flat(save_steps.astype(dtype), (ts.shape[-1],))
     noise = None
     if noisy:
         amplitude = _noise_amplitude(coeffs, flat(bath.astype(dtype), ()) / flat_system.temperature, second_order)

@@ -26,7 +26,6 @@ SOLVERS: dict[str, Callable[[], diffrax.AbstractSolver]] = {
     "gbaoab": GeodesicBAOAB,
     "euler": diffrax.Euler,
 }
-FIXED_STEP = ("rattle", "gbaoab", "euler")  # names that need `dt`
 
 
 def needs_fixed_step(solver: diffrax.AbstractSolver) -> bool:
