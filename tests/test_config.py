@@ -60,7 +60,7 @@ def test_typos_in_nested_and_union_sections(tmp_path, capsys):
     path, lines = _problems(tmp_path, text, capsys)
     assert lines == [
         f"{path}:5:40: system.energies.sed: unknown key; did you mean 'seed'? (allowed: kind, d_k, seed)",
-        f"{path}:11:3: sweep.sead: unknown key; did you mean 'seed'? (allowed: temperature, mass, damping, damping_ratio, tokens, seed, d_k, scale, alpha, initial_seed, bath_temperature, noise_seed)",
+        f"{path}:11:3: sweep.sead: unknown key; did you mean 'seed'? (allowed: temperature, mass, damping, damping_ratio, tokens, seed, d_k, scale, alpha, initial_seed, bath_temperature, noise_seed, layer, head)",
     ]
 
 

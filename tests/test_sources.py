@@ -86,3 +86,31 @@ def test_forward_pass_against_transformers_live():
         reference = np.stack([a[0].numpy() for a in model(**encoding, output_attentions=True).attentions])
     heads = sources.attention_heads(text)
     assert float(np.abs(heads.probabilities - reference).max()) < FLOAT32
+
+
+def test_minilm_energies_in_a_sweep(tmp_path):
+    """A config over 2 layers x 2 heads: every query row relaxes to the reference attention."""
+    installed_weights()
+    from thermo_ode import config, runner
+    from thermo_ode.store import open_results
+
+    text = f"""\
+name: minilm-test
+system:
+  tokens: 13
+  energies: {{kind: minilm, text: "{FIXTURE['text']}"}}
+sweep:
+  layer: [1, 4]
+  head: [0, 11]
+integrate: {{t1: {{relaxation_times: 30}}, saves: 31}}
+"""
+    summary = runner.run(config.parse(text), tmp_path / "run")
+    assert summary.points == 2 * 2 * 13 and summary.converged == summary.points
+    ds = open_results(tmp_path / "run")
+    for layer in (1, 4):
+        for head in (0, 11):
+            point = ds.sel(layer=layer, head=head)
+            reference = FIXTURE["probabilities"][layer, head]
+            assert float(abs(point.equilibrium.values - reference).max()) < FLOAT32
+            assert float(abs(point.rho.isel(time=-1).values - reference).max()) < FLOAT32
+    assert float(ds.parameters.sel(parameter="temperature").values.max()) == pytest.approx(np.sqrt(32))

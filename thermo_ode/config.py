@@ -57,7 +57,19 @@ class ListEnergies(Strict):
     values: list[float] | list[list[float]]
 
 
-Energies = Annotated[Union[RandomQK, Gaussian, FileEnergies, ListEnergies], Field(discriminator="kind")]
+class MiniLMEnergies(Strict):
+    """The query and key vectors of one head of all-MiniLM-L6-v2 on `text` (needs the weights
+    package, see `thermo_ode.sources`): a point is a head, with one row per token; `layer` and
+    `head` are sweepable; `T` defaults to `sqrt(32)`, the model's own scale."""
+
+    kind: Literal["minilm"]
+    text: str = Field(min_length=1)
+    layer: int = Field(0, ge=0, le=5)
+    head: int = Field(0, ge=0, le=11)
+
+
+Energies = Annotated[Union[RandomQK, Gaussian, FileEnergies, ListEnergies, MiniLMEnergies], Field(discriminator="kind")]
+MINILM_HEAD_DIM = 32
 
 
 class SystemConfig(Strict):
@@ -161,6 +173,8 @@ class Sweep(Strict):
     initial_seed: Axis | None = None
     bath_temperature: Axis | None = None
     noise_seed: Axis | None = None
+    layer: Axis | None = None
+    head: Axis | None = None
     order: tuple[str, ...] = Field(default=(), exclude=True)  # the keys as written in the file
 
     @model_validator(mode="before")
@@ -174,7 +188,7 @@ class Sweep(Strict):
         return {key: axis_values(getattr(self, key)) for key in self.order if getattr(self, key) is not None}
 
 
-INTEGER_KEYS = {"tokens", "seed", "d_k", "initial_seed", "noise_seed"}
+INTEGER_KEYS = {"tokens", "seed", "d_k", "initial_seed", "noise_seed", "layer", "head"}
 
 
 def axis_values(axis) -> np.ndarray:
@@ -230,7 +244,7 @@ BurnIn = _time_spec("burn_in", "burn_in is a time >= 0, {natural: tau} or {relax
 
 # Names pydantic inserts into error paths for union members; they are not YAML keys.
 UNION_TAGS = {
-    "random_qk", "gaussian", "file", "list", "uniform", "dirichlet",
+    "random_qk", "gaussian", "file", "list", "minilm", "uniform", "dirichlet",
     "values", "logspace-axis", "linspace-axis", "range-axis",
     "physical-time", "natural-t1", "relaxation_times-t1",
 }
@@ -452,7 +466,10 @@ SWEEP_RULES = {
     "scale": (0.0, False),
     "alpha": (0.0, False),
     "bath_temperature": (0.0, True),
+    "layer": (0, True),
+    "head": (0, True),
 }
+SWEEP_CEILINGS = {"layer": 5, "head": 11}  # MiniLM: 6 layers, 12 heads
 
 
 def semantic_problems(loaded: LoadedConfig) -> list[tuple[tuple, str]]:
@@ -490,13 +507,19 @@ def semantic_problems(loaded: LoadedConfig) -> list[tuple[tuple, str]]:
         dampings = axes.get("damping", np.array([s.damping if s.damping is not None else 0.0]))
         if (dampings == 0).any():
             problems.append((("system", "damping"), "mass 0 needs damping > 0 (the gradient flow's friction)"))
-    if s.temperature is None and "temperature" not in axes and e.kind != "random_qk":
-        problems.append((("system", "temperature"), f"required with energies.kind {e.kind!r} (only random_qk defaults to sqrt(d_k))"))
+    if s.temperature is None and "temperature" not in axes and e.kind not in ("random_qk", "minilm"):
+        problems.append((("system", "temperature"), f"required with energies.kind {e.kind!r} (random_qk and minilm default to sqrt(d_k))"))
+    if e.kind != "minilm":
+        for key in ("layer", "head"):
+            if key in axes:
+                problems.append((("sweep", key), "only applies to energies.kind minilm"))
+    else:
+        problems += _minilm_problems(cfg, axes)
     if e.kind != "random_qk" and "d_k" in axes:
         problems.append((("sweep", "d_k"), "only applies to energies.kind random_qk"))
     if e.kind != "gaussian" and "scale" in axes:
         problems.append((("sweep", "scale"), "only applies to energies.kind gaussian"))
-    if e.kind in ("file", "list") and "seed" in axes:
+    if e.kind in ("file", "list", "minilm") and "seed" in axes:
         problems.append((("sweep", "seed"), f"energies.kind {e.kind!r} has no seed"))
     if cfg.initial.kind != "dirichlet":
         for key in ("alpha", "initial_seed"):
@@ -566,6 +589,30 @@ def _integrator_problems(cfg: Config, axes: dict) -> list[tuple[tuple, str]]:
             problems.append((("integrate", "solver"), f"{integrate.solver!r} needs mass > 0 at every point (use euler or an adaptive solver at m = 0)"))
     if isinstance(integrate.dt, float) and isinstance(integrate.t1, float) and integrate.dt > integrate.t1:
         problems.append((("integrate", "dt"), f"is longer than t1 = {integrate.t1}"))
+    return problems
+
+
+def _minilm_problems(cfg: Config, axes: dict) -> list[tuple[tuple, str]]:
+    s, e = cfg.system, cfg.system.energies
+    problems = []
+    for key, ceiling in SWEEP_CEILINGS.items():
+        if key in axes and (axes[key] > ceiling).any():
+            problems.append((("sweep", key), f"values must be <= {ceiling} (MiniLM has {ceiling + 1})"))
+    if "tokens" in axes:
+        problems.append((("sweep", "tokens"), "energies.kind 'minilm' fixes the token count (the text's)"))
+    if s.mask != "none":
+        problems.append((("system", "mask"), "MiniLM's attention is bidirectional: use mask none"))
+    try:
+        from .sources import token_count
+
+        count = token_count(e.text)
+    except ImportError as exc:
+        problems.append((("system", "energies", "kind"), str(exc)))
+    else:
+        if count != s.tokens:
+            problems.append((("system", "tokens"), f"is {s.tokens} but the text has {count} tokens ([CLS] and [SEP] included)"))
+        if s.queries is not None and s.queries != count:
+            problems.append((("system", "queries"), f"is {s.queries}; a MiniLM head has one row per token ({count})"))
     return problems
 
 

@@ -55,12 +55,26 @@ def _sha256(path: pathlib.Path) -> str:
 
 
 @functools.lru_cache(maxsize=1)
+def tokenizer():
+    """MiniLM's tokenizer alone (no weights, no jax): what config validation needs."""
+    from tokenizers import Tokenizer
+
+    loaded = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+    loaded.no_padding()
+    return loaded
+
+
+def token_count(text: str) -> int:
+    """Tokens of `text` including [CLS] and [SEP]: the rows and keys of each head."""
+    return len(tokenizer().encode(text).ids)
+
+
+@functools.lru_cache(maxsize=1)
 def load_minilm():
     """`(weights, config, tokenizer, package version)`; weights as float32 numpy arrays."""
     from importlib import metadata
 
     from safetensors.numpy import load_file
-    from tokenizers import Tokenizer
 
     folder = model_dir()
     path = folder / "model.safetensors"
@@ -68,9 +82,7 @@ def load_minilm():
     if found != WEIGHTS_SHA256:
         raise ValueError(f"{path}: SHA-256 {found} is not the recorded {WEIGHTS_SHA256}; refusing weights thermo-ode was not verified against")
     config = json.loads((folder / "config.json").read_text())
-    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-    tokenizer.no_padding()
-    return load_file(str(path)), config, tokenizer, metadata.version(PACKAGE)
+    return load_file(str(path)), config, tokenizer(), metadata.version(PACKAGE)
 
 
 def _layer_norm(x, weight, bias, eps):
@@ -116,13 +128,23 @@ def attention_heads(text: str, layer: int | None = None, head: int | None = None
     """Tokenize `text` and run MiniLM; pick one `layer` and/or `head` (0-based) if given."""
     if not isinstance(text, str) or not text.strip():
         raise ValueError(f"text must be a non-empty string, got {text!r}")
-    weights, config, tokenizer, version = load_minilm()
+    _, config, _, version = load_minilm()
     for name, value, size in (("layer", layer, config["num_hidden_layers"]), ("head", head, config["num_attention_heads"])):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < size):
             raise ValueError(f"{name} must be an int in [0, {size}), got {value!r}")
+    q, k, mask, probs, tokens = _all_heads(text)
+    pick = (slice(None) if layer is None else layer, slice(None) if head is None else head)
+    return AttentionHeads(q[pick], k[pick], mask, probs[pick], list(tokens), version, WEIGHTS_SHA256)
+
+
+@functools.lru_cache(maxsize=8)
+def _all_heads(text: str):
+    """One forward pass per text (a sweep asks for its 72 heads one point at a time)."""
+    weights, config, tokenizer, _ = load_minilm()
     encoding = tokenizer.encode(text)
     if len(encoding.ids) > config["max_position_embeddings"]:
         raise ValueError(f"text: {len(encoding.ids)} tokens, more than MiniLM's {config['max_position_embeddings']} positions")
     q, k, probs = (np.asarray(a) for a in bert_forward(weights, config, encoding.ids, encoding.attention_mask))
-    pick = (slice(None) if layer is None else layer, slice(None) if head is None else head)
-    return AttentionHeads(q[pick], k[pick], np.asarray(encoding.attention_mask, bool), probs[pick], list(encoding.tokens), version, WEIGHTS_SHA256)
+    for a in (q, k, probs):
+        a.setflags(write=False)  # shared by every caller of the cache
+    return q, k, np.asarray(encoding.attention_mask, bool), probs, tuple(encoding.tokens)

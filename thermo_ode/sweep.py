@@ -62,6 +62,8 @@ def _fixed_rows(loaded: LoadedConfig) -> int | None:
     if cfg.system.energies.kind in ("file", "list"):
         energies = cfgmod.fixed_energies(loaded)
         return energies.shape[0] if energies.ndim == 2 else None
+    if cfg.system.energies.kind == "minilm":
+        return cfg.system.tokens  # one row per token (validated against the text)
     return None
 
 
@@ -109,6 +111,12 @@ def _point(loaded: LoadedConfig, p: Plan, index: int, fixed) -> dict:
         rng = np.random.default_rng(int(get("seed", e.seed)))
         energies = rng.normal(size=(Q, n)) * get("scale", e.scale)
         default_temperature = None
+    elif e.kind == "minilm":
+        from .sources import attention_heads
+
+        head = attention_heads(e.text, layer=int(get("layer", e.layer)), head=int(get("head", e.head)))
+        energies = -head.q.astype(np.float64) @ head.k.astype(np.float64).T
+        default_temperature = math.sqrt(cfgmod.MINILM_HEAD_DIM)
     else:
         energies = np.broadcast_to(fixed, (Q, n))
         default_temperature = None
