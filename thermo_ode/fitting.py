@@ -1,0 +1,190 @@
+"""The inverse problem: fit mass, damping, temperature and/or energies to observed `rho(t)`.
+
+The model is the sphere-chart dynamics (m > 0) solved by diffrax with gradients through
+`diffeqsolve`; the loss is the squared Fisher–Rao distance (or KL) between observed and model
+`rho` at the observation times, over the observed tokens (both renormalised there). Parameters
+are optimised in logarithms (positivity) with optax's L-BFGS. The uncertainty is the
+Gauss–Newton estimate `2 L / dof * H^-1` from the Hessian `H` of the loss in those logarithms
+(central differences of the exact gradient).
+
+Identifiability (physics note, item 5): in natural time the dynamics depend on `E/T` and
+`zeta` only. With a clock (times in known units) and known energies, `m`, `gamma` and `T` are
+separately identifiable. Without a clock (`time_unit` fitted) `m` and the unit are not: only
+`E/T`, `zeta` and `sqrt(T/m)` in the unknown unit are, and `FitResult.natural` reports those.
+"""
+
+from __future__ import annotations
+
+import typing
+
+import diffrax
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .charts import _project_state
+from .dynamics import Coefficients, sphere_field
+from .geometry import from_sphere, to_sphere
+from .solvers import ProjectedSolver
+
+PHYSICAL = ("mass", "damping", "temperature", "time_unit")
+NULL_EIGENVALUE = 1e-8  # relative to the largest: below it a direction counts as unidentifiable
+LOSSES = ("fisher_rao", "kl")
+
+
+class FitResult(typing.NamedTuple):
+    estimate: dict  # fitted and fixed values: mass, damping, temperature, time_unit, energies
+    standard_error: dict  # relative (of the logarithm) for the physical parameters, absolute for energies
+    natural: dict  # omega0 = sqrt(T/m) in the observations' unit, zeta, E/T: what is identifiable
+    loss: float
+    iterations: int
+    converged: bool
+    degenerate: list  # null directions of the Hessian in log-parameters (unidentifiable combinations)
+
+
+def fit(
+    ts,
+    rho,
+    energies,
+    *,
+    parameters=("mass", "damping", "temperature"),
+    initial=None,
+    rho0=None,
+    observed=None,
+    loss: str = "fisher_rao",
+    max_iterations: int = 300,
+    rtol: float = 1e-10,
+) -> FitResult:
+    """Fit `parameters` (any of mass, damping, temperature, time_unit, energies) to
+    observations `rho (S, N)` at times `ts (S,)`, starting from rest at `rho0` (default the
+    first observation). `energies (N,)` are the known energies, or the starting guess when
+    fitted (their mean is fixed: shifting all energies changes nothing). `initial` gives
+    starting values for the physical parameters (default 1); `observed (N,)` marks the tokens
+    that were observed. Needs float64 for tight fits."""
+    ts, rho = np.asarray(ts, float), np.asarray(rho, float)
+    if ts.ndim != 1 or rho.shape[:1] != ts.shape or rho.ndim != 2:
+        raise ValueError(f"ts must be (S,) and rho (S, N), got {ts.shape} and {rho.shape}")
+    if not np.all(np.isfinite(rho)) or (rho < 0).any():
+        raise ValueError("rho must be finite and >= 0")
+    if (np.diff(ts) <= 0).any() or ts[0] < 0:
+        raise ValueError("ts must be increasing and >= 0")
+    unknown = set(parameters) - set(PHYSICAL) - {"energies"}
+    if unknown or not parameters:
+        raise ValueError(f"parameters must be a non-empty subset of {PHYSICAL + ('energies',)}, got {parameters!r}")
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    n = rho.shape[1]
+    energies = np.asarray(energies, float)
+    if energies.shape != (n,) or not np.all(np.isfinite(energies)):
+        raise ValueError(f"energies must be finite with shape ({n},), got {energies.shape}")
+    observed = np.ones(n, bool) if observed is None else np.asarray(observed, bool)
+    start = rho[0] if rho0 is None else np.asarray(rho0, float)
+    start = start / start.sum()
+    values = {name: 1.0 for name in PHYSICAL}
+    values.update(initial or {})
+    for name, value in values.items():
+        if not (np.isfinite(value) and value > 0):
+            raise ValueError(f"initial {name} must be a finite number > 0, got {value!r}")
+
+    fitted = [p for p in PHYSICAL if p in parameters]
+    free_energies = "energies" in parameters
+    mean_energy = energies.mean()
+
+    def unpack(theta):
+        logs = dict(zip(fitted, theta[: len(fitted)]))
+        physical = {p: jnp.exp(logs[p]) if p in logs else jnp.asarray(values[p]) for p in PHYSICAL}
+        e = theta[len(fitted):] if free_energies else jnp.asarray(energies)
+        if free_energies:  # n - 1 free values; the last keeps the mean fixed
+            e = jnp.concatenate([e, jnp.asarray([n * mean_energy]) - jnp.sum(e, keepdims=True)])
+        return physical, e
+
+    def objective(theta):
+        physical, e = unpack(theta)
+        model = _model_rho(physical, e, jnp.asarray(ts), jnp.asarray(start), rtol)
+        return jnp.sum(_discrepancy(model, jnp.asarray(rho), jnp.asarray(observed), loss))
+
+    theta0 = np.concatenate([np.log([values[p] for p in fitted]), energies[:-1] if free_energies else []])
+    theta, iterations, converged = _minimise(objective, jnp.asarray(theta0), max_iterations)
+    final = float(objective(theta))
+    hessian = _hessian(objective, theta)
+    dof = max(ts.size * (int(observed.sum()) - 1) - theta.size, 1)
+    # Directions the data cannot see (the Hessian's null space, e.g. mass with the time unit)
+    # give infinite errors to every parameter they move; the rest come from the pseudo-inverse.
+    eigenvalues, vectors = np.linalg.eigh(hessian)
+    flat = eigenvalues <= NULL_EIGENVALUE * max(eigenvalues.max(), 1e-300)
+    covariance = 2 * final / dof * np.linalg.pinv(hessian, rcond=NULL_EIGENVALUE, hermitian=True)
+    errors = np.sqrt(np.abs(np.diag(covariance)))
+    errors[(np.abs(vectors[:, flat]) > 1e-3).any(axis=1)] = np.inf
+    degenerate = [dict(zip(fitted + ["energies"] * free_energies * (n - 1), v)) for v in vectors[:, flat].T]
+    physical, e = unpack(theta)
+    estimate = {p: float(v) for p, v in physical.items()}
+    estimate["energies"] = np.asarray(e)
+    standard_error = dict(zip(fitted, errors[: len(fitted)].tolist()))
+    if free_energies:
+        standard_error["energies"] = errors[len(fitted):]
+    T, m, g, unit = (estimate[k] for k in ("temperature", "mass", "damping", "time_unit"))
+    natural = dict(omega0=np.sqrt(T / m) * unit, zeta=g / (2 * np.sqrt(m * T)), beta_energies=np.asarray(e) / T)
+    return FitResult(estimate, standard_error, natural, final, iterations, converged, degenerate)
+
+
+def _model_rho(physical, energies, ts, rho0, rtol):
+    """`rho(t)` at `ts` (in the observations' unit) from rest at `rho0`, physical time."""
+    T, m, gamma, unit = (physical[k] for k in ("temperature", "mass", "damping", "time_unit"))
+    mask = rho0 > 0
+    c = Coefficients(jnp.where(mask, energies / T, 0), mask, T / m, gamma / m)
+    x0 = to_sphere(rho0)
+    times = ts * unit
+    sol = diffrax.diffeqsolve(
+        diffrax.ODETerm(sphere_field), ProjectedSolver(diffrax.Tsit5(), _project_state),
+        t0=0.0, t1=times[-1], dt0=None, y0=(x0, jnp.zeros_like(x0)), args=c,
+        saveat=diffrax.SaveAt(ts=times), stepsize_controller=diffrax.PIDController(rtol=rtol, atol=rtol * 1e-2),
+        max_steps=100_000,
+    )
+    return from_sphere(sol.ys[0])
+
+
+def _discrepancy(model, observed_rho, observed, loss):
+    """Per-time loss over the observed tokens, both sides renormalised there."""
+    p = jnp.where(observed, model, 0)
+    q = jnp.where(observed, observed_rho, 0)
+    p, q = p / p.sum(-1, keepdims=True), q / q.sum(-1, keepdims=True)
+    if loss == "kl":
+        safe = lambda a: jnp.where(observed & (a > 0), a, 1)
+        return jnp.sum(jnp.where(observed & (q > 0), q * (jnp.log(safe(q)) - jnp.log(safe(p))), 0), -1)
+    # Squared Fisher–Rao distance 16 arcsin^2(chord / 2); the floor keeps the gradient finite
+    # at an exact match.
+    root = lambda a: jnp.sqrt(jnp.where(observed, a, 1)) * observed
+    chord2 = jnp.sum((root(p) - root(q)) ** 2, -1)
+    return 16 * jnp.arcsin(0.5 * jnp.sqrt(chord2 + 1e-300)) ** 2
+
+
+def _hessian(objective, theta, step: float = 1e-4):
+    """Central differences of the exact gradient (diffrax's checkpointed adjoint supports
+    reverse mode only, so forward-over-reverse `jax.hessian` is not available)."""
+    grad = jax.jit(jax.grad(objective))
+    columns = []
+    for j in range(theta.size):
+        e = jnp.zeros_like(theta).at[j].set(step)
+        columns.append((np.asarray(grad(theta + e)) - np.asarray(grad(theta - e))) / (2 * step))
+    h = np.stack(columns, axis=1)
+    return (h + h.T) / 2
+
+
+def _minimise(objective, theta, max_iterations):
+    import optax
+
+    solver = optax.lbfgs()
+    value_and_grad = optax.value_and_grad_from_state(objective)
+
+    @jax.jit
+    def step(theta, state):
+        value, grad = value_and_grad(theta, state=state)
+        updates, state = solver.update(grad, state, theta, value=value, grad=grad, value_fn=objective)
+        return optax.apply_updates(theta, updates), state, jnp.linalg.norm(grad)
+
+    state = solver.init(theta)
+    for iteration in range(1, max_iterations + 1):
+        theta, state, gradient = step(theta, state)
+        if float(gradient) < 1e-10:
+            return theta, iteration, True
+    return theta, max_iterations, False
