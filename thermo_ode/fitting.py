@@ -28,6 +28,8 @@ from .geometry import from_sphere, to_sphere
 from .solvers import ProjectedSolver
 
 PHYSICAL = ("mass", "damping", "temperature", "time_unit")
+MAX_STEPS = 20_000
+FAILED_SOLVE_LOSS = 1e6  # far above any attainable loss (each time contributes at most pi^2)
 NULL_EIGENVALUE = 1e-8  # relative to the largest: below it a direction counts as unidentifiable
 LOSSES = ("fisher_rao", "kl")
 
@@ -54,13 +56,15 @@ def fit(
     loss: str = "fisher_rao",
     max_iterations: int = 300,
     rtol: float = 1e-10,
+    uncertainty: bool = True,
 ) -> FitResult:
     """Fit `parameters` (any of mass, damping, temperature, time_unit, energies) to
     observations `rho (S, N)` at times `ts (S,)`, starting from rest at `rho0` (default the
     first observation). `energies (N,)` are the known energies, or the starting guess when
     fitted (their mean is fixed: shifting all energies changes nothing). `initial` gives
     starting values for the physical parameters (default 1); `observed (N,)` marks the tokens
-    that were observed. Needs float64 for tight fits."""
+    that were observed. `uncertainty=False` skips the Hessian (errors NaN). Needs float64 for
+    tight fits."""
     ts, rho = np.asarray(ts, float), np.asarray(rho, float)
     if ts.ndim != 1 or rho.shape[:1] != ts.shape or rho.ndim != 2:
         raise ValueError(f"ts must be (S,) and rho (S, N), got {ts.shape} and {rho.shape}")
@@ -100,22 +104,19 @@ def fit(
 
     def objective(theta):
         physical, e = unpack(theta)
-        model = _model_rho(physical, e, jnp.asarray(ts), jnp.asarray(start), rtol)
-        return jnp.sum(_discrepancy(model, jnp.asarray(rho), jnp.asarray(observed), loss))
+        model, ok = _model_rho(physical, e, jnp.asarray(ts), jnp.asarray(start), rtol)
+        value = jnp.sum(_discrepancy(model, jnp.asarray(rho), jnp.asarray(observed), loss))
+        return jnp.where(ok, value, FAILED_SOLVE_LOSS)
 
     theta0 = np.concatenate([np.log([values[p] for p in fitted]), energies[:-1] if free_energies else []])
     theta, iterations, converged = _minimise(objective, jnp.asarray(theta0), max_iterations)
     final = float(objective(theta))
-    hessian = _hessian(objective, theta)
     dof = max(ts.size * (int(observed.sum()) - 1) - theta.size, 1)
-    # Directions the data cannot see (the Hessian's null space, e.g. mass with the time unit)
-    # give infinite errors to every parameter they move; the rest come from the pseudo-inverse.
-    eigenvalues, vectors = np.linalg.eigh(hessian)
-    flat = eigenvalues <= NULL_EIGENVALUE * max(eigenvalues.max(), 1e-300)
-    covariance = 2 * final / dof * np.linalg.pinv(hessian, rcond=NULL_EIGENVALUE, hermitian=True)
-    errors = np.sqrt(np.abs(np.diag(covariance)))
-    errors[(np.abs(vectors[:, flat]) > 1e-3).any(axis=1)] = np.inf
-    degenerate = [dict(zip(fitted + ["energies"] * free_energies * (n - 1), v)) for v in vectors[:, flat].T]
+    names = fitted + ["energies"] * (n - 1) * free_energies
+    if uncertainty:
+        errors, degenerate = _uncertainty(_hessian(objective, theta), final, dof, names)
+    else:
+        errors, degenerate = np.full(theta.size, np.nan), []
     physical, e = unpack(theta)
     estimate = {p: float(v) for p, v in physical.items()}
     estimate["energies"] = np.asarray(e)
@@ -128,7 +129,8 @@ def fit(
 
 
 def _model_rho(physical, energies, ts, rho0, rtol):
-    """`rho(t)` at `ts` (in the observations' unit) from rest at `rho0`, physical time."""
+    """`rho(t)` at `ts` (in the observations' unit) from rest at `rho0`, physical time, and
+    whether the solve succeeded."""
     T, m, gamma, unit = (physical[k] for k in ("temperature", "mass", "damping", "time_unit"))
     mask = rho0 > 0
     c = Coefficients(jnp.where(mask, energies / T, 0), mask, T / m, gamma / m)
@@ -138,9 +140,13 @@ def _model_rho(physical, energies, ts, rho0, rtol):
         diffrax.ODETerm(sphere_field), ProjectedSolver(diffrax.Tsit5(), _project_state),
         t0=0.0, t1=times[-1], dt0=None, y0=(x0, jnp.zeros_like(x0)), args=c,
         saveat=diffrax.SaveAt(ts=times), stepsize_controller=diffrax.PIDController(rtol=rtol, atol=rtol * 1e-2),
-        max_steps=100_000,
+        max_steps=MAX_STEPS, throw=False,
     )
-    return from_sphere(sol.ys[0])
+    # A failed solve (the optimiser tried a stiff corner) reads as a far-away uniform state, so
+    # the line search backs off instead of raising.
+    ok = sol.result == diffrax.RESULTS.successful
+    x = jnp.where(ok, sol.ys[0], 1.0)
+    return from_sphere(x), ok
 
 
 def _discrepancy(model, observed_rho, observed, loss):
@@ -156,6 +162,18 @@ def _discrepancy(model, observed_rho, observed, loss):
     root = lambda a: jnp.sqrt(jnp.where(observed, a, 1)) * observed
     chord2 = jnp.sum((root(p) - root(q)) ** 2, -1)
     return 16 * jnp.arcsin(0.5 * jnp.sqrt(chord2 + 1e-300)) ** 2
+
+
+def _uncertainty(hessian, loss, dof, names):
+    """Gauss–Newton standard errors `sqrt(diag(2 L / dof * H^+))`. Directions the data cannot
+    see (the Hessian's null space, e.g. mass with the time unit) are returned, and every
+    parameter they move gets an infinite error."""
+    eigenvalues, vectors = np.linalg.eigh(hessian)
+    flat = eigenvalues <= NULL_EIGENVALUE * max(eigenvalues.max(), 1e-300)
+    covariance = 2 * loss / dof * np.linalg.pinv(hessian, rcond=NULL_EIGENVALUE, hermitian=True)
+    errors = np.sqrt(np.abs(np.diag(covariance)))
+    errors[(np.abs(vectors[:, flat]) > 1e-3).any(axis=1)] = np.inf
+    return errors, [dict(zip(names, v)) for v in vectors[:, flat].T]
 
 
 def _hessian(objective, theta, step: float = 1e-4):
