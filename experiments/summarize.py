@@ -6,7 +6,7 @@ Run: python experiments/summarize.py   (after running the experiments)
 import json
 import pathlib
 
-ORDER = ["softmax_equilibrium", "sqrt_dk_temperature", "constant_multiplier", "specific_heat", "equation_of_state", "rope_symmetry"]
+ORDER = ["softmax_equilibrium", "sqrt_dk_temperature", "constant_multiplier", "specific_heat", "equation_of_state", "rope_symmetry", "layer_trajectory"]
 
 
 def table() -> str:
