@@ -63,6 +63,8 @@ def test_recovers_energies_with_kl_loss():
         (dict(parameters=("charge",)), "parameters must be a non-empty subset"),
         (dict(loss="l2"), "loss must be one of"),
         (dict(initial=dict(mass=-1.0)), "initial mass must be a finite number > 0"),
+        (dict(initial=dict(charge=1.0)), "initial: unknown parameters \\['charge'\\]"),
+        (dict(rho0=np.ones(3)), "rho0 must be \\(5,\\)"),
     ],
 )
 def test_bad_fit_arguments(kwargs, words):

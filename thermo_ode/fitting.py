@@ -84,8 +84,13 @@ def fit(
         raise ValueError(f"energies must be finite with shape ({n},), got {energies.shape}")
     observed = np.ones(n, bool) if observed is None else np.asarray(observed, bool)
     start = rho[0] if rho0 is None else np.asarray(rho0, float)
-    start = start / start.sum()
+    if start.shape != (n,) or not np.all(np.isfinite(start)) or (start < 0).any() or start.sum() <= 0:
+        raise ValueError(f"rho0 must be ({n},), finite, >= 0 and not all 0")
+    start = start / start.sum()  # tokens where it is 0 take no part (an invariant face)
     values = {name: 1.0 for name in PHYSICAL}
+    extra = set(initial or {}) - set(PHYSICAL)
+    if extra:
+        raise ValueError(f"initial: unknown parameters {sorted(extra)}; allowed {list(PHYSICAL)}")
     values.update(initial or {})
     for name, value in values.items():
         if not (np.isfinite(value) and value > 0):
