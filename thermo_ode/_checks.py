@@ -71,3 +71,13 @@ def per_token(name: str, value, shape: tuple) -> np.ndarray:
     arr = np.broadcast_to(arr, shape)
     finite(name, arr)
     return arr
+
+
+def per_system(name: str, value, batch: tuple, allow_zero: bool) -> np.ndarray:
+    """A finite scalar or per-system value (> 0, or >= 0 with `allow_zero`), broadcast to the
+    batch shape."""
+    arr = float_array(name, value)
+    broadcastable(name, arr.shape, batch, "the batch shape")
+    arr = np.broadcast_to(arr, batch)
+    (nonnegative if allow_zero else positive)(name, arr)
+    return arr

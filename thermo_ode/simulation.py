@@ -131,7 +131,7 @@ def simulate(
     if _checks.is_traced(system, rho0, t1, ts, velocity0, dt, bath_temperature):
         raise TypeError("simulate needs concrete inputs: call it outside jit/vmap (it compiles itself)")
     rho0, velocity0, end, ts, second_order = _checked_inputs(system, rho0, t1, ts, saves, velocity0)
-    bath = _per_system("bath_temperature", bath_temperature, batch, allow_zero=True)
+    bath = _checks.per_system("bath_temperature", bath_temperature, batch, allow_zero=True)
     noisy = bool((bath > 0).any())
     if solver_ is None:
         solver_ = resolve_solver("tsit5" if not noisy else ("gbaoab" if second_order else "euler"))
@@ -318,15 +318,6 @@ def _mesh(devices):
     )
 
 
-def _per_system(name: str, value, batch: tuple, allow_zero: bool) -> np.ndarray:
-    """A finite scalar or per-system value, broadcast to the batch shape."""
-    arr = _checks.float_array(name, value)
-    _checks.broadcastable(name, arr.shape, batch, "the batch shape")
-    arr = np.broadcast_to(arr, batch)
-    (_checks.nonnegative if allow_zero else _checks.positive)(name, arr)
-    return arr
-
-
 def _check_stepping(chart, solver, second_order, noisy, dt, t1, max_steps, batch, key):
     """Check the solver, `dt`, noise and key together; the number of fixed steps per system
     (None for an adaptive solve)."""
@@ -349,7 +340,7 @@ def _check_stepping(chart, solver, second_order, noisy, dt, t1, max_steps, batch
         if needs_fixed_step(solver) or noisy:
             raise ValueError(f"dt is required: solver {name}" + (" with Langevin noise" if noisy else "") + " steps at a fixed step size")
         return None
-    step = _per_system("dt", dt, batch, allow_zero=False)
+    step = _checks.per_system("dt", dt, batch, allow_zero=False)
     if (step > t1).any():
         idx = _checks.first_index(step > t1)
         raise ValueError(f"dt = {step[idx]} is longer than t1 = {t1[idx]} at batch index {idx}")
@@ -449,10 +440,7 @@ def _checked_inputs(system: AttentionSystem, rho0, t1, ts, saves, velocity0):
             )
         vel = vel - rho * drift[..., None]  # remove the rounding-sized normal part
 
-    end = _checks.float_array("t1", t1)
-    _checks.broadcastable("t1", end.shape, batch, "the batch shape")
-    end = np.broadcast_to(end, batch)
-    _checks.positive("t1", end)
+    end = _checks.per_system("t1", t1, batch, allow_zero=False)
     if ts is None:
         times = np.linspace(0.0, 1.0, saves) * end[..., None]
     else:
