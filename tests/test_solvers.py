@@ -47,3 +47,19 @@ def test_single_token_is_already_at_equilibrium():
     traj = to.simulate(to.AttentionSystem(np.array([0.5]), 1.0, 1.0, 1.0), np.array([1.0]), 5.0, saves=3)
     np.testing.assert_array_equal(traj.rho, np.ones((3, 1)))
     np.testing.assert_allclose(traj.hamiltonian, 0.5)
+
+
+def test_solver_rules_agree_with_the_solvers():
+    """The jax-free rules configs use name exactly the solvers simulate resolves."""
+    from thermo_ode import solver_rules
+    from thermo_ode.solvers import SOLVERS, is_sphere_splitting, needs_fixed_step, takes_noise
+
+    assert set(solver_rules.NAMES) == set(SOLVERS)
+    solvers = {name: make() for name, make in SOLVERS.items()}
+    assert {n for n, s in solvers.items() if needs_fixed_step(s)} == set(solver_rules.FIXED_STEP)
+    assert {n for n, s in solvers.items() if takes_noise(s)} == set(solver_rules.NOISE)
+    assert {n for n, s in solvers.items() if is_sphere_splitting(s)} == set(solver_rules.SPHERE_SPLITTING)
+    for noisy in (False, True):
+        for second_order in (False, True):
+            name = solver_rules.default_solver(noisy, second_order)
+            assert takes_noise(solvers[name]) or not noisy

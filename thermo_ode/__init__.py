@@ -32,6 +32,7 @@ _EXPORTS = {
     "Trajectory": "simulation",
     "simulate": "simulation",
     "ProjectedSolver": "solvers",
+    "enable_compilation_cache": "caching",
 }
 
 __all__ = sorted(_EXPORTS)

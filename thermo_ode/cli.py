@@ -7,12 +7,14 @@ Exit codes: 0 success, 1 a run that could not finish, 2 bad config or arguments.
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import pathlib
 import sys
 
+from .caching import DEFAULT_CACHE_DIR
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-DEFAULT_CACHE = pathlib.Path(os.environ.get("XDG_CACHE_HOME", pathlib.Path.home() / ".cache")) / "thermo-ode" / "jax"
 
 
 def _chunk_range(text: str) -> range:
@@ -33,38 +35,46 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(
         prog="thermo-ode",
         description="Attention as a Lagrangian system on the Fisher-Rao hypersphere: sweep it and check it relaxes to softmax.",
     )
+    parser.add_argument("--version", action="version", version=f"thermo-ode {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run (or resume) a sweep", description="Run a sweep config; with no CONFIG, the embedded default.")
     run.add_argument("config", nargs="?", help="YAML sweep config (default: the embedded configs/default.yaml)")
     run.add_argument("--out", help="output folder (default: results/<name>)")
     run.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
                      help="continue from the chunks already in --out (default); --no-resume overwrites them")
+    run.add_argument("--precision", choices=PRECISIONS,
+                     help="override the config's precision (recorded in the store; a run's identity includes it)")
     run.add_argument("--devices", type=_positive_int, help="split each chunk over this many local devices (default: all)")
     run.add_argument("--chunks", type=_chunk_range, metavar="START:STOP",
                      help="only these chunk indices, for several hosts sharing one --out (see README)")
-    run.add_argument("--cache-dir", default=os.environ.get("THERMO_ODE_CACHE_DIR", str(DEFAULT_CACHE)),
+    run.add_argument("--cache-dir", default=os.environ.get("THERMO_ODE_CACHE_DIR", str(DEFAULT_CACHE_DIR)),
                      help="persistent compilation cache (default: %(default)s; env THERMO_ODE_CACHE_DIR)")
     validate = sub.add_parser("validate", help="check a config without running it")
-    validate.add_argument("config")
+    validate.add_argument("config", help="YAML sweep config to check")
     show = sub.add_parser("show", help="summarise a finished or interrupted run")
-    show.add_argument("dir")
+    show.add_argument("dir", help="a run's output folder (the --out of `run`), or its results.zarr")
     plot = sub.add_parser("plot", help="write the figures of a run (PNG, and SVG with --svg)")
-    plot.add_argument("dir")
+    plot.add_argument("dir", help="a run's output folder (the --out of `run`), or its results.zarr")
     plot.add_argument("--svg", action="store_true", help="also write SVG")
     plot.add_argument("--figures", help="folder for the figures (default: DIR/figures)")
     sub.add_parser("version", help="print the version")
     return parser
 
 
+PRECISIONS = ("float64", "float32")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
+    except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help and --version
         return int(exc.code or 0)
     if args.command == "version":
         from . import __version__
@@ -74,16 +84,35 @@ def main(argv: list[str] | None = None) -> int:
     return {"run": _run, "validate": _validate, "show": _show, "plot": _plot}[args.command](args)
 
 
-def _plot(args) -> int:
+def _run_dir(text: str) -> pathlib.Path | None:
+    """The run folder named by `text` (the folder, or its results.zarr); None, after saying
+    which runs exist nearby, when there is no run there."""
     from . import store
 
-    if not store.store_path(args.dir).exists():
-        print(f"{args.dir}: no {store.STORE_NAME} here", file=sys.stderr)
+    path = pathlib.Path(text)
+    if path.name == store.STORE_NAME and path.is_dir():
+        path = path.parent
+    if store.store_path(path).is_dir():
+        return path
+    message = f"{text}: no run here (no {store.STORE_NAME})"
+    runs = store.find_runs(path if path.is_dir() else path.parent)
+    close = difflib.get_close_matches(str(path), [str(r) for r in runs], n=1, cutoff=0.6)
+    if close:
+        message += f"; did you mean {close[0]}?"
+    if runs:
+        message += "\nruns found: " + ", ".join(str(r) for r in runs)
+    print(message, file=sys.stderr)
+    return None
+
+
+def _plot(args) -> int:
+    run_dir = _run_dir(args.dir)
+    if run_dir is None:
         return EXIT_USAGE
     os.environ.setdefault("MPLBACKEND", "Agg")  # files only, no screen needed
     from .plotting import plot_run
 
-    for path in plot_run(args.dir, svg=args.svg, figures_dir=args.figures):
+    for path in plot_run(run_dir, svg=args.svg, figures_dir=args.figures):
         print(path)
     return EXIT_OK
 
@@ -115,16 +144,16 @@ def _run(args) -> int:
     loaded = _load(args.config)
     if loaded is None:
         return EXIT_USAGE
-    # Equinox's runtime checks are host callbacks, which the persistent cache cannot store;
-    # with them off (NaN instead of raising) diffrax programs are cached. Must precede import.
-    os.environ.setdefault("EQX_ON_ERROR", "nan")
+    if args.precision is not None:
+        loaded = loaded._replace(config=loaded.config.model_copy(update={"precision": args.precision}))
+    from .caching import enable_compilation_cache
+
+    # Before jax and equinox are imported: it sets EQX_ON_ERROR, which equinox reads on import.
+    enable_compilation_cache(args.cache_dir)
     import jax
 
-    # The CLI, not the library, chooses precision and caching (before any array exists).
+    # The CLI, not the library, chooses precision (before any array exists).
     jax.config.update("jax_enable_x64", loaded.config.precision == "float64")
-    jax.config.update("jax_compilation_cache_dir", args.cache_dir)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     cache = _CacheCounter()
 
     from rich.console import Console
@@ -141,68 +170,94 @@ def _run(args) -> int:
     out_dir = pathlib.Path(args.out or pathlib.Path("results") / loaded.config.name)
     progress = Progress(TextColumn(f"[bold]{loaded.config.name}[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("chunks"), TimeElapsedColumn(), console=console)
     task = progress.add_task("run", total=None)
+    already = []  # (done, total) before this process ran anything
+
+    def on_chunk(done, total):
+        if not already:
+            already.append((done, total))
+        progress.update(task, completed=done, total=total)
+
     try:
         with progress:
-            summary = runner.run(
-                loaded, out_dir, resume=args.resume, devices=devices, chunks=args.chunks,
-                on_chunk=lambda done, total: progress.update(task, completed=done, total=total),
-            )
-        if summary.chunks_done == summary.chunks_total:
+            summary = runner.run(loaded, out_dir, resume=args.resume, devices=devices, chunks=args.chunks, on_chunk=on_chunk)
+        complete_before = already and already[0][0] == already[0][1]
+        if summary.finished and not (complete_before and (out_dir / store.NETCDF_NAME).exists()):
             store.export_netcdf(out_dir)
     except store.ConfigMismatch as exc:
         print(f"--out: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        console.print(f"interrupted: finished chunks are kept in {out_dir}; rerun the same command to resume")
+        console.print(f"interrupted: finished chunks are kept in {out_dir}; rerun the same command to resume", soft_wrap=True)
         return EXIT_FAILED
     except Exception as exc:  # the run could not finish; what was written stays
-        console.print(f"[bold red]run failed:[/] {type(exc).__name__}: {exc}")
+        console.print(f"[bold red]run failed:[/] {type(exc).__name__}: {exc}", soft_wrap=True)
         return EXIT_FAILED
-    _print_summary(console, summary, f"compile cache: {cache.hits} hits, {cache.misses} misses ({args.cache_dir})")
+    if complete_before:
+        console.print(f"already complete: {already[0][0]}/{already[0][1]} chunks in {out_dir}; nothing to run "
+                      "(--no-resume starts afresh)", soft_wrap=True)
+    _print_summary(console, summary)
+    console.print(cache.report(args.cache_dir), soft_wrap=True)
+    _print_where(console, summary)
     return EXIT_OK
 
 
 def _show(args) -> int:
-    from . import store
-
-    if not store.store_path(args.dir).exists():
-        print(f"{args.dir}: no {store.STORE_NAME} here", file=sys.stderr)
+    run_dir = _run_dir(args.dir)
+    if run_dir is None:
         return EXIT_USAGE
     import json
 
     import zarr
     from rich.console import Console
 
-    from . import runner
+    from . import runner, store
 
     console = Console()
-    attrs = zarr.open_group(store.store_path(args.dir), mode="r").attrs
-    summary = runner.summarize(args.dir)
+    attrs = zarr.open_group(store.store_path(run_dir), mode="r").attrs
+    summary = runner.summarize(run_dir)
     versions = json.loads(attrs["versions"])
     console.print(f"run '{attrs['name']}' (config digest {attrs['config_digest']}), {attrs['precision']}, "
-                  f"backend {attrs['backend']} x{attrs['device_count']}, thermo-ode {versions['thermo-ode']}, jax {versions['jax']}")
-    state = "finished" if summary.chunks_done == summary.chunks_total else "interrupted or in progress"
-    _print_summary(console, summary, f"{state}: {summary.chunks_done}/{summary.chunks_total} chunks")
+                  f"backend {attrs['backend']} x{attrs['device_count']}, thermo-ode {versions['thermo-ode']}, jax {versions['jax']}",
+                  soft_wrap=True)
+    state = "finished" if summary.finished else "interrupted or in progress"
+    console.print(f"{state}: {summary.chunks_done}/{summary.chunks_total} chunks")
+    _print_summary(console, summary)
+    _print_where(console, summary)
     return EXIT_OK
 
 
-def _print_summary(console, summary, footer: str) -> None:
+def _print_summary(console, summary) -> None:
     from rich.table import Table
 
-    table = Table(title="sweep summary (a point is one query row of one grid point)")
-    for column in ("points", "converged", "not converged", "failed", "slowest relaxation", "results"):
-        table.add_column(column, justify="right")
-    table.add_row(
-        str(summary.points), str(summary.converged), str(summary.not_converged), str(summary.failed),
-        f"{summary.slowest_relaxation:.4g}", summary.out_dir,
-    )
+    table = Table(title="sweep summary (a point is one query row of one grid point)", show_header=False)
+    table.add_column("quantity")
+    table.add_column("value", overflow="fold")
+    table.add_row("points", str(summary.points))
+    table.add_row("converged", f"{summary.converged}  (final distance to softmax < {summary.tolerance:g})")
+    table.add_row("not converged", f"{summary.not_converged}  (solved, still above it at t1)")
+    table.add_row("failed", f"{summary.failed}  (solver status != 0)")
+    if summary.worst_at:
+        table.add_row("worst final distance", f"{summary.worst_final_distance:.2g} (Fisher-Rao, rad) at {summary.worst_at}")
+    if summary.slowest_at:
+        table.add_row("slowest relaxation", f"t = {summary.slowest_relaxation:.4g} (physical time to stay below the "
+                      f"tolerance) at {summary.slowest_at}")
     console.print(table)
     if summary.thermal:
         console.print(
             f"{summary.thermal} points in a heat bath (bath_temperature > 0) fluctuate about softmax and are "
-            f"not counted as converging; mean kinetic energy / equipartition (N-1) T_b/2 = {summary.equipartition:.4f}"
+            f"not counted as converging; mean kinetic energy / equipartition (N-1) T_b/2 = {summary.equipartition:.4f}",
+            soft_wrap=True,
         )
-    console.print(footer)
+
+
+def _print_where(console, summary) -> None:
+    from . import store
+
+    out = pathlib.Path(summary.out_dir)
+    stored = [out / store.STORE_NAME] + ([out / store.NETCDF_NAME] if (out / store.NETCDF_NAME).exists() else [])
+    console.print(f"results: {' and '.join(map(str, stored))} (read with thermo_ode.store.open_results({str(out)!r}))", soft_wrap=True)
+    if summary.finished:
+        console.print(f"figures: thermo-ode plot {out}   (writes {out / 'figures'})", soft_wrap=True)
 
 
 class _CacheCounter:
@@ -219,6 +274,13 @@ class _CacheCounter:
             self.hits += 1
         elif event == "/jax/compilation_cache/cache_misses":
             self.misses += 1
+
+    def report(self, cache_dir) -> str:
+        plural = lambda n, word: f"{n} {word}" + ("" if n == 1 else "s")
+        if self.hits + self.misses == 0:
+            return f"compilation cache ({cache_dir}): nothing compiled"
+        return (f"compilation cache ({cache_dir}): {plural(self.hits, 'program')} loaded, "
+                f"{plural(self.misses, 'program')} compiled and stored")
 
 
 if __name__ == "__main__":

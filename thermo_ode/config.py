@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal, Union
 
 import numpy as np
 import yaml
+
+from . import solver_rules
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
 NORMALISATION_TOL = 1e-6
@@ -248,14 +250,13 @@ UNION_TAGS = {
     "values", "logspace-axis", "linspace-axis", "range-axis",
     "physical-time", "natural-t1", "relaxation_times-t1",
 }
-FIXED_STEP_SOLVERS = ("rattle", "gbaoab", "euler")
-NOISE_SOLVERS = ("gbaoab", "euler")
 
 
 class Integrate(Strict):
     t1: EndTime = 60.0
     saves: int = Field(121, ge=2)
-    solver: Literal["tsit5", "dopri5", "dopri8", "bosh3", "heun", "kvaerno3", "kvaerno5", "rattle", "gbaoab", "euler"] = "tsit5"
+    # None: the library's default (thermo_ode.solver_rules.default_solver), resolved by `solver_name`.
+    solver: Literal[solver_rules.NAMES] | None = None
     dt: StepSize | None = None  # fixed step (needed by rattle, gbaoab, euler and with noise)
     burn_in: BurnIn | None = None  # start of the time averages; default half of t1
     noise_seed: int = 0
@@ -329,8 +330,15 @@ def load(path) -> LoadedConfig:
     try:
         text = path.read_text()
     except OSError as exc:
-        raise ConfigError([f"{path}: cannot read config: {exc.strerror or exc}"]) from None
+        raise ConfigError([f"{path}: cannot read config: {exc.strerror or exc}{_did_you_mean(path)}"]) from None
     return parse(text, str(path), path)
+
+
+def _did_you_mean(path: pathlib.Path) -> str:
+    """A hint naming the closest existing config for a mistyped path."""
+    candidates = [p for folder in (path.parent, path.parent / "configs") if folder.is_dir() for p in folder.glob("*.y*ml")]
+    close = difflib.get_close_matches(str(path), [str(c) for c in candidates], n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
 
 
 def parse(text: str, filename: str = "<config>", path: pathlib.Path | None = None) -> LoadedConfig:
@@ -560,33 +568,48 @@ def semantic_problems(loaded: LoadedConfig) -> list[tuple[tuple, str]]:
     return problems
 
 
+def solver_name(cfg: Config) -> str:
+    """`integrate.solver`, or the library's default for this sweep (any bath anywhere in the
+    grid makes the whole sweep noisy, so every chunk uses the same solver)."""
+    if cfg.integrate.solver is not None:
+        return cfg.integrate.solver
+    axes = cfg.sweep.axes()
+    noisy = bool((axes.get("bath_temperature", np.array([cfg.system.bath_temperature])) > 0).any())
+    second_order = bool((axes.get("mass", np.array([cfg.system.mass])) > 0).all())
+    return solver_rules.default_solver(noisy, second_order)
+
+
 def _integrator_problems(cfg: Config, axes: dict) -> list[tuple[tuple, str]]:
     """Solver, step, chart and noise settings that only make sense together."""
     s, integrate = cfg.system, cfg.integrate
     problems = []
+    solver = solver_name(cfg)
+    solver_loc = ("integrate", "solver") if integrate.solver is not None else ("integrate",)
+    named = f"{solver!r}" if integrate.solver is not None else f"{solver!r} (the default here)"
     baths = axes.get("bath_temperature", np.array([s.bath_temperature]))
     noisy = bool((baths > 0).any())
     bath_loc = ("sweep", "bath_temperature") if "bath_temperature" in axes else ("system", "bath_temperature")
     masses = axes.get("mass", np.array([s.mass]))
+    second_order = bool((masses > 0).all())
     if noisy:
-        if integrate.solver not in NOISE_SOLVERS:
-            problems.append((("integrate", "solver"), f"{integrate.solver!r} cannot integrate Langevin noise (bath_temperature > 0); use one of {list(NOISE_SOLVERS)}"))
+        if solver not in solver_rules.NOISE:
+            problems.append((solver_loc, f"{named} cannot integrate Langevin noise (bath_temperature > 0); use one of {list(solver_rules.NOISE)} or leave solver out"))
         if integrate.chart != "sphere":
             problems.append((("integrate", "chart"), "Langevin noise (bath_temperature > 0) needs chart sphere"))
         if integrate.dt is None:
-            problems.append((bath_loc, "bath_temperature > 0 needs integrate.dt (Langevin solvers take fixed steps)"))
+            problems.append((bath_loc, f"bath_temperature > 0 needs integrate.dt (Langevin solvers take fixed steps): {solver_rules.dt_hint(second_order)}"))
     else:
         if "noise_seed" in axes:
             problems.append((("sweep", "noise_seed"), "has no effect: every bath_temperature is 0 (no noise)"))
         if "noise_seed" in integrate.model_fields_set:
             problems.append((("integrate", "noise_seed"), "has no effect: every bath_temperature is 0 (no noise)"))
-    if integrate.solver in FIXED_STEP_SOLVERS and integrate.dt is None:
-        problems.append((("integrate", "solver"), f"{integrate.solver!r} takes fixed steps: give integrate.dt"))
-    if integrate.solver in ("rattle", "gbaoab"):
+    if solver in solver_rules.FIXED_STEP and integrate.dt is None and not noisy:
+        problems.append((solver_loc, f"{named} takes fixed steps: give integrate.dt, {solver_rules.dt_hint(second_order)}"))
+    if solver in solver_rules.SPHERE_SPLITTING:
         if integrate.chart != "sphere":
-            problems.append((("integrate", "chart"), f"solver {integrate.solver!r} works in the sphere chart only"))
+            problems.append((("integrate", "chart"), f"solver {solver!r} works in the sphere chart only"))
         if (masses == 0).any():
-            problems.append((("integrate", "solver"), f"{integrate.solver!r} needs mass > 0 at every point (use euler or an adaptive solver at m = 0)"))
+            problems.append((solver_loc, f"{named} needs mass > 0 at every point (use euler or an adaptive solver at m = 0)"))
     if isinstance(integrate.dt, float) and isinstance(integrate.t1, float) and integrate.dt > integrate.t1:
         problems.append((("integrate", "dt"), f"is longer than t1 = {integrate.t1}"))
     return problems

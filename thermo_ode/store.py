@@ -59,6 +59,16 @@ def store_path(out_dir) -> pathlib.Path:
     return pathlib.Path(out_dir) / STORE_NAME
 
 
+def find_runs(folder, depth: int = 2) -> list[pathlib.Path]:
+    """Run folders (holding a results store) at or below `folder`, at most `depth` levels down."""
+    folder = pathlib.Path(folder)
+    found = []
+    for level in range(depth + 1):
+        pattern = "/".join(["*"] * level + [STORE_NAME])
+        found += [store.parent for store in folder.glob(pattern) if store.is_dir()]
+    return sorted(set(found))
+
+
 class ConfigMismatch(Exception):
     pass
 

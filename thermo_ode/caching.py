@@ -1,0 +1,48 @@
+"""JAX's persistent compilation cache, for the CLI and for library users.
+
+A new process compiles every program from scratch (seconds for a diffrax solve); with the
+cache on, a program compiled once on this machine is loaded from disk instead.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import sys
+import warnings
+
+DEFAULT_CACHE_DIR = pathlib.Path(os.environ.get("XDG_CACHE_HOME", pathlib.Path.home() / ".cache")) / "thermo-ode" / "jax"
+
+
+def enable_compilation_cache(path=None) -> pathlib.Path:
+    """Turn on JAX's persistent compilation cache in `path` and return the folder.
+
+    `path` defaults to `$THERMO_ODE_CACHE_DIR`, else `~/.cache/thermo-ode/jax` (the CLI's
+    cache, so programs compiled by `thermo-ode run` are reused too). Call it once, before the
+    first solve:
+
+        import thermo_ode as to
+        to.enable_compilation_cache()
+
+    Equinox's runtime checks are host callbacks, and a program holding one cannot be stored.
+    So, unless you have set it yourself, this sets `EQX_ON_ERROR=nan` (a failed check gives
+    NaN instead of raising; `simulate` reports solver failures through `status` either way).
+    That variable is read when equinox is imported: call this first thing, before anything has
+    imported equinox or diffrax, or set `EQX_ON_ERROR=nan` in the environment; otherwise a
+    warning says the diffrax programs will not be cached.
+    """
+    folder = pathlib.Path(path if path is not None else os.environ.get("THERMO_ODE_CACHE_DIR", DEFAULT_CACHE_DIR))
+    os.environ.setdefault("EQX_ON_ERROR", "nan")
+    if "equinox" in sys.modules and sys.modules["equinox"]._config.EQX_ON_ERROR != "nan":
+        warnings.warn(
+            "enable_compilation_cache: equinox was imported before EQX_ON_ERROR=nan was set, so "
+            "programs with equinox runtime checks (every diffrax solve) will not be cached; "
+            "call it before importing equinox/diffrax, or set EQX_ON_ERROR=nan in the environment",
+            stacklevel=2,
+        )
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return folder
