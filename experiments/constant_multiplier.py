@@ -7,6 +7,10 @@ value, as the paper writes it, and with Lambda(t) = <E + T ln rho> - (m/2) <(rho
 note), and watch sum rho. Run: python experiments/constant_multiplier.py
 """
 
+from _report import options
+
+OUT = options(__doc__)
+
 import diffrax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt

@@ -1,6 +1,6 @@
 """Measure every closed-form oracle of the core against thermo-ode, in float64, and print a table.
 
-Run: python experiments/core_accuracy.py [--out results/core_accuracy.json]
+Run: python experiments/core_accuracy.py [--out DIR]   (with --out, also DIR/core_accuracy.json)
 
 The claims checked are the exact predictions of shared/physics.md, section 3; the tests in
 tests/ assert the same quantities with tolerances, this script reports the numbers themselves.
@@ -8,7 +8,10 @@ tests/ assert the same quantities with tolerances, this script reports the numbe
 
 from __future__ import annotations
 
-import argparse
+from _report import options
+
+OUT = options(__doc__, default=None)
+
 import itertools
 import json
 import platform
@@ -114,9 +117,6 @@ def chart_errors(rng):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=None, help="write the numbers as JSON here")
-    args = parser.parse_args()
     rng = np.random.default_rng(0)
     start = time.perf_counter()
     drift, constraint = energy_drift(rng)
@@ -139,8 +139,8 @@ def main():
     for name, value, kind in rows:
         print(f"{name:<{width}}  {value:9.1e}  {kind}")
     print(f"({time.perf_counter() - start:.0f} s on {platform.machine()}, {jax.devices()[0].platform}, jax {jax.__version__})")
-    if args.out:
-        with open(args.out, "w") as fh:
+    if OUT is not None:
+        with open(OUT / "core_accuracy.json", "w") as fh:
             json.dump({name: value for name, value, _ in rows}, fh, indent=2)
 
 

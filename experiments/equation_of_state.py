@@ -7,6 +7,10 @@ the pressure is P = -dF/dV_ctx, so Z = P V / T = d<ln Z_N>/d ln N, measured as t
 Run: python experiments/equation_of_state.py
 """
 
+from _report import options
+
+OUT = options(__doc__)
+
 import matplotlib.pyplot as plt
 import numpy as np
 

@@ -1,8 +1,12 @@
 """Measure the constrained integrators and the heat bath against their exact predictions
 (physics note, item 2 and section 4): the numbers in the README's accuracy table.
 
-Run: python experiments/integrators_and_bath.py   (writes results/integrators_and_bath.json)
+Run: python experiments/integrators_and_bath.py   (writes results/integrators_and_bath.json, or DIR/ with --out DIR)
 """
+
+from _report import options
+
+OUT = options(__doc__)
 
 import json
 import pathlib
@@ -80,6 +84,6 @@ for bath in (1e-1, 1e-2, 1e-3):
     numbers[f"small_bath_{bath:g}"] = dict(mode_variance_over_tb=(a.var(0) / bath).tolist(), mean_offset=float(to.fisher_rao_distance(mean_rho, star)))
 
 numbers["seconds"] = timer.seconds
-out = pathlib.Path(__file__).parent / "results" / "integrators_and_bath.json"
+out = OUT / "integrators_and_bath.json"
 out.write_text(json.dumps(numbers, indent=1))
 print(json.dumps(numbers, indent=1))

@@ -8,6 +8,10 @@ for the final layer). Scored by the Fisher-Rao distance to the held-out layer.
 Run: python experiments/layer_trajectory.py   (needs the weights; a few minutes)
 """
 
+from _report import options
+
+OUT = options(__doc__)
+
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np

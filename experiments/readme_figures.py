@@ -5,6 +5,10 @@ energy error of RATTLE against Tsit5 over 1e4 periods, and an N = 2 stationary h
 Run: python experiments/readme_figures.py
 """
 
+from _report import DOCS_FIGURES, options
+
+OUT = options(__doc__, default=DOCS_FIGURES)
+
 import pathlib
 import shutil
 import tempfile
@@ -17,7 +21,7 @@ from _report import Timer
 from thermo_ode import config, plotting, runner
 
 timer = Timer()
-target = pathlib.Path(__file__).parent.parent / "docs" / "figures"
+target = OUT
 target.mkdir(parents=True, exist_ok=True)
 run_dir = pathlib.Path(tempfile.mkdtemp()) / "default"
 runner.run(config.load(config.default_config_path()), run_dir)

@@ -8,6 +8,10 @@ modes of the attention dynamics: check the spectrum of small oscillations about 
 Run: python experiments/rope_symmetry.py
 """
 
+from _report import options
+
+OUT = options(__doc__)
+
 import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt

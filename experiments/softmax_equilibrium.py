@@ -5,6 +5,10 @@ token count, all in one batched call, and report the worst final Fisher–Rao di
 Run: python experiments/softmax_equilibrium.py
 """
 
+from _report import options
+
+OUT = options(__doc__)
+
 import itertools
 
 import matplotlib.pyplot as plt

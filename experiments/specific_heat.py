@@ -6,6 +6,10 @@ N - 1 keys at E = Delta), for N from 8 to 4096: where C peaks and how the peak s
 Run: python experiments/specific_heat.py
 """
 
+from _report import options
+
+OUT = options(__doc__)
+
 import matplotlib.pyplot as plt
 import numpy as np
 

@@ -4,6 +4,10 @@ Entropy of the equilibrium for random isotropic q, k as d_k grows, with T = sqrt
 no scaling (T = 1). Run: python experiments/sqrt_dk_temperature.py
 """
 
+from _report import options
+
+OUT = options(__doc__)
+
 import matplotlib.pyplot as plt
 import numpy as np
 

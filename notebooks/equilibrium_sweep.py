@@ -14,6 +14,33 @@
 # random heads, each integrated for 25 predicted relaxation times. Then its convergence map and
 # the mass-time collapse.
 
+# %% [markdown]
+# In a notebook the figures show inline. Run as a script,
+# `python notebooks/equilibrium_sweep.py [--out DIR]` saves them as PNGs instead (default
+# `notebooks/figures/equilibrium_sweep/`) and prints their paths.
+
+# %%
+import pathlib
+import sys
+
+
+def show(fig, name):
+    """In a notebook the figure shows inline; as a script it is saved as OUT/name.png."""
+    if AS_SCRIPT:
+        from thermo_ode.plotting import save
+
+        print("wrote", save(fig, OUT / name)[0])
+
+
+AS_SCRIPT = __name__ == "__main__" and "ipykernel" not in sys.modules
+if AS_SCRIPT:
+    import argparse
+
+    here = pathlib.Path(__file__)
+    parser = argparse.ArgumentParser(description=f"Run the {here.stem} notebook as a script and save its figures.")
+    parser.add_argument("--out", type=pathlib.Path, default=here.parent / "figures" / here.stem, help="folder for the figures (default: %(default)s)")
+    OUT = parser.parse_args().out
+
 # %%
 import jax
 
@@ -49,7 +76,7 @@ assert summary.converged == summary.points
 
 # %%
 grid = open_results(out)
-plotting.plot_convergence_map(grid);
+show(plotting.plot_convergence_map(grid), "convergence_map")
 
 # %% [markdown]
 # Same temperature, same damping ratio, four masses: four clocks, one curve in natural time.
@@ -57,4 +84,4 @@ plotting.plot_convergence_map(grid);
 # %%
 raw = open_results(out, grid=False)
 same_temperature = np.flatnonzero(raw["temperature"].values == raw["temperature"].values[0])
-plotting.plot_collapse([plotting.series_from_results(raw, int(i)) for i in same_temperature]);
+show(plotting.plot_collapse([plotting.series_from_results(raw, int(i)) for i in same_temperature]), "collapse")

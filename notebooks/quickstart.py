@@ -14,6 +14,33 @@
 # `T = sqrt(d_k)`. Each query row is a particle on the Fisher–Rao hypersphere; with damping it
 # relaxes to `softmax(q.k / sqrt(d_k))`.
 
+# %% [markdown]
+# In a notebook the figures show inline. Run as a script,
+# `python notebooks/quickstart.py [--out DIR]` saves them as PNGs instead (default
+# `notebooks/figures/quickstart/`) and prints their paths.
+
+# %%
+import pathlib
+import sys
+
+
+def show(fig, name):
+    """In a notebook the figure shows inline; as a script it is saved as OUT/name.png."""
+    if AS_SCRIPT:
+        from thermo_ode.plotting import save
+
+        print("wrote", save(fig, OUT / name)[0])
+
+
+AS_SCRIPT = __name__ == "__main__" and "ipykernel" not in sys.modules
+if AS_SCRIPT:
+    import argparse
+
+    here = pathlib.Path(__file__)
+    parser = argparse.ArgumentParser(description=f"Run the {here.stem} notebook as a script and save its figures.")
+    parser.add_argument("--out", type=pathlib.Path, default=here.parent / "figures" / here.stem, help="folder for the figures (default: %(default)s)")
+    OUT = parser.parse_args().out
+
 # %%
 import jax
 
@@ -50,5 +77,5 @@ assert np.all(traj.final_distance < 1e-6)
 
 # %%
 last = plotting.series_from_trajectory(traj, 7)
-plotting.plot_trajectory(last)
-plotting.plot_relaxation([plotting.series_from_trajectory(traj, i) for i in (3, 5, 7)]);
+show(plotting.plot_trajectory(last), "trajectory")
+show(plotting.plot_relaxation([plotting.series_from_trajectory(traj, i) for i in (3, 5, 7)]), "relaxation")
