@@ -92,13 +92,13 @@ def test_bad_qk():
     ],
 )
 def test_bad_simulate_arguments(rho0, kwargs, error, words):
-    before = eqx.debug.get_num_traces(simulation._solve_batch)
+    before = eqx.debug.get_num_traces(simulation._solve_group)
     args = dict(t1=10.0)
     args.update(kwargs)
     with pytest.raises(error) as info:
         to.simulate(GOOD, rho0, **args)
     assert words in str(info.value)
-    assert eqx.debug.get_num_traces(simulation._solve_batch) == before  # failed before compiling
+    assert eqx.debug.get_num_traces(simulation._solve_group) == before  # failed before compiling
 
 
 def test_masked_start_rules():

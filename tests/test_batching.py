@@ -9,7 +9,7 @@ from thermo_ode import simulation
 
 
 def _traces():
-    return eqx.debug.get_num_traces(simulation._solve_batch)
+    return eqx.debug.get_num_traces(simulation._solve_group)
 
 
 def test_batched_call_equals_per_system_calls():

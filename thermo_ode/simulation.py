@@ -1,9 +1,9 @@
-"""`simulate()`: the single entry point from a system and a start to a `Trajectory`.
+"""`simulate()`: the host-level driver from a batch of systems and starts to a `Trajectory`.
 
 Inputs are checked on concrete values first (so bad input fails before compilation); the
-batch is then flattened and integrated by one compiled, vmapped `diffeqsolve` in the solver
-time `s = rate * t`: natural time `sqrt(T/m) t` by default (`T t / gamma` when m = 0), so the
-step count does not depend on the mass. Results are reported in physical time.
+batch is then flattened, sorted by predicted cost into groups, and each group integrated by
+one compiled, vmapped program of the core's per-system integration (`thermo_ode.core`, the
+same one `solve` runs), optionally split over devices.
 """
 
 from __future__ import annotations
@@ -15,56 +15,16 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Bool, Float, Int
 
 from . import _checks
-from . import physics, solver_rules
-from .charts import AbstractChart, SphereChart, resolve_chart
-from .dynamics import Coefficients, sphere_force
-from .geometry import fisher_rao_distance
-from .integrators import SphereDriftTerm, StepBrownianPath, TangentNoiseTerm
-from .solvers import ProjectedSolver, is_sphere_splitting, needs_fixed_step, resolve_solver, takes_noise
+from .charts import resolve_chart
+from .core import (
+    NORMALISATION_TOL, TIME_SCALES, Trajectory, check_static, clock_rate, fixed_step_count, integrate, key_array,
+    resolve_solver_choice,
+)
 from .system import AttentionSystem
 
-TIME_SCALES = ("natural", "physical")
-# rho0 must sum to 1 within this, and velocity0 to 0 within this times its size.
-NORMALISATION_TOL = 1e-6
-
-
-class Trajectory(eqx.Module):
-    """A batch of trajectories, in physical time. Shapes: batch `(...)`, `S` saves, `N` tokens.
-
-    `status` is 0 where the solve succeeded, else diffrax's result code (see `message`).
-    `constraint_error` is `| |x|^2/4 - 1 |` of the raw saved sphere state before it is
-    normalised for reporting (0 for charts that are normalised by construction).
-    `bath_temperature` is the Langevin bath's `T_b` of each system (0: deterministic).
-    """
-
-    ts: Float[Array, "*batch S"]
-    rho: Float[Array, "*batch S N"]
-    rho_dot: Float[Array, "*batch S N"]
-    hamiltonian: Float[Array, "*batch S"]
-    free_energy: Float[Array, "*batch S"]
-    distance: Float[Array, "*batch S"]
-    equilibrium: Float[Array, "*batch N"]
-    status: Int[Array, "*batch"]
-    num_steps: Int[Array, "*batch"]
-    constraint_error: Float[Array, "*batch S"]
-    bath_temperature: Float[Array, "*batch"]
-    system: AttentionSystem
-
-    @property
-    def succeeded(self) -> Bool[Array, "*batch"]:
-        return self.status == 0
-
-    @property
-    def final_distance(self) -> Float[Array, "*batch"]:
-        return self.distance[..., -1]
-
-    def message(self, index=()) -> str:
-        """diffrax's explanation of the status of one system."""
-        code = int(np.asarray(self.status)[index])
-        return "success" if code == 0 else diffrax.RESULTS._index_to_message[code]
+__all__ = ["Trajectory", "simulate"]
 
 
 def simulate(
@@ -121,7 +81,6 @@ def simulate(
     if not isinstance(system, AttentionSystem):
         raise TypeError(f"system must be an AttentionSystem, got {type(system).__name__}")
     chart_ = resolve_chart(chart)
-    solver_ = None if solver is None else resolve_solver(solver)
     if time not in TIME_SCALES:
         raise ValueError(f"time must be one of {TIME_SCALES}, got {time!r}")
     _check_tolerances(rtol, atol, max_steps, saves)
@@ -132,13 +91,21 @@ def simulate(
     if nb == 0:
         raise ValueError(f"system has an empty batch {batch}: nothing to simulate")
     if _checks.is_traced(system, rho0, t1, ts, velocity0, dt, bath_temperature):
-        raise TypeError("simulate needs concrete inputs: call it outside jit/vmap (it compiles itself)")
+        raise TypeError("simulate needs concrete inputs: call it outside jit/vmap (it compiles itself), or use thermo_ode.solve")
     rho0, velocity0, end, ts, second_order = _checked_inputs(system, rho0, t1, ts, saves, velocity0)
     bath = _checks.per_system("bath_temperature", bath_temperature, batch, allow_zero=True)
     noisy = bool((bath > 0).any())
-    if solver_ is None:
-        solver_ = resolve_solver(solver_rules.default_solver(noisy, second_order))
-    steps = _check_stepping(chart_, solver_, second_order, noisy, dt, end, max_steps, batch, key, system)
+    if noisy and key is None:
+        raise TypeError("key: bath_temperature > 0 needs a jax.random.key for the noise")
+    solver_ = resolve_solver_choice(solver, noisy, second_order)
+    try:
+        check_static(chart_, solver_, second_order, noisy, dt is not None, time)
+    except ValueError as exc:
+        if dt is None and "dt is required" in str(exc):  # name a step that works for this batch
+            raise ValueError(f"{exc} (= {_suggested_dt(system, second_order):.3g} for the fastest system here)") from None
+        raise
+    keys = None if key is None else _system_keys(key, batch)  # a bad key is refused even without noise
+    steps = None if dt is None else _checked_steps(dt, end, max_steps, batch)
 
     dtype = system.dtype
     # A vmapped adaptive solve runs until its slowest member is done, so every system pays for
@@ -152,66 +119,26 @@ def simulate(
     size = -(-nb // (n_groups * devices_)) * devices_
     index = np.concatenate([order, np.full(n_groups * size - nb, order[-1])])
 
-    def flat(a, tail):
-        return jnp.reshape(jnp.asarray(a), (nb,) + tail)[index]
+    def flat(a, tail=None):
+        a = jnp.asarray(a)
+        tail = a.shape[len(batch):] if tail is None else tail
+        return jnp.reshape(jnp.broadcast_to(a, batch + tail), (nb,) + tail)[index]
 
-    if steps is not None:
-        # Fixed steps save the state at the step nearest each requested time (no interpolation
-        # off the sphere) and report that step's time.
-        save_steps = np.round(ts * (steps / end)[..., None])
-        ts = save_steps * (end / steps)[..., None]
-    saved_times = jnp.asarray(ts.astype(dtype))  # in the caller's order
-    rho0, vel0 = flat(rho0.astype(dtype), (n,)), flat(velocity0.astype(dtype), (n,))
-    t1, ts = flat(end.astype(dtype), ()), flat(ts.astype(dtype), (ts.shape[-1],))
-    flat_system = jax.tree.map(lambda leaf: flat(leaf, leaf.shape[len(batch) :]), system)
-
-    if steps is None:
-        rate, coeffs = _solver_time(flat_system, second_order, _rate(flat_system, second_order, time))
-        controller, dt0 = diffrax.PIDController(rtol=rtol, atol=atol), None
-        s1 = rate * t1
-    else:  # solver time counts steps: the grid 0, 1, ..., n is exact in floating point
-        n_steps = flat(steps.astype(dtype), ())
-        rate, coeffs = _solver_time(flat_system, second_order, n_steps / t1)
-        controller, dt0 = diffrax.ConstantStepSize(), 1.0
-        s1 = n_steps
-    if steps is None:
-        save_at = jnp.minimum(rate[:, None] * ts, s1[:, None])
-    else:
-        save_at = flat(save_steps.astype(dtype), (ts.shape[-1],))
-    noise = None
-    if noisy:
-        amplitude = _noise_amplitude(coeffs, flat(bath.astype(dtype), ()) / flat_system.temperature, second_order)
-        noise = (amplitude, _system_keys(key, batch)[index])
-    parts = []
-    for g in range(n_groups):
-        pick = lambda a: a[g * size : (g + 1) * size]
-        parts.append(_solve_batch(
-            chart_, solver_, controller, dt0, max_steps, second_order, mesh, jax.tree.map(pick, coeffs),
-            pick(rate), pick(rho0), pick(vel0), pick(s1), pick(save_at), jax.tree.map(pick, noise),
-        ))
-    unsort = np.argsort(order)  # back to the caller's order, padding dropped
-    ys, status, num_steps, raw_constraint = jax.tree.map(lambda *a: jnp.concatenate(a)[:nb][unsort], *parts)
-    rho, rho_dot = ys
-    reshape = lambda a: jnp.reshape(a, batch + a.shape[1:])
-    rho, rho_dot = reshape(rho), reshape(rho_dot)
-    equilibrium = physics.equilibrium(system)
-    per_time = jax.vmap(lambda r, rd, s: (physics.hamiltonian(r, rd, s), physics.free_energy(r, s)), in_axes=(-2, -2, None), out_axes=-1)
-    hamiltonian, free_energy = per_time(rho, rho_dot, system)
-    distance = fisher_rao_distance(rho, equilibrium[..., None, :])
-    return Trajectory(
-        ts=saved_times,
-        rho=rho,
-        rho_dot=rho_dot,
-        hamiltonian=hamiltonian,
-        free_energy=free_energy,
-        distance=distance,
-        equilibrium=equilibrium,
-        status=reshape(status),
-        num_steps=reshape(num_steps),
-        constraint_error=reshape(raw_constraint),
-        bath_temperature=jnp.asarray(bath.astype(dtype)),
-        system=system,
+    arrays = dict(
+        system=jax.tree.map(flat, system),
+        rho0=flat(rho0.astype(dtype)),
+        velocity0=flat(velocity0.astype(dtype)),
+        t1=flat(end.astype(dtype)),
+        ts=flat(ts.astype(dtype)),
+        dt=None if dt is None else flat(_checks.per_system("dt", dt, batch, allow_zero=False).astype(dtype)),
+        bath=flat(bath.astype(dtype)),
+        key=None if not noisy else keys[index],
     )
+    static = dict(chart=chart_, solver=solver_, second_order=second_order, rtol=rtol, atol=atol, max_steps=max_steps, time=time, mesh=mesh)
+    parts = [_solve_group(**jax.tree.map(lambda a: a[g * size : (g + 1) * size], arrays), **static) for g in range(n_groups)]
+    unsort = np.argsort(order)  # back to the caller's order, padding dropped
+    merged = jax.tree.map(lambda *a: jnp.reshape(jnp.concatenate(a)[:nb][unsort], batch + a[0].shape[1:]), *parts)
+    return eqx.tree_at(lambda traj: traj.system, merged, system)
 
 
 GROUP_SIZE, MAX_GROUPS = 32, 32  # measured best on the benchmark workload (2-core CPU)
@@ -234,71 +161,36 @@ def _predicted_cost(system: AttentionSystem, t1, second_order: bool, time: str) 
     beta = np.where(mask, np.asarray(system.energies, float) / T[..., None], 0)
     count = mask.sum(-1)
     spread = np.sqrt(np.maximum((beta**2).sum(-1) / count - (beta.sum(-1) / count) ** 2, 0))
-    rate = np.asarray(_rate(system, second_order, time), float)
+    rate = np.asarray(clock_rate(system, second_order, time), float)
     return np.asarray(t1, float) * rate * (1 + spread)
 
 
-def _rate(system: AttentionSystem, second_order: bool, time: str):
-    """`ds/dt`: 1 in physical time; `sqrt(T/m)` (natural time), or `T/gamma` when m = 0."""
-    T, m, gamma = system.temperature, system.mass, system.damping
-    if time == "physical":
-        return jnp.ones_like(T)
-    return jnp.sqrt(T / m) if second_order else T / gamma
+def _suggested_dt(system: AttentionSystem, second_order: bool) -> float:
+    """A fixed step that resolves the fastest system's motion (in physical time)."""
+    from .solver_rules import SUGGESTED_NATURAL_DT
 
-
-def _solver_time(system: AttentionSystem, second_order: bool, rate):
-    """The vector-field coefficients in solver time `s = rate * t` (returned with `rate`)."""
-    T, m, gamma = system.temperature, system.mass, system.damping
-    if second_order:
-        stiffness, friction = T / (m * rate**2), gamma / (m * rate)
-    else:
-        stiffness, friction = T / (gamma * rate), jnp.zeros_like(T)
-    beta = jnp.where(system.mask, system.energies / T[:, None], 0)
-    return rate, Coefficients(beta, system.mask, stiffness, friction)
+    rate = np.asarray(clock_rate(system, second_order, "natural"), float)
+    return SUGGESTED_NATURAL_DT[second_order] / rate.max()
 
 
 @eqx.filter_jit
 @eqx.debug.assert_max_traces(max_traces=None)
-def _solve_batch(chart: AbstractChart, solver, controller, dt0, max_steps, second_order, mesh, coeffs, rate, rho0, vel0, s1, save_at, noise):
-    """One compiled program for the whole (flattened) batch, split over `mesh` if given.
-    `noise` is None or per-system `(amplitude, key)` in solver time."""
+def _solve_group(system, rho0, velocity0, t1, ts, dt, bath, key, *, chart, solver, second_order, rtol, atol, max_steps, time, mesh):
+    """One compiled program for a group of (flattened) systems, split over `mesh` if given."""
 
-    def solve_one(c, rate, rho0, vel0, s1, save_at, noise):
-        y0 = chart.initial_state(rho0, vel0 / rate, c, second_order)
-        projection = chart.projection(second_order)
-        if is_sphere_splitting(solver):  # constrained by construction: no projection
-            terms, wrapped = SphereDriftTerm(sphere_force, c.friction, c.mask), solver
-        else:
-            terms = diffrax.ODETerm(chart.vector_field(second_order))
-            wrapped = solver if projection is None else ProjectedSolver(solver, projection)
-        if noise is not None:
-            amplitude, key = noise
-            path = StepBrownianPath(rho0.shape, rho0.dtype, key)
-            terms = diffrax.MultiTerm(terms, TangentNoiseTerm(amplitude, c.mask, path))
-        sol = diffrax.diffeqsolve(
-            terms,
-            wrapped,
-            t0=jnp.zeros_like(s1),
-            t1=s1,
-            dt0=dt0,
-            y0=y0,
-            args=c,
-            saveat=diffrax.SaveAt(ts=save_at),
-            stepsize_controller=controller,
-            max_steps=max_steps,
-            throw=False,
+    def one(system, rho0, velocity0, t1, ts, dt, bath, key):
+        return integrate(
+            system, rho0, velocity0, t1, ts, dt, bath, key, chart=chart, solver=solver, second_order=second_order,
+            controller=diffrax.PIDController(rtol=rtol, atol=atol), max_steps=max_steps, time=time,
+            adjoint=diffrax.RecursiveCheckpointAdjoint(),
         )
-        readout = jax.vmap(lambda y: (chart.readout(y, c, second_order), chart.constraint_error(y, second_order)))
-        (rho, rho_dot), constraint = readout(sol.ys)
-        # RESULTS is an enumeration whose integer code lives in `_value`.
-        return (rho, rho_dot * rate), sol.result._value, sol.stats["num_steps"], constraint
 
-    batched = jax.vmap(solve_one)
+    batched = jax.vmap(one)
     if mesh is not None:
         # check_vma=False: diffrax's while loop does not type-check under varying-axis checks.
         spec = jax.sharding.PartitionSpec(MESH_AXIS)
         batched = jax.shard_map(batched, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False)
-    return batched(coeffs, rate, rho0, vel0, s1, save_at, noise)
+    return batched(system, rho0, velocity0, t1, ts, dt, bath, key)
 
 
 MESH_AXIS = "batch"
@@ -321,76 +213,27 @@ def _mesh(devices):
     )
 
 
-def _check_stepping(chart, solver, second_order, noisy, dt, t1, max_steps, batch, key, system):
-    """Check the solver, `dt`, noise and key together; the number of fixed steps per system
-    (None for an adaptive solve)."""
-    name = type(solver).__name__
-    if is_sphere_splitting(solver):
-        if not isinstance(chart, SphereChart):
-            raise ValueError(f"solver {name} works in the sphere chart only: use chart='sphere'")
-        if not second_order:
-            raise ValueError(f"solver {name} integrates the second-order dynamics: mass must be > 0 (use 'euler' or an adaptive solver at m = 0)")
-    if noisy:
-        if not isinstance(chart, SphereChart):
-            raise ValueError("bath_temperature > 0: Langevin noise lives in the sphere chart; use chart='sphere'")
-        if not takes_noise(solver):
-            raise ValueError(f"bath_temperature > 0: solver {name} cannot integrate noise; use 'gbaoab' (mass > 0) or 'euler'")
-        if key is None:
-            raise TypeError("key: bath_temperature > 0 needs a jax.random.key for the noise")
-    elif key is not None:
-        _key_array(key)  # rejects what is not a key
-    if dt is None:
-        if needs_fixed_step(solver) or noisy:
-            # A step that resolves the fastest system's motion (one natural time unit is 1/rate).
-            fraction = solver_rules.SUGGESTED_NATURAL_DT[second_order]
-            suggestion = fraction / np.asarray(_rate(system, second_order, "natural"), float).max()
-            raise ValueError(
-                f"dt is required: solver {name}" + (" with Langevin noise" if noisy else "") + " steps at a fixed "
-                f"step size; for example dt={suggestion:.3g} ({fraction} natural time units of the fastest system)"
-            )
-        return None
+def _checked_steps(dt, t1, max_steps, batch):
+    """The number of fixed steps per system, after checking `dt` against `t1` and `max_steps`."""
     step = _checks.per_system("dt", dt, batch, allow_zero=False)
     if (step > t1).any():
         idx = _checks.first_index(step > t1)
         raise ValueError(f"dt = {step[idx]} is longer than t1 = {t1[idx]} at batch index {idx}")
-    ratio = t1 / step
-    # A whole number of steps; a ratio within rounding of an integer is that integer.
-    steps = np.where(np.abs(ratio - np.round(ratio)) <= 1e-9 * ratio, np.round(ratio), np.ceil(ratio))
+    steps = fixed_step_count(t1, step)
     if steps.max() > max_steps:
         raise ValueError(f"dt: t1/dt needs {int(steps.max())} steps, more than max_steps = {max_steps}; raise max_steps or dt")
     return steps
 
 
-def _key_array(key):
-    """`key` as a typed key array: a `jax.random.key` (or an array of them) as it is, a legacy
-    `jax.random.PRNGKey` (uint32 data, last axis 2) wrapped by `jax.random.wrap_key_data`."""
-    if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
-        return key
-    if isinstance(key, (jax.Array, np.ndarray)) and key.dtype == np.uint32 and key.ndim >= 1 and key.shape[-1] == 2:
-        return jax.random.wrap_key_data(key)
-    raise TypeError(
-        "key must be a jax.random.key, a legacy jax.random.PRNGKey (uint32, shape (..., 2)), or an array of "
-        f"either, got {type(key).__name__}" + (f" of dtype {key.dtype} and shape {key.shape}" if hasattr(key, "dtype") else "")
-    )
-
-
 def _system_keys(key, batch: tuple):
     """One key per system, flat in the caller's order: split one key, or take a key array."""
-    key = _key_array(key)
+    key = key_array(key)
     nb = math.prod(batch)
     if key.shape == ():
         return jax.random.split(key, nb)
     if key.shape != tuple(batch):
         raise ValueError(f"key: an array of keys must have the batch shape {tuple(batch)}, got {key.shape}")
     return key.reshape(nb)
-
-
-def _noise_amplitude(coeffs: Coefficients, bath_over_t, second_order: bool):
-    """Noise amplitude in solver time. With the potential `stiffness V/T`, the bath temperature
-    in those units is `stiffness T_b/T`; fluctuation–dissipation then asks for
-    `2 friction stiffness T_b/T` on the velocity (m > 0), `2 stiffness T_b/T` on x (m = 0)."""
-    theta = coeffs.stiffness * bath_over_t
-    return jnp.sqrt(2 * (coeffs.friction if second_order else 1) * theta)
 
 
 def _check_tolerances(rtol, atol, max_steps, saves):

@@ -1,0 +1,383 @@
+"""The pure core: `solve` integrates one system from a start to a `Trajectory`.
+
+Everything here is written for one system and is traceable in every array argument, so
+`jax.jit`, `jax.vmap` and `jax.grad` compose with it the way they do with
+`diffrax.diffeqsolve`; `simulate` (thermo_ode.simulation) is the host-level driver that vmaps
+the same per-system integration over batches. This is the one module that calls
+`diffeqsolve`.
+
+The solver steps in the time `s = rate * t`: natural time `sqrt(T/m) t` by default (`T t /
+gamma` when m = 0), so the step count does not depend on the mass; a fixed-step solve steps in
+units of `dt` instead (so its grid is exact in floating point). Results are reported in
+physical time.
+"""
+
+from __future__ import annotations
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Bool, Float, Int
+
+from . import physics, solver_rules
+from .charts import AbstractChart, SphereChart, resolve_chart
+from .dynamics import Coefficients, sphere_force
+from .geometry import fisher_rao_distance
+from .integrators import SphereDriftTerm, StepBrownianPath, TangentNoiseTerm
+from .solvers import ProjectedSolver, is_sphere_splitting, needs_fixed_step, resolve_solver, takes_noise
+from .system import AttentionSystem
+
+TIME_SCALES = ("natural", "physical")
+# rho0 must sum to 1 within this, and velocity0 to 0 within this times its size.
+NORMALISATION_TOL = 1e-6
+# `Trajectory.status` codes: the index of the solve's diffrax result in this list.
+STATUS_NAMES = (
+    "successful", "max_steps_reached", "singular", "breakdown", "stagnation", "conlim", "nonfinite_input",
+    "nonlinear_max_steps_reached", "nonlinear_divergence", "nonfinite", "dt_min_reached", "event_occurred",
+    "max_steps_rejected", "internal_error",
+)
+
+
+class Trajectory(eqx.Module):
+    """Trajectories in physical time: one system from `solve`, a batch `(...)` from `simulate`.
+    `S` saves, `N` tokens.
+
+    `status` is 0 where the solve succeeded, else the index of diffrax's result in
+    `thermo_ode.core.STATUS_NAMES` (see `message`). `constraint_error` is `| |x|^2/4 - 1 |` of
+    the raw saved sphere state before it is normalised for reporting (0 for charts that are
+    normalised by construction). `bath_temperature` is the Langevin bath's `T_b` (0:
+    deterministic).
+    """
+
+    ts: Float[Array, "*batch S"]
+    rho: Float[Array, "*batch S N"]
+    rho_dot: Float[Array, "*batch S N"]
+    hamiltonian: Float[Array, "*batch S"]
+    free_energy: Float[Array, "*batch S"]
+    distance: Float[Array, "*batch S"]
+    equilibrium: Float[Array, "*batch N"]
+    status: Int[Array, "*batch"]
+    num_steps: Int[Array, "*batch"]
+    constraint_error: Float[Array, "*batch S"]
+    bath_temperature: Float[Array, "*batch"]
+    system: AttentionSystem
+
+    @property
+    def succeeded(self) -> Bool[Array, "*batch"]:
+        return self.status == 0
+
+    @property
+    def final_distance(self) -> Float[Array, "*batch"]:
+        return self.distance[..., -1]
+
+    def message(self, index=()) -> str:
+        """diffrax's explanation of the status of one system."""
+        code = int(np.asarray(self.status)[index])
+        return "success" if code == 0 else diffrax.RESULTS[getattr(diffrax.RESULTS, STATUS_NAMES[code])]
+
+
+def status_code(result) -> Int[Array, ""]:
+    """The index of a diffrax result in `STATUS_NAMES`."""
+    codes = [result == getattr(diffrax.RESULTS, name) for name in STATUS_NAMES]
+    return jnp.select(codes, list(range(len(STATUS_NAMES))), len(STATUS_NAMES) - 1).astype(jnp.int32)
+
+
+def clock_rate(system: AttentionSystem, second_order: bool, time: str):
+    """`ds/dt` of the solver's clock: 1 in physical time; in natural time `sqrt(T/m)`, or
+    `T/gamma` when m = 0 (the gradient flow's relaxation rate)."""
+    T, m, gamma = system.temperature, system.mass, system.damping
+    if time == "physical":
+        return jnp.ones_like(T)
+    return jnp.sqrt(T / m) if second_order else T / gamma
+
+
+def solver_coefficients(system: AttentionSystem, second_order: bool, rate) -> Coefficients:
+    """The vector field's coefficients in solver time `s = rate * t` (see thermo_ode.dynamics)."""
+    T, m, gamma = system.temperature, system.mass, system.damping
+    if second_order:
+        stiffness, friction = T / (m * rate**2), gamma / (m * rate)
+    else:
+        stiffness, friction = T / (gamma * rate), jnp.zeros_like(T)
+    beta = jnp.where(system.mask, system.energies / T[..., None], 0)
+    return Coefficients(beta, system.mask, stiffness, friction)
+
+
+def noise_amplitude(c: Coefficients, bath_over_t, second_order: bool):
+    """Noise amplitude in solver time. With the potential `stiffness V/T`, the bath temperature
+    in those units is `stiffness T_b/T`; fluctuation–dissipation then asks for
+    `2 friction stiffness T_b/T` on the velocity (m > 0), `2 stiffness T_b/T` on x (m = 0)."""
+    theta = c.stiffness * bath_over_t
+    return jnp.sqrt(2 * (c.friction if second_order else 1) * theta)
+
+
+def fixed_step_count(t1, dt):
+    """Whole steps of at most `dt` that reach `t1`; a ratio within rounding of an integer is
+    that integer. Works on numpy (host checks) and jax arrays alike."""
+    xp = jnp if isinstance(t1, jax.Array) or isinstance(dt, jax.Array) else np
+    ratio = t1 / dt
+    return xp.where(xp.abs(ratio - xp.round(ratio)) <= 1e-9 * ratio, xp.round(ratio), xp.ceil(ratio))
+
+
+def integrate(
+    system: AttentionSystem, rho0, velocity0, t1, ts, dt, bath_temperature, key, *,
+    chart: AbstractChart, solver, second_order: bool, controller, max_steps: int, time: str, adjoint,
+) -> Trajectory:
+    """One system (no batch axes), every argument already checked and cast: the body shared by
+    `solve` and `simulate`. `dt` None means adaptive steps; `key` None means no noise."""
+    if dt is None:
+        rate = clock_rate(system, second_order, time)
+        s1, dt0 = rate * t1, None
+        save_at = jnp.minimum(rate * ts, s1)
+        reported = ts
+    else:  # solver time counts steps: the grid 0, 1, ..., n is exact in floating point
+        steps = fixed_step_count(t1, dt)
+        rate = steps / t1
+        s1, dt0 = steps, jnp.ones_like(steps)
+        # Fixed steps save the state at the step nearest each requested time (no interpolation
+        # off the sphere) and report that step's time.
+        save_at = jnp.round(ts * (steps / t1))
+        reported = save_at * (t1 / steps)
+        controller = diffrax.ConstantStepSize()
+    c = solver_coefficients(system, second_order, rate)
+    velocity0 = velocity0 - rho0 * jnp.sum(velocity0)  # drop the rounding-sized normal part
+    y0 = chart.initial_state(rho0, velocity0 / rate, c, second_order)
+    if is_sphere_splitting(solver):  # constrained by construction: no projection
+        terms, wrapped = SphereDriftTerm(sphere_force, c.friction, c.mask), solver
+    else:
+        projection = chart.projection(second_order)
+        terms = diffrax.ODETerm(chart.vector_field(second_order))
+        wrapped = solver if projection is None else ProjectedSolver(solver, projection)
+    if key is not None:
+        amplitude = noise_amplitude(c, bath_temperature / system.temperature, second_order)
+        path = StepBrownianPath(rho0.shape, rho0.dtype, key)
+        terms = diffrax.MultiTerm(terms, TangentNoiseTerm(amplitude, c.mask, path))
+    sol = diffrax.diffeqsolve(
+        terms, wrapped, t0=jnp.zeros_like(s1), t1=s1, dt0=dt0, y0=y0, args=c,
+        saveat=diffrax.SaveAt(ts=save_at), stepsize_controller=controller, max_steps=max_steps,
+        throw=False, adjoint=adjoint,
+    )
+    readout = jax.vmap(lambda y: (chart.readout(y, c, second_order), chart.constraint_error(y, second_order)))
+    (rho, rho_dot), constraint = readout(sol.ys)
+    rho_dot = rho_dot * rate
+    equilibrium = physics.equilibrium(system)
+    per_save = jax.vmap(lambda r, rd: (physics.hamiltonian(r, rd, system), physics.free_energy(r, system)))
+    hamiltonian, free_energy = per_save(rho, rho_dot)
+    return Trajectory(
+        ts=reported,
+        rho=rho,
+        rho_dot=rho_dot,
+        hamiltonian=hamiltonian,
+        free_energy=free_energy,
+        distance=fisher_rao_distance(rho, equilibrium),
+        equilibrium=equilibrium,
+        status=status_code(sol.result),
+        num_steps=sol.stats["num_steps"],
+        constraint_error=constraint,
+        bath_temperature=bath_temperature,
+        system=system,
+    )
+
+
+def resolve_solver_choice(solver, noisy: bool, second_order: bool):
+    """The diffrax solver for a name, an instance or None (the default rule of solver_rules)."""
+    return resolve_solver(solver_rules.default_solver(noisy, second_order) if solver is None else solver)
+
+
+def check_static(chart, solver, second_order: bool, noisy: bool, fixed_step: bool, time: str) -> None:
+    """Choices that cannot go together, whatever the values: raised before anything runs."""
+    name = type(solver).__name__
+    if time not in TIME_SCALES:
+        raise ValueError(f"time must be one of {TIME_SCALES}, got {time!r}")
+    if is_sphere_splitting(solver):
+        if not isinstance(chart, SphereChart):
+            raise ValueError(f"solver {name} works in the sphere chart only: use chart='sphere'")
+        if not second_order:
+            raise ValueError(f"solver {name} integrates the second-order dynamics: mass must be > 0 (use 'euler' or an adaptive solver at m = 0)")
+    if noisy:
+        if not isinstance(chart, SphereChart):
+            raise ValueError("bath_temperature > 0: Langevin noise lives in the sphere chart; use chart='sphere'")
+        if not takes_noise(solver):
+            raise ValueError(f"bath_temperature > 0: solver {name} cannot integrate noise; use 'gbaoab' (mass > 0) or 'euler'")
+    if not fixed_step and (needs_fixed_step(solver) or noisy):
+        fraction = solver_rules.SUGGESTED_NATURAL_DT[second_order]
+        unit = "sqrt(m/T)" if second_order else "gamma/T"
+        raise ValueError(
+            f"dt is required: solver {name}" + (" with Langevin noise" if noisy else "")
+            + f" steps at a fixed step size; for example dt = {fraction} x {unit}"
+        )
+
+
+def key_array(key):
+    """`key` as a typed key array: a `jax.random.key` (or an array of them) as it is, a legacy
+    `jax.random.PRNGKey` (uint32 data, last axis 2) wrapped by `jax.random.wrap_key_data`."""
+    if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        return key
+    if isinstance(key, (jax.Array, np.ndarray)) and key.dtype == np.uint32 and key.ndim >= 1 and key.shape[-1] == 2:
+        return jax.random.wrap_key_data(key)
+    raise TypeError(
+        "key must be a jax.random.key, a legacy jax.random.PRNGKey (uint32, shape (..., 2)), or an array of "
+        f"either, got {type(key).__name__}" + (f" of dtype {key.dtype} and shape {key.shape}" if hasattr(key, "dtype") else "")
+    )
+
+
+def _shaped(name: str, value, shape: tuple, dtype):
+    """`value` as a `dtype` array of `shape`, or a ValueError naming it (raised while tracing)."""
+    arr = jnp.asarray(value)
+    if not (jnp.issubdtype(arr.dtype, jnp.floating) or jnp.issubdtype(arr.dtype, jnp.integer)) or arr.dtype == bool:
+        raise TypeError(f"{name} must be real numbers, got dtype {arr.dtype}")
+    if arr.shape != shape:
+        raise ValueError(f"{name} must have shape {shape} (solve takes one system; use jax.vmap or simulate for a batch), got {arr.shape}")
+    return arr.astype(dtype)
+
+
+def solve(
+    system: AttentionSystem,
+    rho0,
+    t1,
+    *,
+    ts=None,
+    saves: int = 101,
+    velocity0=None,
+    chart="sphere",
+    solver=None,
+    dt=None,
+    bath_temperature=0.0,
+    key=None,
+    rtol=1e-8,
+    atol=1e-10,
+    max_steps: int = 100_000,
+    time: str = "natural",
+    first_order: bool | None = None,
+    stepsize_controller=None,
+    adjoint=None,
+) -> Trajectory:
+    """Integrate one system's Lagrangian dynamics from `rho0` to `t1`: pure and jit-compiled.
+
+    Traceable in every array argument (the system's energies, temperature, mass, damping and
+    mask, `rho0`, `velocity0`, `t1`, `ts`, `dt`, `bath_temperature`, `key`), so `jax.jit`,
+    `jax.vmap` (over any of them) and `jax.grad` work on it as on `diffrax.diffeqsolve`;
+    `jax.jvp` needs `adjoint=diffrax.ForwardMode()`. For batches with checks on concrete
+    values, cost grouping and devices, use `simulate`, which runs the same integration.
+
+    **Main arguments:**
+
+    - `system`: one `AttentionSystem` (no batch axes): energies `(N,)`, scalar temperature,
+      mass and damping, mask `(N,)`.
+    - `rho0`: the start `(N,)` on the simplex, > 0 on unmasked tokens, 0 on masked ones.
+    - `t1`: the end time (physical).
+
+    **Other arguments:**
+
+    - `ts`: save times `(S,)` in `[0, t1]`, non-decreasing; default `saves` equally spaced.
+    - `velocity0`: `d rho/dt` at 0 (sums to 0), default rest; not with `first_order`.
+    - `chart`, `solver`, `time`, `rtol`, `atol`, `max_steps`, `dt`, `bath_temperature`: as in
+      `simulate` (`solver=None` takes `thermo_ode.solver_rules.default_solver`). These, and
+      `saves`, are static: a new value compiles again.
+    - `key`: a `jax.random.key` (or a legacy `jax.random.PRNGKey`) for Langevin noise. Noise
+      is integrated only when a key is given; without one, `bath_temperature` must be 0.
+    - `first_order`: the massless gradient flow (`mass` must be 0). Default: decided from
+      `system.mass` when it is concrete, else second order.
+    - `stepsize_controller`: a diffrax controller instead of `PIDController(rtol, atol)`.
+    - `adjoint`: diffrax's adjoint for gradients (default `RecursiveCheckpointAdjoint`, reverse
+      mode; `diffrax.ForwardMode()` for `jax.jvp`).
+
+    **Returns:** a `Trajectory` without batch axes (`ts (S,)`, `rho (S, N)`, ..., `status ()`).
+
+    **Raises:** `TypeError`/`ValueError` while tracing for wrong shapes, dtypes or
+    incompatible choices (naming the argument). Values that tracing cannot see (a temperature
+    <= 0, `rho0` off the simplex, `ts` outside `[0, t1]`, ...) are checked with equinox's
+    runtime errors: they raise when the program runs (`EQX_ON_ERROR=raise`, the default) or
+    give NaN with `EQX_ON_ERROR=nan` (what the CLI and `enable_compilation_cache` set). A
+    failed integration is not an error: it is reported by `status`.
+
+    **Example:** the sensitivity of the final distance to softmax to the mass,
+
+        import jax, jax.numpy as jnp, thermo_ode as to
+        jax.config.update("jax_enable_x64", True)
+
+        def final_distance(mass):
+            system = to.AttentionSystem(jnp.array([0.0, 1.0, 2.0]), 1.0, mass, 0.5)
+            return to.solve(system, jnp.full(3, 1 / 3), 5.0).final_distance
+
+        jax.grad(final_distance)(1.0)
+    """
+    if not isinstance(system, AttentionSystem):
+        raise TypeError(f"system must be an AttentionSystem, got {type(system).__name__}")
+    if system.batch_shape != ():
+        raise ValueError(f"system must be one system (batch shape ()), got batch shape {system.batch_shape}; use jax.vmap or simulate")
+    chart_ = resolve_chart(chart)
+    if isinstance(saves, bool) or not isinstance(saves, (int, np.integer)) or saves < 2:
+        raise ValueError(f"saves must be an int >= 2, got {saves!r}")
+    if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
+        raise ValueError(f"max_steps must be an int >= 1, got {max_steps!r}")
+    if first_order is None:
+        first_order = not _checks_traced(system.mass) and bool(np.all(np.asarray(system.mass) == 0))
+    second_order = not first_order
+    if velocity0 is not None and first_order:
+        raise ValueError("velocity0 must be None for the first-order (m = 0) gradient flow")
+    noisy = key is not None
+    solver_ = resolve_solver_choice(solver, noisy, second_order)
+    check_static(chart_, solver_, second_order, noisy, dt is not None, time)
+    dtype, n = system.dtype, system.num_tokens
+    rho0 = _shaped("rho0", rho0, (n,), dtype)
+    velocity0 = jnp.zeros_like(rho0) if velocity0 is None else _shaped("velocity0", velocity0, (n,), dtype)
+    t1 = _shaped("t1", t1, (), dtype)
+    if ts is None:
+        ts = jnp.linspace(0.0, 1.0, saves, dtype=dtype) * t1
+    elif jnp.ndim(ts) != 1 or jnp.shape(ts)[0] < 1:
+        raise ValueError(f"ts must have shape (S,) with S >= 1, got {jnp.shape(ts)}")
+    else:
+        ts = _shaped("ts", ts, jnp.shape(ts), dtype)
+    dt = None if dt is None else _shaped("dt", dt, (), dtype)
+    bath = _shaped("bath_temperature", bath_temperature, (), dtype)
+    key = None if key is None else key_array(key)
+    if key is not None and key.shape != ():
+        raise ValueError(f"key must be one key, got an array of shape {key.shape}; use jax.vmap over keys")
+    controller = diffrax.PIDController(rtol=rtol, atol=atol) if stepsize_controller is None else stepsize_controller
+    return _solve(
+        system, rho0, velocity0, t1, ts, dt, bath, key, chart=chart_, solver=solver_, second_order=second_order,
+        controller=controller, max_steps=int(max_steps), time=time, adjoint=adjoint or diffrax.RecursiveCheckpointAdjoint(),
+    )
+
+
+def _checks_traced(value) -> bool:
+    return isinstance(value, jax.core.Tracer)
+
+
+@eqx.filter_jit
+def _solve(system, rho0, velocity0, t1, ts, dt, bath, key, *, chart, solver, second_order, controller, max_steps, time, adjoint):
+    rho0 = _checked_values(system, rho0, velocity0, t1, ts, dt, bath, key, second_order, max_steps)
+    return integrate(
+        system, rho0, velocity0, t1, ts, dt, bath, key, chart=chart, solver=solver, second_order=second_order,
+        controller=controller, max_steps=max_steps, time=time, adjoint=adjoint,
+    )
+
+
+def _checked_values(system, rho0, velocity0, t1, ts, dt, bath, key, second_order, max_steps):
+    """The value rules `simulate` checks on the host, as runtime errors on `rho0`."""
+    T, m, gamma, mask = system.temperature, system.mass, system.damping, system.mask
+    total = jnp.sum(rho0)
+    rules = [
+        (~(jnp.isfinite(T) & (T > 0)), "temperature must be finite and > 0"),
+        (~(jnp.isfinite(m) & (m > 0)) if second_order else m != 0, "mass must be > 0 (second order) or exactly 0 with first_order=True"),
+        (~(jnp.isfinite(gamma) & (gamma >= 0)) | ((m == 0) & (gamma == 0)), "damping must be finite and >= 0 (> 0 when mass = 0)"),
+        (jnp.any(~jnp.isfinite(jnp.where(mask, system.energies, 0))), "energies must be finite on unmasked tokens"),
+        (jnp.any(~jnp.isfinite(rho0)) | jnp.any(rho0 < 0), "rho0 must be finite and >= 0"),
+        (jnp.any(jnp.where(mask, False, rho0 != 0)), "rho0 must be 0 on masked tokens"),
+        (jnp.any(mask & (rho0 == 0)), "rho0 is 0 on an unmasked token: an invariant face (docs/physics.md)"),
+        (jnp.abs(total - 1) > NORMALISATION_TOL, f"rho0 must sum to 1 within {NORMALISATION_TOL}"),
+        (jnp.abs(jnp.sum(velocity0)) > NORMALISATION_TOL * jnp.maximum(1.0, jnp.sum(jnp.abs(velocity0))), "velocity0 must sum to 0 (tangent to the simplex)"),
+        (~(jnp.isfinite(t1) & (t1 > 0)), "t1 must be finite and > 0"),
+        (jnp.any(~jnp.isfinite(ts)) | jnp.any(ts < 0) | jnp.any(ts > t1) | jnp.any(jnp.diff(ts) < 0), "ts must be non-decreasing in [0, t1]"),
+        (~(jnp.isfinite(bath) & (bath >= 0)), "bath_temperature must be finite and >= 0"),
+    ]
+    if key is None:
+        rules.append((bath != 0, "bath_temperature > 0 needs a key for the noise"))
+    if dt is not None:
+        rules.append((~(jnp.isfinite(dt) & (dt > 0)) | (dt > t1), "dt must be > 0 and at most t1"))
+        rules.append((fixed_step_count(t1, dt) > max_steps, "dt: t1/dt needs more than max_steps steps"))
+    for bad, message in rules:
+        rho0 = eqx.error_if(rho0, bad, message)
+    return rho0 / total
