@@ -1,6 +1,7 @@
-"""Measure every closed-form oracle of the core against thermo-ode, in float64, and print a table.
+"""Measure every closed-form oracle of the core against thermo-ode, in float64, print a table and
+write it to DIR/core_accuracy.json (the README's accuracy table is rendered from that file).
 
-Run: python experiments/core_accuracy.py [--out DIR]   (with --out, also DIR/core_accuracy.json)
+Run: python experiments/core_accuracy.py [--out DIR]   (default DIR: experiments/results/)
 
 The claims checked are the exact predictions of shared/physics.md, section 3; the tests in
 tests/ assert the same quantities with tolerances, this script reports the numbers themselves.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from _report import options
 
-OUT = options(__doc__, default=None)
+OUT = options(__doc__)
 
 import itertools
 import json
@@ -139,9 +140,13 @@ def main():
     for name, value, kind in rows:
         print(f"{name:<{width}}  {value:9.1e}  {kind}")
     print(f"({time.perf_counter() - start:.0f} s on {platform.machine()}, {jax.devices()[0].platform}, jax {jax.__version__})")
-    if OUT is not None:
-        with open(OUT / "core_accuracy.json", "w") as fh:
-            json.dump({name: value for name, value, _ in rows}, fh, indent=2)
+    result = {
+        "errors": {name: value for name, value, _ in rows},
+        "seconds": round(time.perf_counter() - start, 1),
+        "machine": f"{platform.machine()} {jax.default_backend()}, jax {jax.__version__}",
+    }
+    (OUT / "core_accuracy.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(f"-> {OUT / 'core_accuracy.json'}")
 
 
 if __name__ == "__main__":
