@@ -17,15 +17,12 @@ from __future__ import annotations
 
 import typing
 
-import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .charts import _project_state
-from .dynamics import Coefficients, sphere_field
-from .geometry import from_sphere, to_sphere
-from .solvers import ProjectedSolver
+from .core import solve
+from .system import AttentionSystem
 
 PHYSICAL = ("mass", "damping", "temperature", "time_unit")
 MAX_STEPS = 20_000
@@ -135,24 +132,16 @@ def fit(
 
 
 def _model_rho(physical, energies, ts, rho0, rtol):
-    """`rho(t)` at `ts` (in the observations' unit) from rest at `rho0`, physical time, and
-    whether the solve succeeded."""
+    """`rho(t)` at `ts` (in the observations' unit) from rest at `rho0`, and whether the solve
+    succeeded: `solve` in physical time (the clock the observations share)."""
     T, m, gamma, unit = (physical[k] for k in ("temperature", "mass", "damping", "time_unit"))
-    mask = rho0 > 0
-    c = Coefficients(jnp.where(mask, energies / T, 0), mask, T / m, gamma / m)
-    x0 = to_sphere(rho0)
+    system = AttentionSystem(energies, T, m, gamma, mask=rho0 > 0)
     times = ts * unit
-    sol = diffrax.diffeqsolve(
-        diffrax.ODETerm(sphere_field), ProjectedSolver(diffrax.Tsit5(), _project_state),
-        t0=0.0, t1=times[-1], dt0=None, y0=(x0, jnp.zeros_like(x0)), args=c,
-        saveat=diffrax.SaveAt(ts=times), stepsize_controller=diffrax.PIDController(rtol=rtol, atol=rtol * 1e-2),
-        max_steps=MAX_STEPS, throw=False,
-    )
+    traj = solve(system, rho0, times[-1], ts=times, rtol=rtol, atol=rtol * 1e-2, max_steps=MAX_STEPS, time="physical")
     # A failed solve (the optimiser tried a stiff corner) reads as a far-away uniform state, so
     # the line search backs off instead of raising.
-    ok = sol.result == diffrax.RESULTS.successful
-    x = jnp.where(ok, sol.ys[0], 1.0)
-    return from_sphere(x), ok
+    ok = traj.succeeded
+    return jnp.where(ok, traj.rho, 1.0 / rho0.shape[-1]), ok
 
 
 def _discrepancy(model, observed_rho, observed, loss):
