@@ -10,11 +10,10 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, Float, Int
 
 from . import physics
-from .simulation import Trajectory
+from .core import Trajectory
 
 
 class TimeAverages(eqx.Module):
@@ -33,15 +32,19 @@ class TimeAverages(eqx.Module):
 
 
 def time_averages(traj: Trajectory, burn_in) -> TimeAverages:
-    """Time averages of `traj` over saves at `t >= burn_in` (scalar or per system)."""
+    """Time averages of `traj` over saves at `t >= burn_in` (scalar or per system).
+
+    A pure function of arrays: it works under `jax.jit` and `jax.vmap`. A `burn_in` of the
+    wrong shape raises while tracing; one that is not finite, or after the last save, is an
+    equinox runtime error (raised, or NaN with `EQX_ON_ERROR=nan`)."""
     ts = jnp.broadcast_to(traj.ts, traj.distance.shape)
     burn = jnp.asarray(burn_in, ts.dtype)
-    if burn.ndim > traj.distance.ndim - 1 or not np.all(np.isfinite(np.asarray(burn))):
-        raise ValueError(f"burn_in must be a finite time (scalar or per system), got shape {burn.shape}")
+    if burn.ndim > traj.distance.ndim - 1:
+        raise ValueError(f"burn_in must be a time, scalar or per system {traj.distance.shape[:-1]}, got shape {burn.shape}")
     keep = ts >= burn[..., None]
     count = keep.sum(-1)
-    if (np.asarray(count) == 0).any():
-        raise ValueError("burn_in: no saved state at or after it; lower burn_in or save later")
+    count = eqx.error_if(count, ~jnp.isfinite(burn), "burn_in must be finite")
+    count = eqx.error_if(count, count == 0, "burn_in: no saved state at or after it; lower burn_in or save later")
 
     def mean(a):  # over saves, `a` shaped (*batch, S) or (*batch, S, N)
         w = keep if a.ndim == keep.ndim else keep[..., None]

@@ -82,6 +82,11 @@ class ProjectedSolver(diffrax.AbstractWrappedSolver):
     def term_compatible_contr_kwargs(self):
         return self.solver.term_compatible_contr_kwargs
 
+    # Forward-mode autodiff (diffrax.ForwardMode) asks Runge–Kutta solvers how to loop stages.
+    @property
+    def scan_kind(self):
+        return getattr(self.solver, "scan_kind", None)
+
     # Implicit solvers: diffrax reads (and sets the tolerances of) `solver.root_finder`.
     @property
     def root_finder(self):

@@ -1,0 +1,124 @@
+"""`solve` composes with jax's transformations: jit, vmap, grad and jvp, and `simulate` is
+`vmap(solve)` with grouping on top."""
+
+from __future__ import annotations
+
+import pathlib
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import thermo_ode as to
+
+ENERGIES = jnp.array([0.3, -0.8, 1.1, 0.0, -0.2])
+RHO0 = jnp.array([0.3, 0.1, 0.2, 0.25, 0.15])
+WEIGHTS = jnp.array([1.0, -2.0, 0.5, 3.0, -1.0])  # a smooth readout of the final state
+TIGHT = dict(rtol=1e-12, atol=1e-14)
+
+
+def final_loss(energies=ENERGIES, temperature=1.3, mass=0.7, damping=0.4, t1=2.5, **options):
+    system = to.AttentionSystem(energies, temperature, mass, damping)
+    traj = to.solve(system, RHO0, t1, saves=5, **TIGHT, **options)
+    return jnp.dot(WEIGHTS, traj.rho[-1])
+
+
+@pytest.mark.parametrize("name", ["temperature", "mass", "damping", "t1"])
+def test_grad_matches_central_differences(name):
+    value = dict(temperature=1.3, mass=0.7, damping=0.4, t1=2.5)[name]
+    grad = jax.grad(lambda v: final_loss(**{name: v}))(value)
+    h = 1e-4 * value
+    numeric = (final_loss(**{name: value + h}) - final_loss(**{name: value - h})) / (2 * h)
+    assert abs(grad - numeric) <= 1e-5 * abs(numeric), (name, float(grad), float(numeric))
+    assert abs(numeric) > 1e-3  # the loss does depend on it at t1 (not yet relaxed)
+
+
+def test_grad_with_respect_to_the_energies():
+    grad = jax.grad(lambda e: final_loss(energies=e))(ENERGIES)
+    h = 1e-5
+    for i in range(ENERGIES.size):
+        step = jnp.zeros_like(ENERGIES).at[i].set(h)
+        numeric = (final_loss(energies=ENERGIES + step) - final_loss(energies=ENERGIES - step)) / (2 * h)
+        assert abs(grad[i] - numeric) <= 1e-5 * max(abs(numeric), 1e-3), (i, float(grad[i]), float(numeric))
+    # A common shift of the energies changes nothing: the gradient sums to zero.
+    assert abs(float(grad.sum())) < 1e-8
+
+
+def test_jvp_in_forward_mode_matches_grad():
+    forward = dict(adjoint=diffrax.ForwardMode())
+    _, tangent = jax.jvp(lambda T: final_loss(temperature=T, **forward), (1.3,), (1.0,))
+    assert abs(tangent - jax.grad(lambda T: final_loss(temperature=T))(1.3)) < 1e-9
+
+
+def test_vmap_of_solve_equals_simulate_on_a_mixed_batch():
+    """Different temperatures, masses, dampings and a masked token: the same states to 1e-10
+    and the same step counts, whatever grouping simulate chose."""
+    rng = np.random.default_rng(3)
+    B, N = 12, 6
+    energies = rng.normal(size=(B, N))
+    T, m = np.geomspace(0.3, 3, B), np.geomspace(0.1, 10, B)[rng.permutation(B)]
+    gamma = 2 * np.linspace(0.2, 2.0, B) * np.sqrt(m * T)
+    mask = np.ones((B, N), bool)
+    mask[::3, -1] = False
+    rho0 = mask / mask.sum(-1, keepdims=True)
+    t1 = np.linspace(5.0, 15.0, B)
+    system = to.AttentionSystem(energies, T, m, gamma, mask=mask)
+    batched = to.simulate(system, rho0, t1, saves=21)
+    one = lambda s, r, t: to.solve(s, r, t, saves=21)
+    mapped = jax.vmap(one)(system, jnp.asarray(rho0), jnp.asarray(t1))
+    np.testing.assert_array_equal(batched.num_steps, mapped.num_steps)
+    np.testing.assert_array_equal(batched.status, mapped.status)
+    np.testing.assert_allclose(batched.rho, mapped.rho, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(batched.ts, mapped.ts, rtol=0, atol=1e-12)
+    # vmap over a parameter alone, the system's other fields shared.
+    temperatures = jnp.array([0.5, 1.0, 2.0])
+    finals = jax.vmap(lambda T: final_loss(temperature=T))(temperatures)
+    assert np.allclose(finals, [final_loss(temperature=float(T)) for T in temperatures], atol=1e-12)
+
+
+def test_jit_compiles_once_for_new_parameter_values():
+    @jax.jit
+    @eqx.debug.assert_max_traces(max_traces=1)
+    def loss(T, m, gamma, t1):
+        return final_loss(temperature=T, mass=m, damping=gamma, t1=t1)
+
+    values = [loss(T, m, 0.5, t) for T, m, t in ((1.0, 1.0, 2.0), (2.0, 0.5, 3.0), (0.7, 4.0, 1.0))]
+    assert len({round(float(v), 12) for v in values}) == 3
+
+
+def test_solve_converges_to_softmax_and_follows_the_exact_gradient_flow():
+    """The core against closed forms: softmax at late times, and the m = 0 solution
+    rho(t) ∝ rho0^a rho*^(1-a), a = exp(-T t / gamma)."""
+    system = to.AttentionSystem(ENERGIES, 1.3, 0.7, 2.0)
+    traj = to.solve(system, RHO0, 60.0, **TIGHT)
+    assert float(traj.final_distance) < 1e-9 and int(traj.status) == 0
+    flow = to.AttentionSystem(ENERGIES, 1.3, 0.0, 0.9)
+    ts = jnp.linspace(0, 2.0, 9)
+    traj = to.solve(flow, RHO0, 2.0, ts=ts, **TIGHT)
+    star = np.asarray(to.equilibrium(flow))
+    a = np.exp(-1.3 * np.asarray(ts) / 0.9)[:, None]
+    exact = RHO0**a * star ** (1 - a)
+    np.testing.assert_allclose(traj.rho, exact / exact.sum(-1, keepdims=True), atol=1e-10)
+
+
+def test_structure_errors_raise_while_tracing_and_value_errors_at_run_time():
+    system = to.AttentionSystem(ENERGIES, 1.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match="rho0 must have shape"):
+        to.solve(system, jnp.ones(4) / 4, 1.0)
+    with pytest.raises(ValueError, match="one system"):
+        to.solve(to.AttentionSystem(jnp.zeros((2, 5)), 1.0), RHO0, 1.0)
+    with pytest.raises(ValueError, match="dt is required"):
+        to.solve(system, RHO0, 1.0, solver="rattle")
+    with pytest.raises(Exception, match="rho0 must sum to 1"):
+        to.solve(system, RHO0 * 2, 1.0)
+    with pytest.raises(Exception, match="ts must be non-decreasing in"):
+        to.solve(system, RHO0, 1.0, ts=jnp.array([0.0, 2.0]))
+
+
+def test_diffeqsolve_is_called_in_one_module_of_the_core():
+    package = pathlib.Path(to.__file__).parent
+    callers = sorted(p.name for p in package.rglob("*.py") if "diffeqsolve(" in p.read_text())
+    assert callers == ["core.py"], callers
