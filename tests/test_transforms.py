@@ -122,3 +122,45 @@ def test_diffeqsolve_is_called_in_one_module_of_the_core():
     package = pathlib.Path(to.__file__).parent
     callers = sorted(p.name for p in package.rglob("*.py") if "diffeqsolve(" in p.read_text())
     assert callers == ["core.py"], callers
+
+
+def _head(seed=0, n_q=4, n_k=6, d=8, d_v=3):
+    rng = np.random.default_rng(seed)
+    return (jnp.asarray(rng.normal(size=s)) for s in ((n_q, d), (n_k, d), (n_k, d_v)))
+
+
+def test_attention_layer_is_softmax_attention_at_large_time():
+    q, k, v = _head()
+    mask = jnp.asarray(to.causal_mask(4, 6))
+    layer = to.LagrangianAttention(temperature=np.sqrt(8), mass=1.0, damping=4.0, time=80.0, rtol=1e-11, atol=1e-13)
+    scores = jnp.where(mask, q @ k.T / np.sqrt(8), -jnp.inf)
+    expected = jax.nn.softmax(scores, axis=-1) @ v
+    np.testing.assert_allclose(layer(q, k, v, mask), expected, rtol=0, atol=1e-9)
+    # At a finite time it is not softmax yet: the dynamics matter.
+    early = eqx.tree_at(lambda l: l.time, layer, jnp.asarray(0.3))
+    assert float(jnp.abs(early(q, k, v, mask) - expected).max()) > 1e-2
+
+
+def _fourth_order_difference(f, x, h):
+    """`f'(x)` by the five-point stencil: truncation O(h^4), so h can be large enough that
+    the adaptive solver's ~1e-12 noise divided by h stays small."""
+    return (8 * (f(x + h) - f(x - h)) - (f(x + 2 * h) - f(x - 2 * h))) / (12 * h)
+
+
+def test_attention_layer_gradients_match_finite_differences():
+    """Every parameter, `time` included, and the queries. Tolerance: 1e-5 of the derivative
+    or of 1e-2 (the mass derivative here is a small difference of O(1) terms)."""
+    q, k, v = _head(1)
+    layer = to.LagrangianAttention(temperature=2.0, mass=0.5, damping=1.0, time=1.5, rtol=1e-12, atol=1e-14)
+    loss = lambda l, q: jnp.sum(jnp.sin(l(q, k, v)))
+    grads, grad_q = jax.grad(loss, argnums=(0, 1))(layer, q)
+    for name in ("temperature", "mass", "damping", "time"):
+        value = float(getattr(layer, name))
+        shifted = lambda x: loss(eqx.tree_at(lambda l: getattr(l, name), layer, jnp.asarray(x)), q)
+        numeric = float(_fourth_order_difference(shifted, value, 1e-3 * value))
+        analytic = float(getattr(grads, name))
+        assert abs(analytic - numeric) <= 1e-5 * max(abs(numeric), 1e-2), (name, analytic, numeric)
+        assert abs(numeric) > 1e-3
+    unit = jnp.zeros_like(q).at[2, 3].set(1.0)
+    numeric = float(_fourth_order_difference(lambda x: loss(layer, q + x * unit), 0.0, 1e-3))
+    assert abs(float(grad_q[2, 3]) - numeric) <= 1e-5 * max(abs(numeric), 1e-2)

@@ -34,6 +34,7 @@ _EXPORTS = {
     "simulate": "simulation",
     "ProjectedSolver": "solvers",
     "enable_compilation_cache": "caching",
+    "LagrangianAttention": "attention",
 }
 
 __all__ = sorted(_EXPORTS)
