@@ -34,7 +34,7 @@ reference = fixture["probabilities"].astype(np.float64)  # (layer, head, row, to
 
 at_scale = ds.sel(temperature=np.sqrt(32), method="nearest")
 equilibrium = at_scale.equilibrium.isel(mass=0).transpose("layer", "head", "query", "token").values
-final = at_scale.rho.isel(time=-1).transpose("layer", "head", "mass", "query", "token").values
+final = at_scale.rho.isel(save=-1).transpose("layer", "head", "mass", "query", "token").values
 numbers = dict(
     rows=summary.points, converged=summary.converged, failed=summary.failed, seconds=None,
     worst_equilibrium_vs_reference=float(np.abs(equilibrium - reference).max()),

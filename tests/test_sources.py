@@ -112,5 +112,5 @@ integrate: {{t1: {{relaxation_times: 30}}, saves: 31}}
             point = ds.sel(layer=layer, head=head)
             reference = FIXTURE["probabilities"][layer, head]
             assert float(abs(point.equilibrium.values - reference).max()) < FLOAT32
-            assert float(abs(point.rho.isel(time=-1).values - reference).max()) < FLOAT32
+            assert float(abs(point.rho.isel(save=-1).values - reference).max()) < FLOAT32
     assert float(ds.parameters.sel(parameter="temperature").values.max()) == pytest.approx(np.sqrt(32))

@@ -76,12 +76,12 @@ def test_default_run(default_run):
 def test_store_variables_dimensions_and_provenance(default_run):
     out, _ = default_run
     ds = open_results(out)
-    assert dict(ds.sizes) == {"temperature": 4, "mass": 3, "seed": 4, "query": 1, "time": 121, "token": 16, "parameter": 7}
-    for name in ("rho", "distance", "equilibrium", "hamiltonian", "converged", "relaxation_time", "predicted_relaxation_time", "status", "t",
-                 "mean_kinetic_energy", "mean_distance", "mean_rho", "rho_fluctuation"):
+    assert dict(ds.sizes) == {"save": 121, "temperature": 4, "mass": 3, "seed": 4, "query": 1, "token": 16, "parameter": 7}
+    for name in ("rho", "rho_dot", "distance", "equilibrium", "hamiltonian", "converged", "relaxation_time", "predicted_relaxation_time",
+                 "status", "t", "mean_kinetic_energy", "mean_distance", "mean_rho", "rho_fluctuation"):
         assert name in ds, name
-    assert ds["rho"].dims == ("temperature", "mass", "seed", "query", "time", "token")
-    assert ds["distance"].dims == ("temperature", "mass", "seed", "query", "time")
+    assert ds["rho"].dims == ("save", "temperature", "mass", "seed", "query", "token")
+    assert ds["distance"].dims == ("save", "temperature", "mass", "seed", "query")
     np.testing.assert_allclose(ds["temperature"], np.logspace(0, 1, 4))
     versions = json.loads(ds.attrs["versions"])
     assert {"thermo-ode", "jax", "diffrax", "equinox", "xarray", "zarr"} <= set(versions)
@@ -90,6 +90,8 @@ def test_store_variables_dimensions_and_provenance(default_run):
     assert json.loads(ds.attrs["config_resolved"])["sweep"]["seed"] == [0, 1, 2, 3]
     nc = xr.open_dataset(out / "results.nc", engine="h5netcdf")
     np.testing.assert_array_equal(nc["rho"].values, ds["rho"].values)
+    assert "t" in nc.coords and nc["t"].dims == ds["t"].dims
+    np.testing.assert_array_equal(nc["t"].values, ds["t"].values)
 
 
 def test_stored_physics(default_run):
@@ -107,11 +109,39 @@ def test_stored_physics(default_run):
             got = ds["equilibrium"].sel(temperature=T, seed=seed).values[:, 0]
             np.testing.assert_allclose(got, np.broadcast_to(expected, got.shape), atol=1e-12)
     assert bool(ds["converged"].all())
-    np.testing.assert_allclose(ds["rho"].isel(time=-1), ds["equilibrium"], atol=1e-6)
+    np.testing.assert_allclose(ds["rho"].isel(save=-1), ds["equilibrium"], atol=1e-6)
     T, m = np.meshgrid(ds["temperature"], ds["mass"], indexing="ij")
     np.testing.assert_allclose(ds["predicted_relaxation_time"].isel(seed=0), 1 / (0.5 * np.sqrt(T / m)), rtol=1e-12)
     relax = ds["relaxation_time"].values
-    assert np.all((relax > 0) & (relax <= ds["t"].isel(time=-1).values[..., None]))
+    assert np.all((relax > 0) & (relax <= ds["t"].isel(save=-1).values[..., None]))
+
+
+def test_results_are_indexed_by_save_with_physical_times_t(tmp_path):
+    """`save` counts the saved states; `t` (a coordinate) holds their physical times, from 0 to
+    each point's t1, so plotting against `t` plots against time (the README's example)."""
+    import matplotlib.pyplot as plt
+
+    from thermo_ode import config as cfgmod
+    from thermo_ode import runner
+
+    loaded = cfgmod.parse(textwrap.dedent(SMALL).replace("{logspace: [-1, 1, 6]}", "[0.1, 1.0]\n  seed: {range: [0, 2]}").replace("saves: 31", "saves: 21"))
+    runner.run(loaded, tmp_path / "out")
+    ds = open_results(tmp_path / "out")
+    assert "time" not in ds.dims and ds.sizes["save"] == 21 and "t" in ds.coords
+    assert ds["t"].dims == ("save", "temperature", "mass", "seed")
+    np.testing.assert_array_equal(ds["t"].isel(save=0), 0.0)
+    np.testing.assert_allclose(ds["t"].isel(save=-1), ds["parameters"].sel(parameter="t1"), rtol=1e-12)
+    assert np.all(np.diff(ds["t"].values, axis=0) > 0)
+    flat = open_results(tmp_path / "out", grid=False)
+    assert "t" in flat.coords and flat["t"].dims == ("point", "save") and "time" not in flat.dims
+
+    lines = ds.distance.sel(mass=1.0).isel(seed=0, query=0).plot.line(x="t", yscale="log")
+    assert len(lines) == ds.sizes["temperature"]  # one line per remaining axis value
+    for line, temperature in zip(lines, ds["temperature"].values):
+        point = ds.sel(mass=1.0, temperature=temperature).isel(seed=0, query=0)
+        np.testing.assert_array_equal(line.get_xdata(), point["t"].values)
+        np.testing.assert_array_equal(line.get_ydata(), point["distance"].values)
+    plt.close("all")
 
 
 def test_relaxation_time_definition():
@@ -188,8 +218,8 @@ def test_sharded_run_equals_single_device(tmp_path, cache_dir):
     assert open_results(tmp_path / "four").attrs["device_count"] == 4
     # Same steps and statuses; vectorising 8 systems or 4 x 2 rounds differently (~1e-12).
     averages = ("mean_kinetic_energy", "mean_distance", "mean_rho", "rho_fluctuation")
-    assert_identical(a, b, skip=("rho", "distance", "hamiltonian", "free_energy", "final_distance", "relaxation_time") + averages)
-    for name in ("rho", "hamiltonian", "free_energy") + averages:
+    assert_identical(a, b, skip=("rho", "rho_dot", "distance", "hamiltonian", "free_energy", "final_distance", "relaxation_time") + averages)
+    for name in ("rho", "rho_dot", "hamiltonian", "free_energy") + averages:
         np.testing.assert_allclose(a[name], b[name], rtol=0, atol=1e-10, err_msg=name)
 
 
@@ -249,7 +279,7 @@ def test_float32_config_with_one_axis(tmp_path, cache_dir):
     result = cli("run", config, "--out", str(tmp_path / "out"), cache_dir=cache_dir)
     assert result.returncode == 0, result.stdout + result.stderr
     ds = open_results(tmp_path / "out")
-    assert ds.attrs["precision"] == "float32" and ds["distance"].dims == ("mass", "query", "time")
+    assert ds.attrs["precision"] == "float32" and ds["distance"].dims == ("save", "mass", "query")
     assert bool(ds["converged"].all()) and float(ds["final_distance"].max()) < 1e-5
 
 

@@ -1,10 +1,13 @@
 """Figures (matplotlib). Each takes `Series` (one trajectory, from a `Trajectory` or from a stored
 run) or a results dataset, and returns the figure. Ordered quantities use a sequential colour
-map, never a rainbow; every axis says what it shows and in which units (time in the units of
-`1/omega`, energies in the units of `E`)."""
+map, never a rainbow; every axis says what it shows and in which units: energies in the units of
+`E`, physical time `t` in the time unit the inputs imply (the data are not rescaled), natural
+time `tau = t sqrt(T/m)` dimensionless."""
 
 from __future__ import annotations
 
+import json
+import sys
 import typing
 
 import matplotlib
@@ -12,6 +15,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 SEQUENTIAL = "viridis"
+PHYSICAL_TIME = "physical time t (time unit of the inputs)"
+NATURAL_TIME = "natural time tau = t sqrt(T/m) (dimensionless)"
+# Damping ratios of one collapse may differ by float32 rounding of zeta = gamma / (2 sqrt(m T)).
+ZETA_RTOL = 1e-5
+# Phase portraits: points drawn per interval between saves on the interpolating cubic.
+PHASE_POINTS_PER_SAVE = 16
 
 
 class Series(typing.NamedTuple):
@@ -33,19 +42,24 @@ class Series(typing.NamedTuple):
 
     @property
     def natural_frequency(self) -> float:
-        return np.sqrt(self.temperature / self.mass) if self.mass > 0 else np.inf
+        return float(_theory(self.temperature, self.mass, self.damping).natural_frequency)
 
     @property
     def damping_ratio(self) -> float:
-        return self.damping / (2 * np.sqrt(self.mass * self.temperature)) if self.mass > 0 else np.inf
+        return float(_theory(self.temperature, self.mass, self.damping).damping_ratio)
 
     @property
     def decay_rate(self) -> float:
-        from .linear import linear_theory
-        from .system import AttentionSystem
+        return float(_theory(self.temperature, self.mass, self.damping).decay_rate)
 
-        system = AttentionSystem(np.zeros(1), self.temperature, self.mass, self.damping)
-        return float(linear_theory(system).decay_rate)
+
+def _theory(temperature, mass, damping):
+    """The linear theory of systems with these parameters (any energies: it does not use them)."""
+    from .linear import linear_theory
+    from .system import AttentionSystem
+
+    temperature = np.asarray(temperature, float)
+    return linear_theory(AttentionSystem(np.zeros(temperature.shape + (1,)), temperature, mass, damping))
 
 
 def series_from_trajectory(traj, index=()) -> Series:
@@ -55,25 +69,23 @@ def series_from_trajectory(traj, index=()) -> Series:
     pick = lambda a: np.asarray(a)[index]
     return Series(
         pick(traj.ts), pick(traj.rho), pick(traj.rho_dot), pick(traj.distance), pick(traj.hamiltonian),
-        pick(traj.free_energy), pick(traj.equilibrium), pick(s.energies), pick(s.mask), T, m, g,
-        f"T={T:.3g}, m={m:.3g}, zeta={_zeta(T, m, g)}",
+        pick(traj.free_energy), pick(traj.equilibrium), pick(s.energies), pick(s.mask), T, m, g, _label(T, m, g),
     )
 
 
 def series_from_results(ds, point: int, query: int = 0) -> Series:
-    """From `open_results(DIR, grid=False)`; `rho_dot` by finite differences of saved states."""
+    """From `open_results(DIR, grid=False)`."""
     row = ds.isel(point=point, query=query)
     T, m, g = (float(ds["parameters"].isel(point=point).sel(parameter=k)) for k in ("temperature", "mass", "damping"))
-    t, rho = row["t"].values, row["rho"].values
     return Series(
-        t, rho, np.gradient(rho, t, axis=0), row["distance"].values, row["hamiltonian"].values,
+        row["t"].values, row["rho"].values, row["rho_dot"].values, row["distance"].values, row["hamiltonian"].values,
         row["free_energy"].values, row["equilibrium"].values, row["energies"].values, row["mask"].values, T, m, g,
-        f"point {point}: T={T:.3g}, m={m:.3g}, zeta={_zeta(T, m, g)}",
+        f"point {point}: {_label(T, m, g)}",
     )
 
 
-def _zeta(T, m, g) -> str:
-    return f"{g / (2 * np.sqrt(m * T)):.3g}" if m > 0 else "inf"
+def _label(T, m, g) -> str:
+    return f"T={T:.3g}, m={m:.3g}, zeta={float(_theory(T, m, g).damping_ratio):.3g}"
 
 
 def _colors(n):
@@ -96,7 +108,7 @@ def plot_trajectory(s: Series, ax=None, max_tokens: int = 12):
     for color, i in zip(_colors(len(shown)), shown):
         ax.plot(s.t, s.rho[:, i], color=color, lw=1.4, label=f"token {i}")
         ax.axhline(s.equilibrium[i], color=color, ls="--", lw=0.9)
-    ax.set(xlabel="time t (units of 1/omega)", ylabel="attention weight rho_i", title=f"Relaxation of one attention row\n{s.label}")
+    ax.set(xlabel=PHYSICAL_TIME, ylabel="attention weight rho_i", title=f"Relaxation of one attention row\n{s.label}")
     ax.legend(title="solid: rho_i(t); dashed: softmax", fontsize=7, ncol=2, loc="upper right")
     return fig
 
@@ -117,7 +129,7 @@ def plot_relaxation(series: list[Series], ax=None, floor: float = 1e-12):
             after = s.t >= s.t[anchor]
             ax.semilogy(s.t[after], np.maximum(envelope[after], floor), color=color, ls=":", lw=1.2)
     ax.set_ylim(bottom=floor)
-    ax.set(xlabel="time t (units of 1/omega)", ylabel="Fisher-Rao distance to softmax (rad)",
+    ax.set(xlabel=PHYSICAL_TIME, ylabel="Fisher-Rao distance to softmax (rad)",
            title="Relaxation to softmax; dotted: linear theory exp(-rate t)")
     ax.legend(fontsize=7)
     return fig
@@ -133,7 +145,7 @@ def plot_energy(s: Series, ax=None):
     ax.axhline(f_star, color="0.3", ls="--", lw=1, label="F* = -T ln Z")
     kind = "conserved (damping 0)" if s.damping == 0 else "dissipated"
     drift = np.max(np.abs(s.hamiltonian - s.hamiltonian[0])) / max(abs(s.hamiltonian[0]), 1e-300)
-    ax.set(xlabel="time t (units of 1/omega)", ylabel="energy (units of E)",
+    ax.set(xlabel=PHYSICAL_TIME, ylabel="energy (units of E)",
            title=f"Energy: H {kind}; max |H - H(0)|/|H(0)| = {drift:.1e}\n{s.label}")
     ax.legend(fontsize=8)
     return fig
@@ -158,26 +170,54 @@ def slowest_mode(s: Series):
     direction = late / max(np.sqrt(np.sum(s.equilibrium * late**2)), 1e-300)
     amplitude = eps @ (s.equilibrium * direction)
     rate = eps_dot @ (s.equilibrium * direction)
-    return amplitude, rate / (s.natural_frequency if np.isfinite(s.natural_frequency) else 1.0)
+    return amplitude, rate / _clock_rate(s)
+
+
+def _clock_rate(s: Series) -> float:
+    """d tau / d t: the natural frequency, or 1 (physical time) for the gradient flow."""
+    omega0 = s.natural_frequency
+    return omega0 if np.isfinite(omega0) else 1.0
+
+
+def cubic_hermite(t, y, dy, at):
+    """The piecewise cubic through samples `y` (along axis 0) at increasing times `t` with slopes
+    `dy` there, and its derivative, evaluated at times `at` in `[t[0], t[-1]]`."""
+    t, y, dy, at = (np.asarray(a, float) for a in (t, y, dy, at))
+    i = np.clip(np.searchsorted(t, at, side="right") - 1, 0, len(t) - 2)
+    h = (t[i + 1] - t[i]).reshape((-1,) + (1,) * (y.ndim - 1))
+    s = (at - t[i]).reshape(h.shape) / h
+    y0, y1, d0, d1 = y[i], y[i + 1], dy[i] * h, dy[i + 1] * h
+    value = (1 + 2 * s) * (1 - s) ** 2 * y0 + s * (1 - s) ** 2 * d0 + s**2 * (3 - 2 * s) * y1 + s**2 * (s - 1) * d1
+    slope = (6 * s * (s - 1) * (y0 - y1) + (1 - s) * (1 - 3 * s) * d0 + s * (3 * s - 2) * d1) / h
+    return value, slope
+
+
+def _refined(t, per_interval: int):
+    """`t` with `per_interval - 1` evenly spaced times added inside each interval."""
+    fractions = np.arange(per_interval) / per_interval
+    return np.append((t[:-1, None] + np.diff(t)[:, None] * fractions).ravel(), t[-1])
 
 
 def plot_phase_portrait(series: list[Series], ax=None, linear_below: float = 0.05):
     """Phase portrait of the slowest mode from the moment the motion is linear (distance below
     `linear_below`), scaled by the amplitude there: spirals in when underdamped, creeps when
-    overdamped."""
+    overdamped. Between saves the curve is the cubic Hermite interpolant of the saved amplitudes
+    and their exact rates, so it passes through every save (marked) with the saved slope."""
     fig, ax = _figure(ax, size=(5.4, 5.0))
     for color, s in zip(_colors(len(series)), series):
         a, a_dot = slowest_mode(s)
         linear = np.flatnonzero(s.distance < linear_below)
         if linear.size < 2:
             continue
-        scale = np.max(np.abs(a[linear[0]:])) or 1.0
-        a, a_dot = a[linear[0]:] / scale, a_dot[linear[0]:] / scale
-        ax.plot(a, a_dot, color=color, lw=1.2, marker=".", ms=2, label=s.label)
-        ax.plot(a[0], a_dot[0], "o", color=color, ms=5)
+        tau, a, a_dot = s.t[linear[0]:] * _clock_rate(s), a[linear[0]:], a_dot[linear[0]:]
+        curve, slope = cubic_hermite(tau, a, a_dot, _refined(tau, PHASE_POINTS_PER_SAVE))
+        scale = np.max(np.abs(a)) or 1.0
+        ax.plot(curve / scale, slope / scale, color=color, lw=1.2, label=s.label)
+        ax.plot(a / scale, a_dot / scale, ls="none", marker=".", ms=3, color=color)
+        ax.plot(a[0] / scale, a_dot[0] / scale, "o", color=color, ms=5)
     ax.plot(0, 0, "k*", ms=10, label="softmax")
     ax.set(xlabel="slowest-mode amplitude eps / eps_max", ylabel="(d eps / d tau) / eps_max,  tau = t sqrt(T/m)",
-           title=f"Slowest mode once linear (distance < {linear_below:g}; dot: start)")
+           title=f"Slowest mode once linear (distance < {linear_below:g})\nlarge dot: start; dots: saves; curve: cubic Hermite")
     ax.legend(fontsize=7)
     return fig
 
@@ -228,18 +268,27 @@ def plot_simplex(series: list[Series], grid: int = 200):
 
 # 6 ---------------------------------------------------------------------------------------------
 def plot_convergence_map(ds):
-    """Measured relaxation time over a temperature x mass grid (median over other axes), and
-    measured / predicted; the critical-damping line gamma = 2 sqrt(m T) where it falls in the
-    grid. A one-dimensional damping-ratio sweep is drawn against zeta with the line zeta = 1."""
-    measured = ds["relaxation_time"].median([d for d in ds["relaxation_time"].dims if d not in ("temperature", "mass", "damping_ratio")])
-    predicted = ds["predicted_relaxation_time"].median([d for d in ds["predicted_relaxation_time"].dims if d not in ("temperature", "mass", "damping_ratio")])
+    """Measured relaxation time over a temperature x mass grid, and measured / predicted; the
+    critical-damping line gamma = 2 sqrt(m T) where it falls in the grid. Without both axes, a
+    damping-ratio sweep is drawn against zeta with the line zeta = 1. Each value is the median
+    over the other axes, which the title names."""
+    dims = ds["relaxation_time"].dims
+    if {"temperature", "mass"} <= set(dims):
+        shown = ("temperature", "mass")
+    elif "damping_ratio" in dims:
+        shown = ("damping_ratio",)
+    else:
+        raise ValueError("plot_convergence_map needs temperature and mass, or damping_ratio, among the sweep axes")
+    pooled = [d for d in dims if d not in shown]
+    measured = ds["relaxation_time"].median(pooled)
+    predicted = ds["predicted_relaxation_time"].median([d for d in pooled if d in ds["predicted_relaxation_time"].dims])
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), layout="constrained")
-    if {"temperature", "mass"} <= set(measured.dims):
+    if shown == ("temperature", "mass"):
         T, m = ds["temperature"].values, ds["mass"].values
         gamma = np.unique(np.round(ds["parameters"].sel(parameter="damping").values, 12))
         # Time to reach the tolerance over the e-folding time 1/rate is ln(d_linear / tol) when
         # the linear theory holds: the same number at every grid point.
-        panels = ((axes[0], measured, "measured relaxation time (units of 1/omega)"),
+        panels = ((axes[0], measured, "measured relaxation time (time unit of the inputs)"),
                   (axes[1], measured / predicted, "measured time to tolerance x predicted rate"))
         for ax, field, label in panels:
             mesh = ax.pcolormesh(_log_edges(T), _log_edges(m), field.transpose("mass", "temperature").values, cmap=SEQUENTIAL,
@@ -251,8 +300,8 @@ def plot_convergence_map(ds):
                 ax.set_ylim(_log_edges(m)[0], _log_edges(m)[-1])
                 ax.legend(fontsize=7, loc="lower right")
             ax.set(xscale="log", yscale="log", xlabel="temperature T (units of E)", ylabel="mass m", title=label)
-        fig.suptitle(_title(ds, "Convergence map"))
-    elif "damping_ratio" in measured.dims:
+        fig.suptitle(_title(ds, "Convergence map") + _median_note(ds, pooled))
+    else:
         zeta = ds["damping_ratio"].values
         axes[0].semilogy(zeta, measured.values, "o-", color=_colors(2)[0], label="measured")
         axes[0].semilogy(zeta, predicted.values, "--", color=_colors(2)[1], label="1 / predicted rate")
@@ -261,12 +310,16 @@ def plot_convergence_map(ds):
             ax.axvline(1.0, color="0.4", ls=":", label="critical zeta = 1")
             ax.set(xscale="log", xlabel="damping ratio zeta = gamma / (2 sqrt(mT))")
             ax.legend(fontsize=8)
-        axes[0].set(ylabel="relaxation time (units of 1/omega)")
+        axes[0].set(ylabel="relaxation time (time unit of the inputs)")
         axes[1].set(ylabel="measured / predicted")
-        fig.suptitle(_title(ds, "Convergence against damping ratio"))
-    else:
-        raise ValueError("plot_convergence_map needs temperature and mass, or damping_ratio, among the sweep axes")
+        fig.suptitle(_title(ds, "Convergence against damping ratio") + _median_note(ds, pooled))
     return fig
+
+
+def _median_note(ds, pooled) -> str:
+    """A title line naming the axes a median was taken over (those with more than one value)."""
+    many = [f"{d} ({ds.sizes[d]} values)" for d in pooled if ds.sizes[d] > 1]
+    return f"\neach value: median over {', '.join(many)}" if many else ""
 
 
 def _log_edges(values):
@@ -283,8 +336,6 @@ def _title(ds, what: str) -> str:
 
 
 def _tolerance(ds) -> float:
-    import json
-
     try:
         return json.loads(ds.attrs["config_resolved"])["verify"]["tolerance"]
     except (KeyError, ValueError):
@@ -294,20 +345,56 @@ def _tolerance(ds) -> float:
 # 7 ---------------------------------------------------------------------------------------------
 def plot_collapse(series: list[Series]):
     """The same problem at several masses and one damping ratio: different clocks in physical
-    time, one curve in natural time `tau = t sqrt(T/m)`."""
+    time, one curve in natural time `tau = t sqrt(T/m)`. Refuses (ValueError) series that differ
+    in anything but the mass and the damping that keeps zeta fixed, where the claim is false."""
+    zetas = np.array([s.damping_ratio for s in series])
+    if np.ptp(zetas) > ZETA_RTOL * np.abs(zetas).max():
+        raise ValueError(f"no collapse to draw: the damping ratio zeta differs between the masses ({np.min(zetas):.3g} to {np.max(zetas):.3g})")
+    first = series[0]
+    if not all(np.allclose(s.energies / s.temperature, first.energies / first.temperature) and np.allclose(s.rho[0], first.rho[0]) for s in series):
+        raise ValueError("no collapse to draw: the series differ in E/T or in their start, not only in mass")
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
     ordered = sorted(series, key=lambda s: s.mass)
     for color, s in zip(_colors(len(ordered)), ordered):
         label = f"m = {s.mass:.3g}"
         axes[0].semilogy(s.t, np.maximum(s.distance, 1e-12), color=color, lw=1.3, label=label)
         axes[1].semilogy(s.t * s.natural_frequency, np.maximum(s.distance, 1e-12), color=color, lw=1.3, label=label)
-    axes[0].set(xlabel="physical time t (units of 1/omega)", ylabel="Fisher-Rao distance to softmax (rad)", title="against physical time")
-    axes[1].set(xlabel="natural time tau = t sqrt(T/m) (dimensionless)", title="against natural time: one curve")
+    axes[0].set(xlabel=PHYSICAL_TIME, ylabel="Fisher-Rao distance to softmax (rad)", title="against physical time")
+    axes[1].set(xlabel=NATURAL_TIME, title="against natural time: one curve")
     for ax in axes:
         ax.legend(fontsize=8, title="mass")
-    zetas = {round(s.damping_ratio, 6) for s in ordered}
-    fig.suptitle(f"Mass only sets the clock (zeta = {', '.join(f'{z:g}' for z in sorted(zetas))})")
+    fig.suptitle(f"Mass only sets the clock (T = {first.temperature:.3g}, zeta = {zetas[0]:.3g})")
     return fig
+
+
+def _thermal(raw) -> bool:
+    return bool((raw["parameters"].sel(parameter="bath_temperature").values > 0).any())
+
+
+def collapse_points(raw) -> tuple[list[int], str]:
+    """For `plot_collapse` from `open_results(DIR, grid=False)`: the finished points of the first
+    slice of the other sweep axes that holds several masses at one damping ratio; or no points
+    and why there is no such slice."""
+    keys = json.loads(raw.attrs["sweep_keys"])
+    if "mass" not in keys:
+        return [], "the mass is not swept"
+    if _thermal(raw):
+        return [], "a heat bath: the noise differs between masses, so no two curves coincide"
+    T, m, g = (raw["parameters"].sel(parameter=k).values for k in ("temperature", "mass", "damping"))
+    done = np.flatnonzero((raw["status"].values[:, 0] >= 0) & (m > 0))  # natural time needs m > 0
+    if done.size == 0:
+        return [], "no finished point with m > 0"
+    zeta = np.asarray(_theory(T[done], m[done], g[done]).damping_ratio)
+    others = [k for k in keys if k != "mass"]
+    columns = [raw[k].values[done] for k in others]
+    slices: dict[tuple, list[int]] = {}
+    for j, values in enumerate(zip(*columns) if columns else [()] * done.size):
+        slices.setdefault(values, []).append(j)
+    for rows in slices.values():
+        if len(set(m[done[rows]])) > 1 and np.ptp(zeta[rows]) <= ZETA_RTOL * np.abs(zeta[rows]).max():
+            return [int(i) for i in done[rows]], ""
+    return [], (f"no slice of {', '.join(others) or 'the sweep'} holds several masses at one damping ratio "
+                f"(zeta = gamma / (2 sqrt(m T)) spans {zeta.min():.3g} to {zeta.max():.3g}): sweep damping_ratio, not damping, to see the collapse")
 
 
 # 8 ---------------------------------------------------------------------------------------------
@@ -346,7 +433,7 @@ def plot_energy_error(series: list[Series], ax=None):
     for color, s in zip(_colors(len(series)), series):
         ax.plot(s.t * s.natural_frequency, s.hamiltonian - s.hamiltonian[0], lw=0.6, color=color, label=s.label)
     ax.axhline(0, color="0.5", lw=0.5)
-    ax.set(xlabel="natural time tau = t sqrt(T/m)", ylabel="energy error H(t) - H(0) (units of E)",
+    ax.set(xlabel=NATURAL_TIME, ylabel="energy error H(t) - H(0) (units of E)",
            title="Energy error over a long conservative run (gamma = 0)")
     ax.legend(fontsize=8)
     return fig
@@ -429,8 +516,8 @@ def save(fig, path, svg: bool = False) -> list[str]:
 
 
 def plot_run(out_dir, svg: bool = False, figures_dir=None) -> list[str]:
-    """Every figure that applies to a stored run; returns the files written."""
-    import json
+    """Every figure that applies to a stored run; returns the files written, and says on stderr
+    why the collapse figure is left out when it is."""
     import pathlib
 
     from .store import grid_view, open_results
@@ -454,14 +541,13 @@ def plot_run(out_dir, svg: bool = False, figures_dir=None) -> list[str]:
         written += save(plot_simplex([series_from_results(raw, int(i)) for i in spread]), target / "simplex", svg)
     if {"temperature", "mass"} <= set(keys) or "damping_ratio" in keys:
         written += save(plot_convergence_map(grid), target / "convergence_map", svg)
-    thermal = bool((raw["parameters"].sel(parameter="bath_temperature").values > 0).any())
-    if thermal:
+    if _thermal(raw):
         written += save(plot_thermal(raw.isel(point=done)), target / "thermal", svg)
-    if "mass" in keys and grid.sizes["mass"] > 1 and not thermal:  # noise differs across masses
-        # The points that differ only in mass from the first point.
-        others = {k: raw[k].values[done[0]] for k in keys if k != "mass"}
-        same = [int(i) for i in done if all(raw[k].values[i] == v for k, v in others.items())]
-        written += save(plot_collapse([series_from_results(raw, i) for i in same]), target / "collapse", svg)
+    points, reason = collapse_points(raw)
+    if points:
+        written += save(plot_collapse([series_from_results(raw, i) for i in points]), target / "collapse", svg)
+    else:
+        print(f"collapse figure not drawn: {reason}", file=sys.stderr)
     spectra = {}
     for i in spread[:3]:
         s = series_from_results(raw, int(i))

@@ -6,6 +6,9 @@ file, and marked in `chunk_done` only after its data. A killed run therefore los
 chunks in flight, and several processes can fill disjoint chunk ranges of one store.
 `open_results` gives the grid view, one dimension per swept key, and `export_netcdf` writes it
 as one file.
+
+Time series run along `save`, the index of the saved state; their physical times are the
+coordinate `t` (per point: each point has its own t1), so `plot.line(x="t")` plots against time.
 """
 
 from __future__ import annotations
@@ -26,12 +29,14 @@ PARAMETERS = ("temperature", "mass", "damping", "t1", "bath_temperature", "dt", 
 
 def _variables(plan: Plan) -> dict[str, tuple[tuple[str, ...], str, object]]:
     """name -> (dims, dtype, fill value)."""
-    pq, pqt, pqn = ("point", "query"), ("point", "query", "time"), ("point", "query", "token")
+    pq, pqs, pqn = ("point", "query"), ("point", "query", "save"), ("point", "query", "token")
     return {
-        "rho": (pqt + ("token",), "float64", np.nan),
-        "distance": (pqt, "float64", np.nan),
-        "hamiltonian": (pqt, "float64", np.nan),
-        "free_energy": (pqt, "float64", np.nan),
+        "rho": (pqs + ("token",), "float64", np.nan),
+        # With rho, the exact derivative at each save: figures interpolate between saves with it.
+        "rho_dot": (pqs + ("token",), "float64", np.nan),
+        "distance": (pqs, "float64", np.nan),
+        "hamiltonian": (pqs, "float64", np.nan),
+        "free_energy": (pqs, "float64", np.nan),
         "equilibrium": (pqn, "float64", np.nan),
         "energies": (pqn, "float64", np.nan),
         "mask": (pqn, "bool", False),
@@ -46,13 +51,13 @@ def _variables(plan: Plan) -> dict[str, tuple[tuple[str, ...], str, object]]:
         "mean_rho": (pqn, "float64", np.nan),
         "rho_fluctuation": (pqn, "float64", np.nan),
         "predicted_relaxation_time": (("point",), "float64", np.nan),
-        "t": (("point", "time"), "float64", np.nan),
+        "t": (("point", "save"), "float64", np.nan),
         "parameters": (("point", "parameter"), "float64", np.nan),
     }
 
 
 def _sizes(plan: Plan) -> dict[str, int]:
-    return dict(point=plan.points, query=plan.queries, time=plan.saves, token=plan.tokens, parameter=len(PARAMETERS))
+    return dict(point=plan.points, query=plan.queries, save=plan.saves, token=plan.tokens, parameter=len(PARAMETERS))
 
 
 def store_path(out_dir) -> pathlib.Path:
@@ -107,7 +112,7 @@ def _create(path: pathlib.Path, plan: Plan, attrs: dict):
         shape = tuple(sizes[d] for d in dims)
         chunks = tuple(plan.chunk_size if d == "point" else (1 if d == "query" else sizes[d]) for d in dims)
         group.create_array(name, shape=shape, chunks=chunks, dtype=dtype, fill_value=fill, dimension_names=dims)
-    coords = {"time": np.arange(plan.saves), "token": np.arange(plan.tokens), "query": np.arange(plan.queries)}
+    coords = {"save": np.arange(plan.saves), "token": np.arange(plan.tokens), "query": np.arange(plan.queries)}
     for name, values in coords.items():
         group.create_array(name, shape=values.shape, dtype="int64", dimension_names=(name,))[:] = values
     group.create_array("parameter", shape=(len(PARAMETERS),), dtype=str, dimension_names=("parameter",))[:] = np.array(PARAMETERS, dtype=object)
@@ -138,23 +143,26 @@ def write_chunk(group, plan: Plan, chunk: int, data: dict[str, np.ndarray]) -> N
 
 
 def open_results(out_dir, grid: bool = True):
-    """The results as an xarray Dataset; with `grid`, one dimension per swept key."""
+    """The results as an xarray Dataset, with the physical times `t` as a coordinate; with
+    `grid`, one dimension per swept key."""
     import xarray as xr
 
     ds = xr.open_zarr(store_path(out_dir), consolidated=False, chunks=None)
-    ds = ds.set_coords(json.loads(ds.attrs["sweep_keys"]))
+    ds = ds.set_coords(json.loads(ds.attrs["sweep_keys"]) + ["t"])
     return grid_view(ds) if grid else ds
 
 
 def grid_view(raw):
-    """The flat-`point` dataset reshaped to one dimension per swept key, in config order."""
+    """The flat-`point` dataset reshaped to one dimension per swept key, in config order, after
+    `save`. `save` comes first because xarray's `plot.line(x="t")` draws one line per value of
+    the second dimension: after selecting all but one axis, that is the remaining axis."""
     keys = json.loads(raw.attrs["sweep_keys"])
     ds = raw.drop_vars("chunk_done")
     if len(keys) == 1:
-        return ds.swap_dims(point=keys[0])
-    if keys:
-        return ds.set_index(point=keys).unstack("point").transpose(*keys, ...)
-    return ds
+        ds = ds.swap_dims(point=keys[0])
+    elif keys:
+        ds = ds.set_index(point=keys).unstack("point")
+    return ds.transpose("save", *keys, ...)
 
 
 def export_netcdf(out_dir) -> pathlib.Path:
