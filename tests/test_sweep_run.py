@@ -256,10 +256,10 @@ def test_one_compile_for_a_sweep(tmp_path):
     from thermo_ode import runner, simulation
 
     loaded = cfgmod.parse(textwrap.dedent(SMALL).replace("saves: 31", "saves: 17"))
-    before = eqx.debug.get_num_traces(simulation._solve_batch)
+    before = eqx.debug.get_num_traces(simulation._solve_group)
     summary = runner.run(loaded, tmp_path / "out")
     assert summary.chunks_done == 6 and summary.converged == 12
-    assert eqx.debug.get_num_traces(simulation._solve_batch) == before + 1
+    assert eqx.debug.get_num_traces(simulation._solve_group) == before + 1
 
 
 def test_float32_config_with_one_axis(tmp_path, cache_dir):
