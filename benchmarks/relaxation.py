@@ -95,13 +95,10 @@ def run_thermo_ode(B, N):
 def _grouped_iterations(system, t1, steps):
     """System-iterations the grouped vmapped solve computes: each group runs as long as its
     slowest member (the groups as `simulate` forms them)."""
-    from thermo_ode.simulation import _group_count, _predicted_cost
+    from thermo_ode.simulation import cost_groups, predicted_cost
 
-    order = np.argsort(_predicted_cost(system, t1, True, "natural"), kind="stable")
-    groups = _group_count("auto", len(steps))
-    size = -(-len(steps) // groups)
-    ordered = np.concatenate([steps[order], np.full(groups * size - len(steps), steps[order][-1])])
-    return int(ordered.reshape(groups, size).max(1).sum() * size)
+    groups = cost_groups(predicted_cost(system, t1))
+    return int(steps[groups].max(1).sum() * groups.shape[1])
 
 
 def _sphere_rhs_jax(E, T, m, g):
@@ -137,7 +134,7 @@ def run_naive_diffrax(B, N):
                 saveat=diffrax.SaveAt(t1=True), stepsize_controller=diffrax.PIDController(rtol=RTOL, atol=ATOL),
                 max_steps=1_000_000, throw=False,
             )
-            return sol.ys[0][-1], sol.stats["num_steps"], sol.result._value
+            return sol.ys[0][-1], sol.stats["num_steps"], sol.result != diffrax.RESULTS.successful
 
         return jax.vmap(one)(E, T, m, g)
 

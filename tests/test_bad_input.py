@@ -117,7 +117,7 @@ def test_massless_rules():
     with pytest.raises(ValueError, match="velocity0 must be None when mass = 0"):
         to.simulate(massless, RHO0, 1.0, velocity0=np.zeros(3))
     mixed = to.AttentionSystem(np.stack([E, E]), 1.0, np.array([0.0, 1.0]), 1.0)
-    with pytest.raises(ValueError, match="mass: a batch must be all massless"):
+    with pytest.raises(ValueError, match="mass: the batch mixes mass 0"):
         to.simulate(mixed, RHO0, 1.0)
 
 

@@ -100,11 +100,11 @@ def test_bad_values_name_key_file_and_line(tmp_path, capsys, old, new, line, exp
 def test_bath_default_solver_is_the_library_rule(tmp_path, capsys):
     """With a heat bath and no solver, a config takes the library's default (gbaoab at m > 0,
     euler at m = 0), as simulate does; a named solver that cannot take noise is refused."""
-    from thermo_ode import solver_rules
+    from thermo_ode import rules
 
     bath = GOOD.replace("  mass: 1.0\n", "  mass: 1.0\n  bath_temperature: 0.5\n").replace("saves: 21}", "saves: 21, dt: 0.1}")
     loaded = config.load(_write(tmp_path, bath))
-    assert config.solver_name(loaded.config) == solver_rules.default_solver(True, True) == "gbaoab"
+    assert config.solver_name(loaded.config) == rules.default_solver(True, True) == "gbaoab"
     overdamped = bath.replace("  mass: 1.0\n", "  mass: 0.0\n").replace("  damping_ratio: 0.5\n", "  damping: 1.0\n").replace("  mass: [0.1, 1.0, 10.0]\n", "")
     assert config.solver_name(config.load(_write(tmp_path, overdamped)).config) == "euler"
     assert config.solver_name(config.load(_write(tmp_path, GOOD)).config) == "tsit5"

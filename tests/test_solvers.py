@@ -49,17 +49,17 @@ def test_single_token_is_already_at_equilibrium():
     np.testing.assert_allclose(traj.hamiltonian, 0.5)
 
 
-def test_solver_rules_agree_with_the_solvers():
+def test_rules_agree_with_the_solvers():
     """The jax-free rules configs use name exactly the solvers simulate resolves."""
-    from thermo_ode import solver_rules
+    from thermo_ode import rules
     from thermo_ode.solvers import SOLVERS, is_sphere_splitting, needs_fixed_step, takes_noise
 
-    assert set(solver_rules.NAMES) == set(SOLVERS)
+    assert set(rules.NAMES) == set(SOLVERS)
     solvers = {name: make() for name, make in SOLVERS.items()}
-    assert {n for n, s in solvers.items() if needs_fixed_step(s)} == set(solver_rules.FIXED_STEP)
-    assert {n for n, s in solvers.items() if takes_noise(s)} == set(solver_rules.NOISE)
-    assert {n for n, s in solvers.items() if is_sphere_splitting(s)} == set(solver_rules.SPHERE_SPLITTING)
+    assert {n for n, s in solvers.items() if needs_fixed_step(s)} == set(rules.FIXED_STEP)
+    assert {n for n, s in solvers.items() if takes_noise(s)} == set(rules.NOISE)
+    assert {n for n, s in solvers.items() if is_sphere_splitting(s)} == set(rules.SPHERE_SPLITTING)
     for noisy in (False, True):
         for second_order in (False, True):
-            name = solver_rules.default_solver(noisy, second_order)
+            name = rules.default_solver(noisy, second_order)
             assert takes_noise(solvers[name]) or not noisy

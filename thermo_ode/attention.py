@@ -16,6 +16,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float
 
 from .core import solve
+from .formulas import energies_from_qk
 from .system import AttentionSystem
 
 
@@ -45,7 +46,7 @@ class LagrangianAttention(eqx.Module):
 
     def weights(self, q, k, mask: Bool[Array, "n_q n_k"] | None = None) -> Float[Array, "n_q n_k"]:
         """The attention weights: each row's state at `time`, from the uniform start."""
-        energies = -q @ k.T
+        energies = energies_from_qk(q, k)
         mask = jnp.ones(energies.shape, bool) if mask is None else jnp.broadcast_to(mask, energies.shape)
 
         def row(e, live):

@@ -17,10 +17,10 @@ from typing import Annotated, Any, Literal, Union
 import numpy as np
 import yaml
 
-from . import solver_rules
+from . import rules
+from .formulas import energies_from_qk
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
-NORMALISATION_TOL = 1e-6
 
 
 class Strict(BaseModel):
@@ -66,12 +66,11 @@ class MiniLMEnergies(Strict):
 
     kind: Literal["minilm"]
     text: str = Field(min_length=1)
-    layer: int = Field(0, ge=0, le=5)
-    head: int = Field(0, ge=0, le=11)
+    layer: int = Field(0, ge=0, lt=rules.MINILM_LAYERS)
+    head: int = Field(0, ge=0, lt=rules.MINILM_HEADS)
 
 
 Energies = Annotated[Union[RandomQK, Gaussian, FileEnergies, ListEnergies, MiniLMEnergies], Field(discriminator="kind")]
-MINILM_HEAD_DIM = 32
 
 
 class SystemConfig(Strict):
@@ -255,8 +254,8 @@ UNION_TAGS = {
 class Integrate(Strict):
     t1: EndTime = 60.0
     saves: int = Field(121, ge=2)
-    # None: the library's default (thermo_ode.solver_rules.default_solver), resolved by `solver_name`.
-    solver: Literal[solver_rules.NAMES] | None = None
+    # None: the library's default (thermo_ode.rules.default_solver), resolved by `solver_name`.
+    solver: Literal[rules.NAMES] | None = None
     dt: StepSize | None = None  # fixed step (needed by rattle, gbaoab, euler and with noise)
     burn_in: BurnIn | None = None  # start of the time averages; default half of t1
     noise_seed: int = 0
@@ -477,7 +476,7 @@ SWEEP_RULES = {
     "layer": (0, True),
     "head": (0, True),
 }
-SWEEP_CEILINGS = {"layer": 5, "head": 11}  # MiniLM: 6 layers, 12 heads
+SWEEP_CEILINGS = {"layer": rules.MINILM_LAYERS - 1, "head": rules.MINILM_HEADS - 1}
 
 
 def semantic_problems(loaded: LoadedConfig) -> list[tuple[tuple, str]]:
@@ -507,8 +506,8 @@ def semantic_problems(loaded: LoadedConfig) -> list[tuple[tuple, str]]:
     if given("damping") and given("damping_ratio"):
         problems.append((("system", "damping"), "give damping or damping_ratio (in system or sweep), not both"))
     masses = axes.get("mass", np.array([s.mass]))
-    if (masses == 0).any() and (masses > 0).any():
-        problems.append((("sweep", "mass"), "mixes mass 0 (first-order gradient flow) with mass > 0; split it into two configs"))
+    if rules.mixes_massless(masses):
+        problems.append((("sweep", "mass"), f"{rules.MIXED_MASS}; split it into two configs"))
     if (masses == 0).any():
         if given("damping_ratio"):
             problems.append((("system", "damping_ratio"), "undefined at mass 0: give damping instead"))
@@ -553,8 +552,8 @@ def semantic_problems(loaded: LoadedConfig) -> list[tuple[tuple, str]]:
         v = np.asarray(cfg.initial.values)
         if len(v) != n_max or "tokens" in axes:
             problems.append((("initial", "values"), f"needs exactly tokens = {s.tokens} values (and no tokens sweep), got {len(v)}"))
-        elif (v <= 0).any() or abs(v.sum() - 1) > NORMALISATION_TOL:
-            problems.append((("initial", "values"), f"must be > 0 and sum to 1 within {NORMALISATION_TOL} (a zero is an invariant face), sums to {v.sum():.9g}"))
+        elif (v <= 0).any() or abs(v.sum() - 1) > rules.NORMALISATION_TOL:
+            problems.append((("initial", "values"), f"must be > 0 and sum to 1 within {rules.NORMALISATION_TOL} (a zero is an invariant face), sums to {v.sum():.9g}"))
         elif s.mask == "causal":
             problems.append((("initial", "values"), "a list start cannot be used with a causal mask (rows see different tokens)"))
     problems += _integrator_problems(cfg, axes)
@@ -576,7 +575,7 @@ def solver_name(cfg: Config) -> str:
     axes = cfg.sweep.axes()
     noisy = bool((axes.get("bath_temperature", np.array([cfg.system.bath_temperature])) > 0).any())
     second_order = bool((axes.get("mass", np.array([cfg.system.mass])) > 0).all())
-    return solver_rules.default_solver(noisy, second_order)
+    return rules.default_solver(noisy, second_order)
 
 
 def _integrator_problems(cfg: Config, axes: dict) -> list[tuple[tuple, str]]:
@@ -592,20 +591,20 @@ def _integrator_problems(cfg: Config, axes: dict) -> list[tuple[tuple, str]]:
     masses = axes.get("mass", np.array([s.mass]))
     second_order = bool((masses > 0).all())
     if noisy:
-        if solver not in solver_rules.NOISE:
-            problems.append((solver_loc, f"{named} cannot integrate Langevin noise (bath_temperature > 0); use one of {list(solver_rules.NOISE)} or leave solver out"))
+        if solver not in rules.NOISE:
+            problems.append((solver_loc, f"{named} cannot integrate Langevin noise (bath_temperature > 0); use one of {list(rules.NOISE)} or leave solver out"))
         if integrate.chart != "sphere":
             problems.append((("integrate", "chart"), "Langevin noise (bath_temperature > 0) needs chart sphere"))
         if integrate.dt is None:
-            problems.append((bath_loc, f"bath_temperature > 0 needs integrate.dt (Langevin solvers take fixed steps): {solver_rules.dt_hint(second_order)}"))
+            problems.append((bath_loc, f"bath_temperature > 0 needs integrate.dt (Langevin solvers take fixed steps): {rules.dt_hint(second_order)}"))
     else:
         if "noise_seed" in axes:
             problems.append((("sweep", "noise_seed"), "has no effect: every bath_temperature is 0 (no noise)"))
         if "noise_seed" in integrate.model_fields_set:
             problems.append((("integrate", "noise_seed"), "has no effect: every bath_temperature is 0 (no noise)"))
-    if solver in solver_rules.FIXED_STEP and integrate.dt is None and not noisy:
-        problems.append((solver_loc, f"{named} takes fixed steps: give integrate.dt, {solver_rules.dt_hint(second_order)}"))
-    if solver in solver_rules.SPHERE_SPLITTING:
+    if solver in rules.FIXED_STEP and integrate.dt is None and not noisy:
+        problems.append((solver_loc, f"{named} takes fixed steps: give integrate.dt, {rules.dt_hint(second_order)}"))
+    if solver in rules.SPHERE_SPLITTING:
         if integrate.chart != "sphere":
             problems.append((("integrate", "chart"), f"solver {solver!r} works in the sphere chart only"))
         if (masses == 0).any():
@@ -658,7 +657,7 @@ def fixed_energies(loaded: LoadedConfig) -> np.ndarray:
                 q = q[None] if q.ndim == 1 else q
                 if q.ndim != 2 or k.ndim != 2 or q.shape[1] != k.shape[1]:
                     raise ValueError(f"q and k must be (Q, d) and (N, d), got {q.shape} and {k.shape}")
-                arr = -q @ k.T
+                arr = energies_from_qk(q, k)
             else:
                 raise ValueError(f"{path.name} must hold 'energies' or both 'q' and 'k', has {sorted(data.files)}")
     if arr.ndim not in (1, 2) or arr.shape[-1] == 0:

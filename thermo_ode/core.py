@@ -21,17 +21,17 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
-from . import physics, solver_rules
+from . import physics, rules
+from .rules import NORMALISATION_TOL
 from .charts import AbstractChart, SphereChart, resolve_chart
 from .dynamics import Coefficients, sphere_force
+from .formulas import natural_frequency
 from .geometry import fisher_rao_distance
 from .integrators import SphereDriftTerm, StepBrownianPath, TangentNoiseTerm
 from .solvers import ProjectedSolver, is_sphere_splitting, needs_fixed_step, resolve_solver, takes_noise
 from .system import AttentionSystem
 
 TIME_SCALES = ("natural", "physical")
-# rho0 must sum to 1 within this, and velocity0 to 0 within this times its size.
-NORMALISATION_TOL = 1e-6
 # `Trajectory.status` codes: the index of the solve's diffrax result in this list.
 STATUS_NAMES = (
     "successful", "max_steps_reached", "singular", "breakdown", "stagnation", "conlim", "nonfinite_input",
@@ -90,7 +90,7 @@ def clock_rate(system: AttentionSystem, second_order: bool, time: str):
     T, m, gamma = system.temperature, system.mass, system.damping
     if time == "physical":
         return jnp.ones_like(T)
-    return jnp.sqrt(T / m) if second_order else T / gamma
+    return natural_frequency(T, m) if second_order else T / gamma
 
 
 def solver_coefficients(system: AttentionSystem, second_order: bool, rate) -> Coefficients:
@@ -181,8 +181,8 @@ def integrate(
 
 
 def resolve_solver_choice(solver, noisy: bool, second_order: bool):
-    """The diffrax solver for a name, an instance or None (the default rule of solver_rules)."""
-    return resolve_solver(solver_rules.default_solver(noisy, second_order) if solver is None else solver)
+    """The diffrax solver for a name, an instance or None (the default rule of rules)."""
+    return resolve_solver(rules.default_solver(noisy, second_order) if solver is None else solver)
 
 
 def check_static(chart, solver, second_order: bool, noisy: bool, fixed_step: bool, time: str) -> None:
@@ -201,7 +201,7 @@ def check_static(chart, solver, second_order: bool, noisy: bool, fixed_step: boo
         if not takes_noise(solver):
             raise ValueError(f"bath_temperature > 0: solver {name} cannot integrate noise; use 'gbaoab' (mass > 0) or 'euler'")
     if not fixed_step and (needs_fixed_step(solver) or noisy):
-        fraction = solver_rules.SUGGESTED_NATURAL_DT[second_order]
+        fraction = rules.SUGGESTED_NATURAL_DT[second_order]
         unit = "sqrt(m/T)" if second_order else "gamma/T"
         raise ValueError(
             f"dt is required: solver {name}" + (" with Langevin noise" if noisy else "")
@@ -273,7 +273,7 @@ def solve(
     - `ts`: save times `(S,)` in `[0, t1]`, non-decreasing; default `saves` equally spaced.
     - `velocity0`: `d rho/dt` at 0 (sums to 0), default rest; not with `first_order`.
     - `chart`, `solver`, `time`, `rtol`, `atol`, `max_steps`, `dt`, `bath_temperature`: as in
-      `simulate` (`solver=None` takes `thermo_ode.solver_rules.default_solver`). These, and
+      `simulate` (`solver=None` takes `thermo_ode.rules.default_solver`). These, and
       `saves`, are static: a new value compiles again.
     - `key`: a `jax.random.key` (or a legacy `jax.random.PRNGKey`) for Langevin noise. Noise
       is integrated only when a key is given; without one, `bath_temperature` must be 0.

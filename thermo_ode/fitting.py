@@ -22,6 +22,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from .core import solve
+from .formulas import damping_ratio, natural_frequency
+from .geometry import fisher_rao_distance, kl_divergence
 from .system import AttentionSystem
 
 PHYSICAL = ("mass", "damping", "temperature", "time_unit")
@@ -127,7 +129,7 @@ def fit(
     if free_energies:
         standard_error["energies"] = errors[len(fitted):]
     T, m, g, unit = (estimate[k] for k in ("temperature", "mass", "damping", "time_unit"))
-    natural = dict(omega0=np.sqrt(T / m) * unit, zeta=g / (2 * np.sqrt(m * T)), beta_energies=np.asarray(e) / T)
+    natural = dict(omega0=natural_frequency(T, m) * unit, zeta=damping_ratio(g, m, T), beta_energies=np.asarray(e) / T)
     return FitResult(estimate, standard_error, natural, final, iterations, converged, degenerate)
 
 
@@ -150,13 +152,8 @@ def _discrepancy(model, observed_rho, observed, loss):
     q = jnp.where(observed, observed_rho, 0)
     p, q = p / p.sum(-1, keepdims=True), q / q.sum(-1, keepdims=True)
     if loss == "kl":
-        safe = lambda a: jnp.where(observed & (a > 0), a, 1)
-        return jnp.sum(jnp.where(observed & (q > 0), q * (jnp.log(safe(q)) - jnp.log(safe(p))), 0), -1)
-    # Squared Fisher–Rao distance 16 arcsin^2(chord / 2); the floor keeps the gradient finite
-    # at an exact match.
-    root = lambda a: jnp.sqrt(jnp.where(observed, a, 1)) * observed
-    chord2 = jnp.sum((root(p) - root(q)) ** 2, -1)
-    return 16 * jnp.arcsin(0.5 * jnp.sqrt(chord2 + 1e-300)) ** 2
+        return kl_divergence(q, p)
+    return fisher_rao_distance(p, q) ** 2
 
 
 def _uncertainty(hessian, loss, dof, names):

@@ -45,15 +45,22 @@ def project_tangent(x, v):
     return v - radial * x
 
 
+def _root(p):
+    """`sqrt(p)` normalised, with a zero (not infinite) derivative where `p = 0`."""
+    p = jnp.clip(p, 0) / jnp.sum(p, axis=-1, keepdims=True)
+    return jnp.where(p > 0, jnp.sqrt(jnp.where(p > 0, p, 1)), 0)
+
+
 def fisher_rao_distance(p, q):
-    """`d(p, q) = 2 arccos(sum sqrt(p q))`, in `[0, pi]`.
+    """`d(p, q) = 2 arccos(sum sqrt(p q))`, in `[0, pi]`, of `p` and `q` after normalising each.
 
     Evaluated through the chord `|sqrt(p) - sqrt(q)|` as `4 arcsin(chord / 2)`, which keeps full
-    relative precision near 0 (the arccos form loses everything below ~1e-8).
+    relative precision near 0 (the arccos form loses everything below ~1e-8). Its gradient is
+    finite everywhere: 0 at an exact match (where the distance has a cusp) and on zero entries.
     """
-    sp = jnp.sqrt(jnp.clip(p, 0) / jnp.sum(p, axis=-1, keepdims=True))
-    sq = jnp.sqrt(jnp.clip(q, 0) / jnp.sum(q, axis=-1, keepdims=True))
-    chord = jnp.linalg.norm(sp - sq, axis=-1)
+    diff = _root(p) - _root(q)
+    chord2 = jnp.sum(diff * diff, axis=-1)
+    chord = jnp.where(chord2 > 0, jnp.sqrt(jnp.where(chord2 > 0, chord2, 1)), 0)
     return 4.0 * jnp.arcsin(jnp.clip(chord / 2.0, 0.0, 1.0))
 
 

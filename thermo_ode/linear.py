@@ -11,6 +11,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
+from .formulas import damping_ratio, natural_frequency
 from .system import AttentionSystem
 
 UNDERDAMPED, CRITICAL, OVERDAMPED, GRADIENT_FLOW = 0, 1, 2, 3
@@ -57,8 +58,8 @@ def linear_theory(system: AttentionSystem) -> LinearTheory:
     T, m, gamma = system.temperature, system.mass, system.damping
     massless = m == 0
     safe_m = jnp.where(massless, 1, m)
-    omega0 = jnp.where(massless, jnp.inf, jnp.sqrt(T / safe_m))
-    zeta = jnp.where(massless, jnp.inf, gamma / (2 * jnp.sqrt(safe_m * T)))
+    omega0 = jnp.where(massless, jnp.inf, natural_frequency(T, safe_m))
+    zeta = jnp.where(massless, jnp.inf, damping_ratio(gamma, safe_m, T))
     critical = jnp.abs(zeta - 1) <= CRITICAL_RTOL
     regime = jnp.where(
         massless,

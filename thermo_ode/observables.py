@@ -14,6 +14,7 @@ from jaxtyping import Array, Float, Int
 
 from . import physics
 from .core import Trajectory
+from .formulas import equipartition
 
 
 class TimeAverages(eqx.Module):
@@ -63,7 +64,7 @@ def time_averages(traj: Trajectory, burn_in) -> TimeAverages:
         rho_fluctuation=spread,
         distance=mean(traj.distance),
         samples=count,
-        equipartition=(live - 1) * traj.bath_temperature / 2,
+        equipartition=equipartition(live, traj.bath_temperature),
     )
 
 

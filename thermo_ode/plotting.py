@@ -14,6 +14,8 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .formulas import equipartition
+
 SEQUENTIAL = "viridis"
 PHYSICAL_TIME = "physical time t (time unit of the inputs)"
 NATURAL_TIME = "natural time tau = t sqrt(T/m) (dimensionless)"
@@ -399,14 +401,13 @@ def collapse_points(raw) -> tuple[list[int], str]:
 
 # 8 ---------------------------------------------------------------------------------------------
 def heat_capacity_curve(energies, temperatures):
-    """`C(T) = Var_{rho*}(E) / T^2` for one energy spectrum, in numpy (float64)."""
-    E = np.asarray(energies, float)[None, :]
-    T = np.asarray(temperatures, float)[:, None]
-    logits = -E / T
-    p = np.exp(logits - logits.max(1, keepdims=True))
-    p /= p.sum(1, keepdims=True)
-    mean = (p * E).sum(1, keepdims=True)
-    return ((p * (E - mean) ** 2).sum(1)) / T[:, 0] ** 2
+    """`C(T) = Var_{rho*}(E) / T^2` of one energy spectrum at each temperature (numpy)."""
+    from .physics import heat_capacity
+    from .system import AttentionSystem
+
+    T = np.asarray(temperatures, float)
+    E = np.broadcast_to(np.asarray(energies, float), T.shape + np.shape(energies))
+    return np.asarray(heat_capacity(AttentionSystem(E, T)), float)
 
 
 def plot_heat_capacity(spectra: dict[str, np.ndarray], temperatures=None, ax=None):
@@ -482,7 +483,7 @@ def plot_thermal(ds):
     hot = bath > 0
     live = raw["mask"].values.sum(-1)  # (point, query)
     kinetic = raw["mean_kinetic_energy"].values
-    ratio = kinetic[hot] / ((live[hot] - 1) * bath[hot, None] / 2)
+    ratio = kinetic[hot] / equipartition(live[hot], bath[hot, None])
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
     axes[0].semilogx(np.repeat(bath[hot], ratio.shape[1]), ratio.ravel(), "o", color=_colors(1)[0], alpha=0.6, label="points")
     axes[0].axhline(1.0, color="0.3", ls="--", label="equipartition")

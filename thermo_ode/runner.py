@@ -12,6 +12,7 @@ import numpy as np
 
 from . import store, sweep
 from .config import LoadedConfig, resolved_json, solver_name
+from .formulas import equipartition
 from .store import PARAMETERS
 
 
@@ -102,6 +103,10 @@ def run(loaded: LoadedConfig, out_dir, *, resume: bool = True, devices: int = 1,
         final = distance[..., -1]
         converged = (status == 0) & (final < cfg.verify.tolerance)
         relax = np.where(converged, sweep.relaxation_time(np.broadcast_to(t[:, None], distance.shape), distance, cfg.verify.tolerance), np.nan)
+        parameters = dict(
+            temperature=inputs.temperature, mass=inputs.mass, damping=inputs.damping, t1=t1,
+            bath_temperature=inputs.bath_temperature, dt=np.full_like(t1, np.nan) if dt is None else dt, burn_in=burn_in,
+        )
         store.write_chunk(group, plan, chunk, {
             "mean_kinetic_energy": np.asarray(averages.kinetic_energy, float),
             "mean_distance": np.asarray(averages.distance, float),
@@ -122,10 +127,7 @@ def run(loaded: LoadedConfig, out_dir, *, resume: bool = True, devices: int = 1,
             "relaxation_time": relax,
             "predicted_relaxation_time": predicted,
             "t": t,
-            "parameters": np.stack([
-                inputs.temperature, inputs.mass, inputs.damping, t1, inputs.bath_temperature,
-                np.full_like(t1, np.nan) if dt is None else dt, burn_in,
-            ], axis=-1),
+            "parameters": np.stack([parameters[name] for name in PARAMETERS], axis=-1),
         })
         if on_chunk:
             on_chunk(count, len(mine))
@@ -163,7 +165,7 @@ def summarize(out_dir) -> RunSummary:
     thermal = bath > 0
     live = np.asarray(group["mask"][:])[rows].sum(-1)
     kinetic = np.asarray(group["mean_kinetic_energy"][:])[rows]
-    ratio = kinetic[thermal & (status == 0)] / ((live - 1) * bath / 2)[thermal & (status == 0)]
+    ratio = kinetic[thermal & (status == 0)] / equipartition(live, bath)[thermal & (status == 0)]
     where = _Where(group, np.flatnonzero(rows))
     deterministic = (status == 0) & ~thermal
     worst = np.where(deterministic, final, -np.inf)

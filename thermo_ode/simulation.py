@@ -16,10 +16,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _checks
+from . import _checks, rules
 from .charts import resolve_chart
 from .core import (
-    NORMALISATION_TOL, TIME_SCALES, Trajectory, check_static, clock_rate, fixed_step_count, integrate, key_array,
+    TIME_SCALES, Trajectory, check_static, clock_rate, fixed_step_count, integrate, key_array,
     resolve_solver_choice,
 )
 from .system import AttentionSystem
@@ -55,7 +55,7 @@ def simulate(
     - `velocity0`: `d rho/dt` at `t = 0` (sum zero), default 0; not allowed when `mass = 0`.
     - `chart`: `"sphere"` (primary), `"logit"` or `"simplex"` (autodiff Euler–Lagrange).
     - `solver`: a name in `thermo_ode.solvers.SOLVERS` or a diffrax solver instance; default
-      (`thermo_ode.solver_rules.default_solver`, the rule configs use too) `"tsit5"`, or with
+      (`thermo_ode.rules.default_solver`, the rule configs use too) `"tsit5"`, or with
       Langevin noise `"gbaoab"` (m > 0) / `"euler"` (m = 0).
     - `dt`: a fixed step in physical time (scalar or per system), shortened so that a whole
       number of steps reaches `t1`. Needed by `rattle`, `gbaoab`, `euler` and with noise;
@@ -112,12 +112,10 @@ def simulate(
     # the slowest. Systems are sorted by predicted cost and solved in groups of equal size (one
     # compiled program for all groups), padded by repeating the last system to fill the last
     # group and to a multiple of the device count.
-    cost = _predicted_cost(system, end, second_order, time) if steps is None else steps
-    order = np.argsort(cost.reshape(-1), kind="stable")
-    n_groups = _group_count(groups, nb)
-    devices_ = 1 if mesh is None else mesh.size
-    size = -(-nb // (n_groups * devices_)) * devices_
-    index = np.concatenate([order, np.full(n_groups * size - nb, order[-1])])
+    cost = predicted_cost(system, end, time=time) if steps is None else steps
+    grouped = cost_groups(cost, groups, devices=1 if mesh is None else mesh.size)
+    (n_groups, size), index = grouped.shape, grouped.reshape(-1)
+    order = index[:nb]  # the padding repeats the last system
 
     def flat(a, tail=None):
         a = jnp.asarray(a)
@@ -152,10 +150,23 @@ def _group_count(groups, nb: int) -> int:
     return int(min(groups, max(nb, 1)))
 
 
-def _predicted_cost(system: AttentionSystem, t1, second_order: bool, time: str) -> np.ndarray:
+def cost_groups(cost, groups="auto", devices: int = 1) -> np.ndarray:
+    """The groups `simulate` solves a batch in: flat system indices `(groups, size)`, sorted by
+    `cost` (for example `predicted_cost`) so that each group's members take similar numbers of
+    steps; the last group is padded by repeating the costliest system, and `size` is a
+    multiple of `devices`. Each group runs as long as its slowest member."""
+    cost = np.asarray(cost).reshape(-1)
+    order = np.argsort(cost, kind="stable")
+    n_groups = _group_count(groups, cost.size)
+    size = -(-cost.size // (n_groups * devices)) * devices
+    return np.concatenate([order, np.full(n_groups * size - cost.size, order[-1])]).reshape(n_groups, size)
+
+
+def predicted_cost(system: AttentionSystem, t1, time: str = "natural") -> np.ndarray:
     """A rank proxy for each system's step count: its end time in solver time, times the spread
     of E/T, which sets the amplitude and stiffness of the motion (measured rank correlation with
     the steps taken: 0.99 on the benchmark workload)."""
+    second_order = not bool(np.all(np.asarray(system.mass) == 0))
     T = np.asarray(system.temperature, float)
     mask = np.asarray(system.mask)
     beta = np.where(mask, np.asarray(system.energies, float) / T[..., None], 0)
@@ -167,7 +178,7 @@ def _predicted_cost(system: AttentionSystem, t1, second_order: bool, time: str) 
 
 def _suggested_dt(system: AttentionSystem, second_order: bool) -> float:
     """A fixed step that resolves the fastest system's motion (in physical time)."""
-    from .solver_rules import SUGGESTED_NATURAL_DT
+    from .rules import SUGGESTED_NATURAL_DT
 
     rate = np.asarray(clock_rate(system, second_order, "natural"), float)
     return SUGGESTED_NATURAL_DT[second_order] / rate.max()
@@ -254,13 +265,9 @@ def _checked_inputs(system: AttentionSystem, rho0, t1, ts, saves, velocity0):
     batch, n = system.batch_shape, system.num_tokens
     mask = np.asarray(system.mask)
     mass = np.asarray(system.mass)
-    massless = mass == 0
-    if massless.any() and not massless.all():
-        raise ValueError(
-            "mass: a batch must be all massless (m = 0, first-order gradient flow) or all massive "
-            "(m > 0); split it into two simulate calls"
-        )
-    second_order = not bool(massless.all())
+    if rules.mixes_massless(mass):
+        raise ValueError(f"mass: the batch {rules.MIXED_MASS}; a batch is all massless or all massive: split it into two simulate calls")
+    second_order = not bool((mass == 0).all())
 
     rho = _checks.per_token("rho0", rho0, batch + (n,))
     if (rho < 0).any():
@@ -278,9 +285,9 @@ def _checked_inputs(system: AttentionSystem, rho0, t1, ts, saves, velocity0):
             "or mask the token"
         )
     total = rho.sum(axis=-1)
-    if (np.abs(total - 1) > NORMALISATION_TOL).any():
-        idx = _checks.first_index(np.abs(total - 1) > NORMALISATION_TOL)
-        raise ValueError(f"rho0 must sum to 1 within {NORMALISATION_TOL}, sums to {total[idx]!r} at batch index {idx}")
+    if (np.abs(total - 1) > rules.NORMALISATION_TOL).any():
+        idx = _checks.first_index(np.abs(total - 1) > rules.NORMALISATION_TOL)
+        raise ValueError(f"rho0 must sum to 1 within {rules.NORMALISATION_TOL}, sums to {total[idx]!r} at batch index {idx}")
     rho = rho / total[..., None]
 
     if velocity0 is None:
@@ -293,8 +300,8 @@ def _checked_inputs(system: AttentionSystem, rho0, t1, ts, saves, velocity0):
             raise ValueError("velocity0 must be 0 on masked tokens")
         drift = vel.sum(axis=-1)
         scale = np.maximum(1.0, np.abs(vel).sum(axis=-1))
-        if (np.abs(drift) > NORMALISATION_TOL * scale).any():
-            idx = _checks.first_index(np.abs(drift) > NORMALISATION_TOL * scale)
+        if (np.abs(drift) > rules.NORMALISATION_TOL * scale).any():
+            idx = _checks.first_index(np.abs(drift) > rules.NORMALISATION_TOL * scale)
             raise ValueError(
                 f"velocity0 must be tangent to the simplex (sum to 0), sums to {drift[idx]!r} at batch index {idx}"
             )

@@ -14,7 +14,7 @@ import equinox as eqx
 
 from .integrators import GeodesicBAOAB, Rattle
 
-# The names, and which need dt or take noise, are `thermo_ode.solver_rules`' (jax-free).
+# The names, and which need dt or take noise, are `thermo_ode.rules`' (jax-free).
 SOLVERS: dict[str, Callable[[], diffrax.AbstractSolver]] = {
     "tsit5": diffrax.Tsit5,
     "dopri5": diffrax.Dopri5,

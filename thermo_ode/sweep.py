@@ -14,7 +14,9 @@ import typing
 import numpy as np
 
 from . import config as cfgmod
+from . import rules
 from .config import LoadedConfig, NaturalTime, RelaxationTimes
+from .formulas import causal_mask, damping_from_ratio, energies_from_qk
 
 # Dirichlet draws can underflow to exactly 0 for small alpha; a zero is an invariant face, not
 # what a random start means, so draws are floored here.
@@ -105,7 +107,7 @@ def _point(loaded: LoadedConfig, p: Plan, index: int, fixed) -> dict:
         d_k = int(get("d_k", e.d_k))
         rng = np.random.default_rng(int(get("seed", e.seed)))
         q, k = rng.normal(size=(Q, d_k)), rng.normal(size=(n, d_k))
-        energies = -q @ k.T
+        energies = energies_from_qk(q, k)
         default_temperature = math.sqrt(d_k)
     elif e.kind == "gaussian":
         rng = np.random.default_rng(int(get("seed", e.seed)))
@@ -115,8 +117,8 @@ def _point(loaded: LoadedConfig, p: Plan, index: int, fixed) -> dict:
         from .sources import attention_heads
 
         head = attention_heads(e.text, layer=int(get("layer", e.layer)), head=int(get("head", e.head)))
-        energies = -head.q.astype(np.float64) @ head.k.astype(np.float64).T
-        default_temperature = math.sqrt(cfgmod.MINILM_HEAD_DIM)
+        energies = energies_from_qk(head.q.astype(np.float64), head.k.astype(np.float64))
+        default_temperature = math.sqrt(rules.MINILM_HEAD_DIM)
     else:
         energies = np.broadcast_to(fixed, (Q, n))
         default_temperature = None
@@ -126,11 +128,11 @@ def _point(loaded: LoadedConfig, p: Plan, index: int, fixed) -> dict:
         gamma = get("damping", s.damping)
     else:
         ratio = get("damping_ratio", s.damping_ratio if s.damping_ratio is not None else 0.5)
-        gamma = 2 * ratio * math.sqrt(m * T)
+        gamma = damping_from_ratio(ratio, m, T)
 
     mask = np.zeros((Q, N), bool)
     if s.mask == "causal":
-        mask[:, :n] = np.tril(np.ones((Q, n), bool), k=n - Q)
+        mask[:, :n] = causal_mask(Q, n)
     else:
         mask[:, :n] = True
     padded = np.zeros((Q, N))

@@ -10,6 +10,9 @@ import numpy as np
 from jaxtyping import Array, Bool, Float
 
 from . import _checks
+from .formulas import causal_mask, energies_from_qk
+
+__all__ = ["AttentionSystem", "causal_mask"]
 
 
 class AttentionSystem(eqx.Module):
@@ -71,7 +74,7 @@ class AttentionSystem(eqx.Module):
                 ) from None
         q, k = jnp.asarray(q), jnp.asarray(k)
         d = q.shape[-1]
-        energies = -jnp.einsum("...qd,...kd->...qk", q, k)
+        energies = energies_from_qk(q, k)
         if temperature is None:
             temperature = math.sqrt(d)
         return cls(energies, temperature, mass, damping, mask)
@@ -112,12 +115,6 @@ class AttentionSystem(eqx.Module):
             self.damping[index],
             self.mask[index],
         )
-
-
-def causal_mask(n_q: int, n_k: int | None = None) -> np.ndarray:
-    """Boolean `(n_q, n_k)` mask: query `i` sees keys `0..i` (keys aligned to the last queries)."""
-    n_k = n_q if n_k is None else n_k
-    return np.tril(np.ones((n_q, n_k), bool), k=n_k - n_q)
 
 
 def _validated(energies, temperature, mass, damping, mask):

@@ -1,10 +1,27 @@
-"""Which solver does what, by name: the rules `simulate` and the config layer both apply.
+"""The rules `simulate` and the config layer both apply, stated once: which solver does what
+(by name), the start's normalisation tolerance, the mixed-mass rule, MiniLM's shape.
 
 Kept free of jax so that `thermo-ode validate` can ask it without importing jax;
 `thermo_ode.solvers` maps the same names to diffrax solvers (a test checks they agree).
 """
 
 from __future__ import annotations
+
+import numpy as np
+
+# rho0 must sum to 1 within this, and velocity0 to 0 within this times its size.
+NORMALISATION_TOL = 1e-6
+
+# all-MiniLM-L6-v2 (thermo_ode.sources): 6 layers of 12 heads of dimension 32.
+MINILM_LAYERS, MINILM_HEADS, MINILM_HEAD_DIM = 6, 12, 32
+
+MIXED_MASS = "mixes mass 0 (first-order gradient flow) with mass > 0"
+
+
+def mixes_massless(masses) -> bool:
+    """A batch or sweep is first order (all m = 0) or second order (all m > 0), never both."""
+    massless = np.asarray(masses) == 0
+    return bool(massless.any() and not massless.all())
 
 ADAPTIVE = ("tsit5", "dopri5", "dopri8", "bosh3", "heun", "kvaerno3", "kvaerno5")
 FIXED_STEP = ("rattle", "gbaoab", "euler")  # no error estimate: they need dt
