@@ -1,22 +1,221 @@
-"""Print the README's experiments table from experiments/results/*.json.
+"""Render the README's measured numbers from the results files they come from.
 
-Run: python experiments/summarize.py   (after running the experiments)
+Every table or sentence of numbers in the README sits between
+`<!-- generated: NAME -->` and `<!-- end: NAME -->` (in the README or a page under docs/) and is
+rendered here from a results file (experiments/results/*.json, benchmarks/results/relaxation.json);
+tests/test_readme.py checks that every block matches. After rerunning a script that writes a results file:
+
+    python experiments/summarize.py            # print every block
+    python experiments/summarize.py --write    # update the blocks in README.md and docs/
 """
 
+from __future__ import annotations
+
+import argparse
 import json
 import pathlib
+import re
 
+ROOT = pathlib.Path(__file__).parent.parent
+RESULTS = ROOT / "experiments" / "results"
 ORDER = ["softmax_equilibrium", "sqrt_dk_temperature", "constant_multiplier", "specific_heat", "equation_of_state", "rope_symmetry", "layer_trajectory"]
+BLOCK = re.compile(r"<!-- generated: (?P<name>[\w-]+) -->\n(?P<body>.*?)\n?<!-- end: (?P=name) -->", re.S)
 
 
-def table() -> str:
-    results = pathlib.Path(__file__).parent / "results"
-    lines = ["| experiment | claim (paper) | outcome (measured) | verdict |", "|---|---|---|---|"]
+def _load(path: pathlib.Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def _g(x: float, digits: int = 2) -> str:
+    """A measured value as it is printed everywhere: `digits` significant figures."""
+    return f"{x:.{digits}g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.{digits - 1}e}"
+
+
+def experiments() -> str:
+    lines = ["| experiment | claim (paper) | outcome (measured) | verdict | time |", "|---|---|---|---|---|"]
     for name in ORDER:
-        r = json.loads((results / f"{name}.json").read_text())
-        lines.append(f"| [`{name}.py`](experiments/{name}.py) ([figure]({r['figure']})) | {r['claim']} | {r['outcome']} | **{r['verdict']}** |")
+        r = _load(RESULTS / f"{name}.json")
+        lines.append(f"| [`{name}.py`](experiments/{name}.py) ([figure]({r['figure']})) | {r['claim']} | {r['outcome']} | **{r['verdict']}** | {r['seconds']:.0f} s |")
     return "\n".join(lines)
 
 
+def default_run() -> str:
+    r = _load(RESULTS / "cli_runs.json")
+    d, f = r["default"], r["default_float32"]
+    return (
+        f"All {d['converged']} of its {d['solves']} query rows converge to softmax (worst final Fisher–Rao "
+        f"distance {_g(d['worst_final_distance'])}; with `--precision float32`, {f['converged']} converge, worst "
+        f"{_g(f['worst_final_distance'])}). Measured by `python experiments/cli_runs.py` on {r['machine']}: "
+        f"{d['cold']['seconds']} s with a cold compilation cache ({d['cold']['cache_compiled']} programs compiled), "
+        f"{d['warm']['seconds']} s with a warm one ({d['warm']['cache_loaded']} loaded, "
+        f"{d['warm']['cache_compiled']} compiled); peak memory {d['cold']['peak_mb']} MB."
+    )
+
+
+def _sweep_description(config_path: pathlib.Path) -> str:
+    from thermo_ode import config
+
+    cfg = config.load(config_path).config
+    parts = []
+    for key, values in cfg.sweep.axes().items():
+        values = list(values)
+        span = f"{_g(min(values), 3)}..{_g(max(values), 3)}" if len(values) > 2 else ", ".join(_g(v, 3) for v in values)
+        parts.append(f"{key} {span} ({len(values)})")
+    return " x ".join(parts) + f"; N = {cfg.max_tokens}"
+
+
+def studies() -> str:
+    r = _load(RESULTS / "cli_runs.json")
+    lines = [
+        f"Measured by `python experiments/cli_runs.py` on {r['machine']}, each in a fresh process with a cold compilation cache:",
+        "",
+        "| config | what it sweeps | points x rows | converged / not / failed | worst final distance | steps per solve | time, peak memory |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, s in r["studies"].items():
+        outcome = f"{s['converged']} / {s['not_converged']} / {s['failed']}"
+        worst = _g(s["worst_final_distance"])
+        if s["thermal"]:
+            outcome += f" ({s['thermal']} in a heat bath: <K> / equipartition = {s['equipartition']:.3f})"
+            worst += " (deterministic rows)" if s["thermal"] < s["solves"] else ""
+        lines.append(
+            f"| `{name}.yaml` | {_sweep_description(ROOT / 'configs' / f'{name}.yaml')} | {s['points']} x {s['rows']} | {outcome} | "
+            f"{worst if s['thermal'] < s['solves'] else '-'} | {s['steps_min']}..{s['steps_max']} | {s['seconds']} s, {s['peak_mb']} MB |"
+        )
+    return "\n".join(lines)
+
+
+# The tolerance each oracle is asserted to in tests/ (the script reports the error itself).
+ACCURACY_ASSERTED = {
+    "equilibrium vs softmax(q.k/sqrt(d)), causal mask": "1e-12",
+    "small-oscillation period vs 2 pi sqrt(m/T)": "0.2%",
+    "H drift, damping 0, 50 periods, large amplitude": "1e-7",
+    "|x|^2/4 - 1 of raw saved states (same run)": "1e-10",
+    "decay rate vs linear theory (36 systems)": "1% (10% at zeta = 1)",
+    "final distance to softmax (same 36)": "1e-6",
+    "m = 0 vs exact rho0^a rho*^(1-a)": "1e-8",
+    "mass collapse in natural time (m = 0.1, 1, 10)": "1e-8",
+    "logit chart vs sphere chart": "1e-8",
+    "autodiff Euler-Lagrange vs sphere chart": "1e-8",
+}
+
+
+def accuracy() -> str:
+    r = _load(RESULTS / "core_accuracy.json")
+    lines = [
+        f"Measured by `python experiments/core_accuracy.py` (float64, {r['machine']}, {r['seconds']:.0f} s):",
+        "",
+        "| oracle | measured error | test asserts |",
+        "|---|---|---|",
+    ]
+    for name, value in r["errors"].items():
+        lines.append(f"| {name.replace('|', chr(92) + '|')} | {_g(value)} | {ACCURACY_ASSERTED[name]} |")
+    return "\n".join(lines)
+
+
+def langevin() -> str:
+    r = _load(RESULTS / "integrators_and_bath.json")
+    m1, m0 = r["density_m1"], r["density_m0"]
+    small = {tb: r[f"small_bath_{tb}"] for tb in ("0.1", "0.01", "0.001")}
+    variances = ", ".join(f"{v:.3f}" for v in small["0.001"]["mode_variance_over_tb"])
+    offsets = ", ".join(_g(s["mean_offset"]) for s in small.values())
+    e = r["equipartition"]
+    return "\n".join([
+        f"Measured by `python experiments/integrators_and_bath.py` ({r['seconds']:.0f} s); `tests/test_langevin.py` asserts each:",
+        "",
+        "| prediction | measured | test asserts |",
+        "|---|---|---|",
+        f"| equipartition `<K> = (N-1) T_b/2`, N = 8, 64 systems | ratio {e['ratio']:.4f} (standard error {e['standard_error']:.4f}) | within 2% |",
+        f"| stationary density N = 2, KS test against `prod rho^(-1/2) exp(-F/T_b)` | p = {m1['ks_n2']:.2f} (`gbaoab`, m = 1), {m0['ks_n2']:.2f} (`euler`, m = 0); flat measure p = {_g(m1['ks_n2_flat'])}, {_g(m0['ks_n2_flat'])} | p > 0.01; flat measure < 1e-10 |",
+        f"| stationary density N = 3, chi-square over (rho_1, rho_2) | p = {m1['chi2_n3']:.2f} (m = 1), {m0['chi2_n3']:.2f} (m = 0); flat measure p = {_g(m1['chi2_n3_flat'])}, {_g(m0['chi2_n3_flat'])} | p > 0.01; flat measure < 1e-10 |",
+        f"| mode variance / `(T_b/T)` at `T_b/T = 1e-3` | {variances} | within 5% |",
+        f"| Fisher–Rao offset of the mean of `rho` from softmax at `T_b/T` = 0.1, 0.01, 0.001 | {offsets} | decreasing with `T_b` |",
+        f"| RATTLE and g-BAOAB convergence order | {r['rattle_order']:.3f}, {r['gbaoab_order']:.3f} | 2 within 0.2 |",
+        f"| worst `abs(H - H(0))` over 1e4 periods, `gamma = 0`: RATTLE vs Tsit5 at equal force evaluations | worst {_g(r['rattle_energy']['worst'])} (trend {_g(r['rattle_energy']['drift'])}) vs {_g(r['tsit5_fixed_energy']['worst'])} (trend {_g(r['tsit5_fixed_energy']['drift'])}) | RATTLE bounded, no trend |",
+    ])
+
+
+def minilm() -> str:
+    r = _load(RESULTS / "minilm_heads.json")
+    by_t = ", ".join(_g(v) for v in r["worst_final_distance_by_temperature"].values())
+    return (
+        f"Measured by `python experiments/minilm_heads.py` ({r['seconds']:.0f} s): {r['converged']} of {r['rows']} query rows "
+        f"converge, {r['failed']} fail; worst final distance per temperature {by_t}; at `T = sqrt(32)` the stored equilibria "
+        f"and final states differ from the reference's attention by at most {_g(r['worst_final_rho_vs_reference'])}."
+    )
+
+
+def benchmark() -> str:
+    r = _load(ROOT / "benchmarks" / "results" / "relaxation.json")
+    names = {"thermo-ode": "thermo-ode", "naive-diffrax": "naive diffrax", "scipy-dop853": "scipy DOP853", "torchdiffeq": "torchdiffeq"}
+    lines = [
+        f"Measured by `python benchmarks/relaxation.py` in one run on {r['machine']} (copy bandwidth in the same run: "
+        f"{r['copy_bandwidth_gb_s']:.1f} GB/s):",
+        "",
+        "| B x N | method | compile (s) | wall after compile (s) | steps (total) | system-steps/s | peak MB | worst final distance | x slower than thermo-ode |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in r["rows"]:
+        compile_s = "-" if row["compile_s"] == 0 else ("n/a" if row["compile_s"] < 0 else f"{row['compile_s']:.2f}")
+        lines.append(
+            f"| {row['B']} x {row['N']} | {names[row['method']]} | {compile_s} | {_g(row['wall_s'], 3)} | {_g(row['steps_total'], 3)} | "
+            f"{row['system_steps_per_s']:.2e} | {row['peak_rss_mb']:.0f} | {row['worst_distance']:.1e} | {_g(row['slowdown_vs_thermo_ode'], 3)} |"
+        )
+    return "\n".join(lines)
+
+
+def benchmark_findings() -> str:
+    """Ratios and useful-step fractions, computed from the same benchmark file."""
+    r = _load(ROOT / "benchmarks" / "results" / "relaxation.json")
+    rows = {(row["method"], row["B"], row["N"]): row for row in r["rows"]}
+    lines = []
+    for (method, B, N), row in rows.items():
+        if method == "thermo-ode" and B > 1:
+            lines.append(
+                f"- {B} x {N}: {100 * row['steps_total'] / row['lockstep_iterations']:.0f}% of the steps computed were needed "
+                f"(one ungrouped vmapped solve: {100 * row['steps_total'] / row['ungrouped_iterations']:.0f}%); naive diffrax "
+                f"{_g(rows[('naive-diffrax', B, N)]['slowdown_vs_thermo_ode'], 3)}x, scipy "
+                f"{_g(rows[('scipy-dop853', B, N)]['slowdown_vs_thermo_ode'], 3)}x"
+                + (f", torchdiffeq {_g(rows[('torchdiffeq', B, N)]['slowdown_vs_thermo_ode'], 3)}x" if ("torchdiffeq", B, N) in rows else "")
+                + f" slower; modelled Tsit5 memory traffic at {100 * row['bandwidth_fraction']:.0f}% of the copy bandwidth."
+            )
+    return "\n".join(lines)
+
+
+RENDERERS = {
+    "experiments": experiments, "default-run": default_run, "studies": studies, "accuracy": accuracy,
+    "langevin": langevin, "minilm": minilm, "benchmark": benchmark, "benchmark-findings": benchmark_findings,
+}
+
+
+def documents() -> list[pathlib.Path]:
+    """The pages that hold generated blocks: the README and the docs."""
+    return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+
+
+def stale_blocks(text: str) -> list[str]:
+    """Names of the generated blocks in `text` that differ from their rendering."""
+    return [m["name"] for m in BLOCK.finditer(text) if m["body"] != RENDERERS[m["name"]]()]
+
+
+def rewrite(text: str) -> str:
+    return BLOCK.sub(lambda m: f"<!-- generated: {m['name']} -->\n{RENDERERS[m['name']]()}\n<!-- end: {m['name']} -->", text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="update the generated blocks of the README and docs/ in place")
+    args = parser.parse_args()
+    if args.write:
+        for page in documents():
+            text = page.read_text()
+            if rewrite(text) != text:
+                page.write_text(rewrite(text))
+                print(f"updated {page}")
+    else:
+        for name, render in RENDERERS.items():
+            print(f"<!-- generated: {name} -->\n{render()}\n<!-- end: {name} -->\n")
+
+
 if __name__ == "__main__":
-    print(table())
+    main()
