@@ -34,12 +34,12 @@ def worker(points: int) -> dict:
     import jax
 
     jax.config.update("jax_enable_x64", True)
-    from thermo_ode import config, runner
+    from thermo_ode import sweeps
 
-    loaded = config.parse(CONFIG.format(points=points, seeds=points // 10))
+    loaded = sweeps.parse(CONFIG.format(points=points, seeds=points // 10))
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        summary = runner.run(loaded, f"{out}/run")
+        summary = sweeps.run(loaded, f"{out}/run")
         wall = time.perf_counter() - start
     return dict(points=summary.points, converged=summary.converged, wall_s=wall,
                 peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)

@@ -51,10 +51,9 @@ def store_facts(out_dir: pathlib.Path) -> dict:
     """What the finished store says: counts, worst final distance, step counts."""
     import numpy as np
 
-    from thermo_ode import runner
-    from thermo_ode.store import open_results
+    from thermo_ode.sweeps import open_results, summarize
 
-    summary = runner.summarize(out_dir)
+    summary = summarize(out_dir)
     ds = open_results(out_dir, grid=False)
     steps = np.asarray(ds["num_steps"])
     return dict(

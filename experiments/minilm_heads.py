@@ -19,16 +19,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from _report import RESULTS, Timer
-from thermo_ode import config, runner
-from thermo_ode.store import open_results
+from thermo_ode import sweeps
+from thermo_ode.sweeps import open_results
 
 ROOT = pathlib.Path(__file__).parent.parent
 timer = Timer()
-loaded = config.load(ROOT / "configs" / "minilm-heads.yaml")
+loaded = sweeps.load(ROOT / "configs" / "minilm-heads.yaml")
 fixture = np.load(ROOT / "tests" / "fixtures" / "minilm.npz")
 assert str(fixture["text"]) == loaded.config.system.energies.text
 out = pathlib.Path(tempfile.mkdtemp()) / "minilm"
-summary = runner.run(loaded, out)
+summary = sweeps.run(loaded, out)
 ds = open_results(out).load()
 reference = fixture["probabilities"].astype(np.float64)  # (layer, head, row, token)
 

@@ -18,13 +18,13 @@ import numpy as np
 
 import thermo_ode as to
 from _report import Timer
-from thermo_ode import config, plotting, runner
+from thermo_ode import plotting, sweeps
 
 timer = Timer()
 target = OUT
 target.mkdir(parents=True, exist_ok=True)
 run_dir = pathlib.Path(tempfile.mkdtemp()) / "default"
-runner.run(config.load(config.default_config_path()), run_dir)
+sweeps.run(sweeps.load(sweeps.default_config_path()), run_dir)
 for path in plotting.plot_run(run_dir):
     shutil.copy(path, target / pathlib.Path(path).name)
 
@@ -34,7 +34,7 @@ starts = np.array([[0.05, 0.15, 0.8], [0.1, 0.8, 0.1], [0.7, 0.05, 0.25]])
 traj = to.simulate(system, starts, 40 * np.sqrt(masses), saves=800)
 plotting.save(plotting.plot_simplex([plotting.series_from_trajectory(traj, i) for i in range(3)]), target / "simplex")
 thermal_dir = pathlib.Path(tempfile.mkdtemp()) / "thermal"
-runner.run(config.load(pathlib.Path(__file__).parent.parent / "configs" / "thermal-bath.yaml"), thermal_dir)
+sweeps.run(sweeps.load(pathlib.Path(__file__).parent.parent / "configs" / "thermal-bath.yaml"), thermal_dir)
 for path in plotting.plot_run(thermal_dir):
     if pathlib.Path(path).stem == "thermal":
         shutil.copy(path, target / "thermal.png")

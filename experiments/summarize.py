@@ -53,9 +53,9 @@ def default_run() -> str:
 
 
 def _sweep_description(config_path: pathlib.Path) -> str:
-    from thermo_ode import config
+    from thermo_ode import sweeps
 
-    cfg = config.load(config_path).config
+    cfg = sweeps.load(config_path).config
     parts = []
     for key, values in cfg.sweep.axes().items():
         values = list(values)

@@ -51,10 +51,10 @@ import tempfile
 
 import numpy as np
 
-from thermo_ode import config, plotting, runner
-from thermo_ode.store import open_results
+from thermo_ode import plotting, sweeps
+from thermo_ode.sweeps import open_results
 
-sweep = config.parse("""
+config = sweeps.parse("""
 name: notebook-grid
 system:
   tokens: 8
@@ -66,7 +66,7 @@ sweep:
 integrate: {t1: {relaxation_times: 25}, saves: 101}
 """)
 out = pathlib.Path(tempfile.mkdtemp()) / "run"
-summary = runner.run(sweep, out)
+summary = sweeps.run(config, out)
 print(summary)
 assert summary.converged == summary.points
 

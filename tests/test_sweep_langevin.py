@@ -5,8 +5,8 @@ import pathlib
 
 import numpy as np
 
-from thermo_ode import config, plotting, runner
-from thermo_ode.store import open_results
+from thermo_ode import plotting, sweeps
+from thermo_ode.sweeps import open_results
 
 THERMAL = """\
 name: thermal
@@ -24,8 +24,8 @@ integrate: {{t1: {{natural: 200}}, burn_in: {{natural: 20}}, dt: {{natural: 0.05
 
 
 def run(tmp_path, chunk, name):
-    loaded = config.parse(THERMAL.format(chunk=chunk))
-    summary = runner.run(loaded, tmp_path / name)
+    loaded = sweeps.parse(THERMAL.format(chunk=chunk))
+    summary = sweeps.run(loaded, tmp_path / name)
     return summary, open_results(tmp_path / name).load()
 
 

@@ -164,3 +164,16 @@ def test_attention_layer_gradients_match_finite_differences():
     unit = jnp.zeros_like(q).at[2, 3].set(1.0)
     numeric = float(_fourth_order_difference(lambda x: loss(layer, q + x * unit), 0.0, 1e-3))
     assert abs(float(grad_q[2, 3]) - numeric) <= 1e-5 * max(abs(numeric), 1e-2)
+
+
+def test_the_core_never_imports_the_sweep_layer():
+    """Imports run one way: config -> plan -> run -> store drives the core, never the reverse."""
+    import subprocess
+    import sys
+
+    code = ("import sys, thermo_ode.core, thermo_ode.simulation, thermo_ode.observables, thermo_ode.attention, "
+            "thermo_ode.fitting; print(sorted(m for m in sys.modules if m.startswith('thermo_ode.sweeps')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    code = "import sys, thermo_ode.sweeps; print('jax' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"

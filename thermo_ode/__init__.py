@@ -35,6 +35,7 @@ _EXPORTS = {
     "ProjectedSolver": "solvers",
     "enable_compilation_cache": "caching",
     "LagrangianAttention": "attention",
+    "open_results": "sweeps.store",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run_dir(text: str) -> pathlib.Path | None:
     """The run folder named by `text` (the folder, or its results.zarr); None, after saying
     which runs exist nearby, when there is no run there."""
-    from . import store
+    from .sweeps import store
 
     path = pathlib.Path(text)
     if path.name == store.STORE_NAME and path.is_dir():
@@ -118,11 +118,11 @@ def _plot(args) -> int:
 
 
 def _load(path):
-    from . import config
+    from .sweeps import loading
 
     try:
-        return config.load(path if path is not None else config.default_config_path())
-    except config.ConfigError as exc:
+        return loading.load(path if path is not None else loading.default_config_path())
+    except loading.ConfigError as exc:
         for line in exc.problems:
             print(line, file=sys.stderr)
         return None
@@ -132,9 +132,9 @@ def _validate(args) -> int:
     loaded = _load(args.config)
     if loaded is None:
         return EXIT_USAGE
-    from . import sweep
+    from .sweeps import plan as planning
 
-    plan = sweep.plan(loaded)
+    plan = planning.plan_sweep(loaded)
     axes = ", ".join(f"{k}[{len(v)}]" for k, v in plan.axes.items()) or "no sweep"
     print(f"{args.config}: ok: '{loaded.config.name}', {plan.points} points ({axes}) x {plan.queries} rows x {plan.tokens} tokens, {plan.chunks} chunks")
     return EXIT_OK
@@ -159,7 +159,8 @@ def _run(args) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from . import runner, store
+    from . import sweeps
+    from .sweeps import store
 
     console = Console()
     available = jax.local_device_count()
@@ -179,7 +180,7 @@ def _run(args) -> int:
 
     try:
         with progress:
-            summary = runner.run(loaded, out_dir, resume=args.resume, devices=devices, chunks=args.chunks, on_chunk=on_chunk)
+            summary = sweeps.run(loaded, out_dir, resume=args.resume, devices=devices, chunks=args.chunks, on_chunk=on_chunk)
         complete_before = already and already[0][0] == already[0][1]
         if summary.finished and not (complete_before and (out_dir / store.NETCDF_NAME).exists()):
             store.export_netcdf(out_dir)
@@ -210,11 +211,12 @@ def _show(args) -> int:
     import zarr
     from rich.console import Console
 
-    from . import runner, store
+    from . import sweeps
+    from .sweeps import store
 
     console = Console()
     attrs = zarr.open_group(store.store_path(run_dir), mode="r").attrs
-    summary = runner.summarize(run_dir)
+    summary = sweeps.summarize(run_dir)
     versions = json.loads(attrs["versions"])
     console.print(f"run '{attrs['name']}' (config digest {attrs['config_digest']}), {attrs['precision']}, "
                   f"backend {attrs['backend']} x{attrs['device_count']}, thermo-ode {versions['thermo-ode']}, jax {versions['jax']}",
@@ -251,11 +253,11 @@ def _print_summary(console, summary) -> None:
 
 
 def _print_where(console, summary) -> None:
-    from . import store
+    from .sweeps import store
 
     out = pathlib.Path(summary.out_dir)
     stored = [out / store.STORE_NAME] + ([out / store.NETCDF_NAME] if (out / store.NETCDF_NAME).exists() else [])
-    console.print(f"results: {' and '.join(map(str, stored))} (read with thermo_ode.store.open_results({str(out)!r}))", soft_wrap=True)
+    console.print(f"results: {' and '.join(map(str, stored))} (read with thermo_ode.open_results({str(out)!r}))", soft_wrap=True)
     if summary.finished:
         console.print(f"figures: thermo-ode plot {out}   (writes {out / 'figures'})", soft_wrap=True)
 

@@ -307,7 +307,7 @@ def solve(
         raise TypeError(f"system must be an AttentionSystem, got {type(system).__name__}")
     if system.batch_shape != ():
         raise ValueError(f"system must be one system (batch shape ()), got batch shape {system.batch_shape}; use jax.vmap or simulate")
-    chart_ = resolve_chart(chart)
+    resolved_chart = resolve_chart(chart)
     if isinstance(saves, bool) or not isinstance(saves, (int, np.integer)) or saves < 2:
         raise ValueError(f"saves must be an int >= 2, got {saves!r}")
     if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
@@ -318,8 +318,8 @@ def solve(
     if velocity0 is not None and first_order:
         raise ValueError("velocity0 must be None for the first-order (m = 0) gradient flow")
     noisy = key is not None
-    solver_ = resolve_solver_choice(solver, noisy, second_order)
-    check_static(chart_, solver_, second_order, noisy, dt is not None, time)
+    resolved_solver = resolve_solver_choice(solver, noisy, second_order)
+    check_static(resolved_chart, resolved_solver, second_order, noisy, dt is not None, time)
     dtype, n = system.dtype, system.num_tokens
     rho0 = _shaped("rho0", rho0, (n,), dtype)
     velocity0 = jnp.zeros_like(rho0) if velocity0 is None else _shaped("velocity0", velocity0, (n,), dtype)
@@ -337,7 +337,7 @@ def solve(
         raise ValueError(f"key must be one key, got an array of shape {key.shape}; use jax.vmap over keys")
     controller = diffrax.PIDController(rtol=rtol, atol=atol) if stepsize_controller is None else stepsize_controller
     return _solve(
-        system, rho0, velocity0, t1, ts, dt, bath, key, chart=chart_, solver=solver_, second_order=second_order,
+        system, rho0, velocity0, t1, ts, dt, bath, key, chart=resolved_chart, solver=resolved_solver, second_order=second_order,
         controller=controller, max_steps=int(max_steps), time=time, adjoint=adjoint or diffrax.RecursiveCheckpointAdjoint(),
     )
 

@@ -521,7 +521,7 @@ def plot_run(out_dir, svg: bool = False, figures_dir=None) -> list[str]:
     why the collapse figure is left out when it is."""
     import pathlib
 
-    from .store import grid_view, open_results
+    from .sweeps.store import grid_view, open_results
 
     out_dir = pathlib.Path(out_dir)
     target = pathlib.Path(figures_dir) if figures_dir else out_dir / "figures"

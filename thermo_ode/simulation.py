@@ -80,39 +80,39 @@ def simulate(
     """
     if not isinstance(system, AttentionSystem):
         raise TypeError(f"system must be an AttentionSystem, got {type(system).__name__}")
-    chart_ = resolve_chart(chart)
+    resolved_chart = resolve_chart(chart)
     if time not in TIME_SCALES:
         raise ValueError(f"time must be one of {TIME_SCALES}, got {time!r}")
     _check_tolerances(rtol, atol, max_steps, saves)
     mesh = _mesh(devices)
     _group_count(groups, 1)  # reject a bad value before any work
-    batch, n = system.batch_shape, system.num_tokens
+    batch = system.batch_shape
     nb = math.prod(batch)
     if nb == 0:
         raise ValueError(f"system has an empty batch {batch}: nothing to simulate")
     if _checks.is_traced(system, rho0, t1, ts, velocity0, dt, bath_temperature):
         raise TypeError("simulate needs concrete inputs: call it outside jit/vmap (it compiles itself), or use thermo_ode.solve")
-    rho0, velocity0, end, ts, second_order = _checked_inputs(system, rho0, t1, ts, saves, velocity0)
+    rho0, velocity0, t1_values, ts, second_order = _checked_inputs(system, rho0, t1, ts, saves, velocity0)
     bath = _checks.per_system("bath_temperature", bath_temperature, batch, allow_zero=True)
     noisy = bool((bath > 0).any())
     if noisy and key is None:
         raise TypeError("key: bath_temperature > 0 needs a jax.random.key for the noise")
-    solver_ = resolve_solver_choice(solver, noisy, second_order)
+    resolved_solver = resolve_solver_choice(solver, noisy, second_order)
     try:
-        check_static(chart_, solver_, second_order, noisy, dt is not None, time)
+        check_static(resolved_chart, resolved_solver, second_order, noisy, dt is not None, time)
     except ValueError as exc:
         if dt is None and "dt is required" in str(exc):  # name a step that works for this batch
             raise ValueError(f"{exc} (= {_suggested_dt(system, second_order):.3g} for the fastest system here)") from None
         raise
     keys = None if key is None else _system_keys(key, batch)  # a bad key is refused even without noise
-    steps = None if dt is None else _checked_steps(dt, end, max_steps, batch)
+    steps = None if dt is None else _checked_steps(dt, t1_values, max_steps, batch)
 
     dtype = system.dtype
     # A vmapped adaptive solve runs until its slowest member is done, so every system pays for
     # the slowest. Systems are sorted by predicted cost and solved in groups of equal size (one
     # compiled program for all groups), padded by repeating the last system to fill the last
     # group and to a multiple of the device count.
-    cost = predicted_cost(system, end, time=time) if steps is None else steps
+    cost = predicted_cost(system, t1_values, time=time) if steps is None else steps
     grouped = cost_groups(cost, groups, devices=1 if mesh is None else mesh.size)
     (n_groups, size), index = grouped.shape, grouped.reshape(-1)
     order = index[:nb]  # the padding repeats the last system
@@ -126,13 +126,13 @@ def simulate(
         system=jax.tree.map(flat, system),
         rho0=flat(rho0.astype(dtype)),
         velocity0=flat(velocity0.astype(dtype)),
-        t1=flat(end.astype(dtype)),
+        t1=flat(t1_values.astype(dtype)),
         ts=flat(ts.astype(dtype)),
         dt=None if dt is None else flat(_checks.per_system("dt", dt, batch, allow_zero=False).astype(dtype)),
         bath=flat(bath.astype(dtype)),
         key=None if not noisy else keys[index],
     )
-    static = dict(chart=chart_, solver=solver_, second_order=second_order, rtol=rtol, atol=atol, max_steps=max_steps, time=time, mesh=mesh)
+    static = dict(chart=resolved_chart, solver=resolved_solver, second_order=second_order, rtol=rtol, atol=atol, max_steps=max_steps, time=time, mesh=mesh)
     parts = [_solve_group(**jax.tree.map(lambda a: a[g * size : (g + 1) * size], arrays), **static) for g in range(n_groups)]
     unsort = np.argsort(order)  # back to the caller's order, padding dropped
     merged = jax.tree.map(lambda *a: jnp.reshape(jnp.concatenate(a)[:nb][unsort], batch + a[0].shape[1:]), *parts)
@@ -307,9 +307,9 @@ def _checked_inputs(system: AttentionSystem, rho0, t1, ts, saves, velocity0):
             )
         vel = vel - rho * drift[..., None]  # remove the rounding-sized normal part
 
-    end = _checks.per_system("t1", t1, batch, allow_zero=False)
+    t1_values = _checks.per_system("t1", t1, batch, allow_zero=False)
     if ts is None:
-        times = np.linspace(0.0, 1.0, saves) * end[..., None]
+        times = np.linspace(0.0, 1.0, saves) * t1_values[..., None]
     else:
         times = _checks.float_array("ts", ts)
         if times.ndim < 1 or times.shape[-1] < 1:
@@ -319,6 +319,6 @@ def _checked_inputs(system: AttentionSystem, rho0, t1, ts, saves, velocity0):
         _checks.finite("ts", times)
         if (np.diff(times, axis=-1) < 0).any():
             raise ValueError("ts must be non-decreasing")
-        if (times < 0).any() or (times > end[..., None]).any():
+        if (times < 0).any() or (times > t1_values[..., None]).any():
             raise ValueError("ts must lie in [0, t1]")
-    return rho, vel, end, times, second_order
+    return rho, vel, t1_values, times, second_order

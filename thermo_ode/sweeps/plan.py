@@ -13,10 +13,11 @@ import typing
 
 import numpy as np
 
-from . import config as cfgmod
-from . import rules
-from .config import LoadedConfig, NaturalTime, RelaxationTimes
-from .formulas import causal_mask, damping_from_ratio, energies_from_qk
+from .. import rules
+from ..formulas import causal_mask, damping_from_ratio, energies_from_qk
+from .energy_files import fixed_energies
+from .loading import LoadedConfig
+from .schema import NaturalTime, RelaxationTimes
 
 # Dirichlet draws can underflow to exactly 0 for small alpha; a zero is an invariant face, not
 # what a random start means, so draws are floored here.
@@ -48,7 +49,7 @@ class Plan(typing.NamedTuple):
         return {key: values[i].item() for (key, values), i in zip(self.axes.items(), position)}
 
 
-def plan(loaded: LoadedConfig) -> Plan:
+def plan_sweep(loaded: LoadedConfig) -> Plan:
     """The layout depends on the config alone (not on devices), so any process can resume."""
     cfg = loaded.config
     axes = cfg.sweep.axes()
@@ -62,7 +63,7 @@ def plan(loaded: LoadedConfig) -> Plan:
 def _fixed_rows(loaded: LoadedConfig) -> int | None:
     cfg = loaded.config
     if cfg.system.energies.kind in ("file", "list"):
-        energies = cfgmod.fixed_energies(loaded)
+        energies = fixed_energies(loaded)
         return energies.shape[0] if energies.ndim == 2 else None
     if cfg.system.energies.kind == "minilm":
         return cfg.system.tokens  # one row per token (validated against the text)
@@ -84,11 +85,11 @@ class ChunkInputs(typing.NamedTuple):
     valid: int  # how many leading points are real
 
 
-def chunk_inputs(loaded: LoadedConfig, p: Plan, chunk: int) -> ChunkInputs:
-    start, stop = p.chunk_range(chunk)
-    indices = list(range(start, stop)) + [stop - 1] * (p.chunk_size - (stop - start))
-    fixed = cfgmod.fixed_energies(loaded) if loaded.config.system.energies.kind in ("file", "list") else None
-    rows = [_point(loaded, p, i, fixed) for i in indices]
+def chunk_inputs(loaded: LoadedConfig, plan: Plan, chunk: int) -> ChunkInputs:
+    start, stop = plan.chunk_range(chunk)
+    indices = list(range(start, stop)) + [stop - 1] * (plan.chunk_size - (stop - start))
+    fixed = fixed_energies(loaded) if loaded.config.system.energies.kind in ("file", "list") else None
+    rows = [_point(loaded, plan, i, fixed) for i in indices]
     stack = lambda k: np.stack([r[k] for r in rows])
     return ChunkInputs(
         stack("energies"), stack("mask"), stack("temperature"), stack("mass"), stack("damping"),
@@ -96,42 +97,42 @@ def chunk_inputs(loaded: LoadedConfig, p: Plan, chunk: int) -> ChunkInputs:
     )
 
 
-def _point(loaded: LoadedConfig, p: Plan, index: int, fixed) -> dict:
+def _point(loaded: LoadedConfig, plan: Plan, index: int, fixed) -> dict:
     cfg = loaded.config
-    s, e = cfg.system, cfg.system.energies
-    v = p.point_values(index)
+    system_cfg, energies_cfg = cfg.system, cfg.system.energies
+    v = plan.point_values(index)
     get = lambda key, default: v.get(key, default)
-    n, Q, N = int(get("tokens", s.tokens)), p.queries, p.tokens
+    n, Q, N = int(get("tokens", system_cfg.tokens)), plan.queries, plan.tokens
 
-    if e.kind == "random_qk":
-        d_k = int(get("d_k", e.d_k))
-        rng = np.random.default_rng(int(get("seed", e.seed)))
+    if energies_cfg.kind == "random_qk":
+        d_k = int(get("d_k", energies_cfg.d_k))
+        rng = np.random.default_rng(int(get("seed", energies_cfg.seed)))
         q, k = rng.normal(size=(Q, d_k)), rng.normal(size=(n, d_k))
         energies = energies_from_qk(q, k)
         default_temperature = math.sqrt(d_k)
-    elif e.kind == "gaussian":
-        rng = np.random.default_rng(int(get("seed", e.seed)))
-        energies = rng.normal(size=(Q, n)) * get("scale", e.scale)
+    elif energies_cfg.kind == "gaussian":
+        rng = np.random.default_rng(int(get("seed", energies_cfg.seed)))
+        energies = rng.normal(size=(Q, n)) * get("scale", energies_cfg.scale)
         default_temperature = None
-    elif e.kind == "minilm":
-        from .sources import attention_heads
+    elif energies_cfg.kind == "minilm":
+        from ..sources import attention_heads
 
-        head = attention_heads(e.text, layer=int(get("layer", e.layer)), head=int(get("head", e.head)))
+        head = attention_heads(energies_cfg.text, layer=int(get("layer", energies_cfg.layer)), head=int(get("head", energies_cfg.head)))
         energies = energies_from_qk(head.q.astype(np.float64), head.k.astype(np.float64))
         default_temperature = math.sqrt(rules.MINILM_HEAD_DIM)
     else:
         energies = np.broadcast_to(fixed, (Q, n))
         default_temperature = None
-    T = get("temperature", s.temperature if s.temperature is not None else default_temperature)
-    m = get("mass", s.mass)
-    if "damping" in v or s.damping is not None:
-        gamma = get("damping", s.damping)
+    T = get("temperature", system_cfg.temperature if system_cfg.temperature is not None else default_temperature)
+    m = get("mass", system_cfg.mass)
+    if "damping" in v or system_cfg.damping is not None:
+        gamma = get("damping", system_cfg.damping)
     else:
-        ratio = get("damping_ratio", s.damping_ratio if s.damping_ratio is not None else 0.5)
+        ratio = get("damping_ratio", system_cfg.damping_ratio if system_cfg.damping_ratio is not None else 0.5)
         gamma = damping_from_ratio(ratio, m, T)
 
     mask = np.zeros((Q, N), bool)
-    if s.mask == "causal":
+    if system_cfg.mask == "causal":
         mask[:, :n] = causal_mask(Q, n)
     else:
         mask[:, :n] = True
@@ -150,7 +151,7 @@ def _point(loaded: LoadedConfig, p: Plan, index: int, fixed) -> dict:
     else:
         rho0 = np.broadcast_to(np.asarray(init.values, float), (Q, N)) / np.sum(init.values)
 
-    bath = get("bath_temperature", s.bath_temperature)
+    bath = get("bath_temperature", system_cfg.bath_temperature)
     noise_seed = int(get("noise_seed", cfg.integrate.noise_seed))
     return dict(energies=padded, mask=mask, temperature=T, mass=m, damping=gamma, bath_temperature=bath, noise_seed=noise_seed, rho0=rho0)
 

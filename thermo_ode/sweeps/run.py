@@ -10,9 +10,11 @@ from importlib import metadata
 
 import numpy as np
 
-from . import store, sweep
-from .config import LoadedConfig, resolved_json, solver_name
-from .formulas import equipartition
+from . import plan as planning
+from . import store
+from ..formulas import equipartition
+from .loading import LoadedConfig
+from .schema import resolved_json
 from .store import PARAMETERS
 
 
@@ -64,13 +66,13 @@ def provenance(loaded: LoadedConfig, devices: int) -> dict:
 def run(loaded: LoadedConfig, out_dir, *, resume: bool = True, devices: int = 1, chunks: range | None = None, on_chunk=None) -> RunSummary:
     """Run (or resume) the sweep into `out_dir`. `chunks` restricts this process to a range of
     chunk indices (for several hosts sharing one store); `on_chunk(done, total)` reports progress."""
-    from .linear import linear_theory
-    from .observables import time_averages
-    from .simulation import simulate
-    from .system import AttentionSystem
+    from ..linear import linear_theory
+    from ..observables import time_averages
+    from ..simulation import simulate
+    from ..system import AttentionSystem
 
     cfg = loaded.config
-    plan = sweep.plan(loaded)
+    plan = planning.plan_sweep(loaded)
     group = store.open_for_run(out_dir, plan, provenance(loaded, devices), resume)
     done = store.done_chunks(group)
     mine = range(plan.chunks) if chunks is None else range(max(chunks.start, 0), min(chunks.stop, plan.chunks))
@@ -79,18 +81,18 @@ def run(loaded: LoadedConfig, out_dir, *, resume: bool = True, devices: int = 1,
         on_chunk(len(mine) - len(todo), len(mine))
     integrate = cfg.integrate
     for count, chunk in enumerate(todo, start=len(mine) - len(todo) + 1):
-        inputs = sweep.chunk_inputs(loaded, plan, chunk)
+        inputs = planning.chunk_inputs(loaded, plan, chunk)
         system = AttentionSystem(
             inputs.energies, inputs.temperature[:, None], inputs.mass[:, None], inputs.damping[:, None], mask=inputs.mask
         )
         theory = linear_theory(system[:, 0])  # parameters are per point, shared by its rows
         predicted = np.asarray(theory.relaxation_time)
-        t1 = sweep.end_times(cfg, theory)
-        dt = sweep.step_sizes(cfg, theory)
-        burn_in = sweep.burn_in_times(cfg, theory, t1)
+        t1 = planning.end_times(cfg, theory)
+        dt = planning.step_sizes(cfg, theory)
+        burn_in = planning.burn_in_times(cfg, theory, t1)
         noisy = bool((inputs.bath_temperature > 0).any())
         traj = simulate(
-            system, inputs.rho0, t1[:, None], saves=plan.saves, chart=integrate.chart, solver=solver_name(cfg),
+            system, inputs.rho0, t1[:, None], saves=plan.saves, chart=integrate.chart, solver=cfg.solver_name,
             dt=None if dt is None else dt[:, None], bath_temperature=inputs.bath_temperature[:, None],
             key=_point_keys(inputs, plan.queries) if noisy else None,
             rtol=integrate.rtol, atol=integrate.atol, max_steps=integrate.max_steps, time=integrate.time,
@@ -102,7 +104,7 @@ def run(loaded: LoadedConfig, out_dir, *, resume: bool = True, devices: int = 1,
         status = np.asarray(traj.status)
         final = distance[..., -1]
         converged = (status == 0) & (final < cfg.verify.tolerance)
-        relax = np.where(converged, sweep.relaxation_time(np.broadcast_to(t[:, None], distance.shape), distance, cfg.verify.tolerance), np.nan)
+        relax = np.where(converged, planning.relaxation_time(np.broadcast_to(t[:, None], distance.shape), distance, cfg.verify.tolerance), np.nan)
         parameters = dict(
             temperature=inputs.temperature, mass=inputs.mass, damping=inputs.damping, t1=t1,
             bath_temperature=inputs.bath_temperature, dt=np.full_like(t1, np.nan) if dt is None else dt, burn_in=burn_in,

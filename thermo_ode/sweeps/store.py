@@ -20,7 +20,7 @@ import shutil
 
 import numpy as np
 
-from .sweep import Plan
+from .plan import Plan
 
 STORE_NAME = "results.zarr"
 NETCDF_NAME = "results.nc"
