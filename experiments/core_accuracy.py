@@ -2,7 +2,7 @@
 
 Run: python experiments/core_accuracy.py [--out results/core_accuracy.json]
 
-The claims checked are the exact predictions of shared/physics.md, section 3; the tests in
+The claims checked are the exact predictions listed in docs/physics.md, section 16; the tests in
 tests/ assert the same quantities with tolerances, this script reports the numbers themselves.
 """
 
