@@ -3,8 +3,8 @@
 Eq. 18, m (rho''/rho - rho'^2 / (2 rho^2)) + gamma rho'/rho + E + T ln rho = Lambda, written in
 x = 2 sqrt(rho) (no renormalisation, regular where rho touches 0) is
 m x'' = (x/2)(Lambda - E - T ln rho) - gamma x'. Integrate it with Lambda held at its initial
-value, as the paper writes it, and with Lambda(t) = <E + T ln rho> - (m/2) <(rho'/rho)^2> (physics
-note), and watch sum rho. Run: python experiments/constant_multiplier.py
+value, as the paper writes it, and with Lambda(t) = <E + T ln rho> - (m/2) <(rho'/rho)^2>
+(docs/physics.md, section 4), and watch sum rho. Run: python experiments/constant_multiplier.py
 """
 
 from _report import options

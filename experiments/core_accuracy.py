@@ -3,7 +3,7 @@ write it to DIR/core_accuracy.json (the README's accuracy table is rendered from
 
 Run: python experiments/core_accuracy.py [--out DIR]   (default DIR: experiments/results/)
 
-The claims checked are the exact predictions of shared/physics.md, section 3; the tests in
+The claims checked are the exact predictions listed in docs/physics.md, section 16; the tests in
 tests/ assert the same quantities with tolerances, this script reports the numbers themselves.
 """
 

@@ -1,5 +1,6 @@
-"""Measure the constrained integrators and the heat bath against their exact predictions
-(physics note, item 2 and section 4): the numbers in the README's accuracy table.
+"""Measure the constrained integrators (docs/physics.md, section 14) and the heat bath
+(docs/physics.md, section 13) against their exact predictions: the numbers in the README's
+accuracy table.
 
 Run: python experiments/integrators_and_bath.py   (writes results/integrators_and_bath.json, or DIR/ with --out DIR)
 """

@@ -51,7 +51,7 @@ def log_slope(t, d, low, high):
 
 
 def sphere_rhs_physical(energies, temperature, mass, damping, mask):
-    """The sphere-chart equations of physics.md section 2, in physical time, in plain numpy
+    """The sphere-chart equations of docs/physics.md, section 3, in physical time, in plain numpy
     (an independent implementation for scipy to integrate)."""
     live = np.asarray(mask)
 

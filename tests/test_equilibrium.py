@@ -1,4 +1,4 @@
-"""Equilibrium and thermodynamics (physics note, section 3, item 1)."""
+"""Equilibrium and thermodynamics (docs/physics.md, section 6)."""
 
 import jax
 import jax.numpy as jnp

@@ -1,4 +1,5 @@
-"""Fisher–Rao geometry (physics note, item 7) and the sphere chart's maps."""
+"""Fisher–Rao geometry (docs/physics.md, section 8) and the sphere chart's maps
+(docs/physics.md, section 3)."""
 
 import numpy as np
 from hypothesis import given, settings

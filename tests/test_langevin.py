@@ -1,4 +1,4 @@
-"""Langevin dynamics at bath temperature T_b (physics note, section 4).
+"""Langevin dynamics at bath temperature T_b (docs/physics.md, section 13).
 
 Statistical tests use fixed keys, so they are deterministic; each states its tolerance and the
 samples it rests on. The stationary-density tests also show they can fail: the same samples

@@ -1,4 +1,4 @@
-"""Mass only sets the clock (physics note, item 5)."""
+"""Mass only sets the clock (docs/physics.md, section 10)."""
 
 import numpy as np
 import pytest

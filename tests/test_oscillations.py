@@ -1,4 +1,5 @@
-"""Conservative dynamics: small-oscillation frequency and energy conservation (items 2, 3)."""
+"""Conservative dynamics: small-oscillation frequency (docs/physics.md, section 9) and energy
+conservation (docs/physics.md, section 7)."""
 
 import numpy as np
 import pytest

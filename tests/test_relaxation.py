@@ -1,5 +1,5 @@
-"""Damped relaxation to softmax: linear-theory rates (item 3) and the exact overdamped
-solution (item 4)."""
+"""Damped relaxation to softmax: linear-theory rates (docs/physics.md, section 9) and the exact
+overdamped solution (docs/physics.md, section 11)."""
 
 import itertools
 

@@ -1,4 +1,5 @@
-"""RATTLE and g-BAOAB on the sphere: order, long-run energy, constraint (physics note, item 2)."""
+"""RATTLE and g-BAOAB on the sphere: order, long-run energy, constraint
+(docs/physics.md, section 14)."""
 
 import numpy as np
 import pytest

@@ -6,7 +6,7 @@ With `s = rate * t`, the sphere-chart equation `m x_tt = -grad V - gamma x_t + m
 
 with `stiffness = T / (m rate^2)` and `friction = gamma / (m rate)`. In natural time
 (`rate = sqrt(T/m)`) these are 1 and `2 zeta`: the dynamics depend only on `E/T` and `zeta`
-(physics note, item 5). The overdamped limit `m = 0` is first order:
+(docs/physics.md, section 10). The overdamped limit `m = 0` is first order:
 `x' = -stiffness * P_x g(x)` with `stiffness = T / (gamma rate)`, 1 for `rate = T/gamma`.
 
 Three independent routes are here: the sphere chart (primary), the logit chart, and the

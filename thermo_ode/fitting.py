@@ -7,7 +7,7 @@ are optimised in logarithms (positivity) with optax's L-BFGS. The uncertainty is
 Gauss–Newton estimate `2 L / dof * H^-1` from the Hessian `H` of the loss in those logarithms
 (central differences of the exact gradient).
 
-Identifiability (physics note, item 5): in natural time the dynamics depend on `E/T` and
+Identifiability (docs/physics.md, section 10): in natural time the dynamics depend on `E/T` and
 `zeta` only. With a clock (times in known units) and known energies, `m`, `gamma` and `T` are
 separately identifiable. Without a clock (`time_unit` fitted) `m` and the unit are not: only
 `E/T`, `zeta` and `sqrt(T/m)` in the unknown unit are, and `FitResult.natural` reports those.

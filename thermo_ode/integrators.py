@@ -1,6 +1,6 @@
 """Constrained integrators on the radius-2 sphere, as diffrax solvers and terms.
 
-The state is `(x, v)` with `|x|^2 = R^2` and `x . v = 0` (physics note, section 2). Two
+The state is `(x, v)` with `|x|^2 = R^2` and `x . v = 0` (docs/physics.md, section 3). Two
 splitting methods, each one force evaluation per step:
 
 - `Rattle`: constrained velocity Verlet (Andersen, J. Comput. Phys. 52, 1983). The position

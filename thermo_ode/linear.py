@@ -1,4 +1,4 @@
-"""Small oscillations about softmax (physics note, section 3, item 3).
+"""Small oscillations about softmax (docs/physics.md, section 9).
 
 Writing `rho = rho*(1 + eps)` with `sum rho* eps = 0`, every one of the N-1 modes obeys
 `m eps'' + gamma eps' + T eps = 0`, whatever the energies. So the whole linear response is set

@@ -1,5 +1,5 @@
 """Observables of a run: time averages after a burn-in, and the fluctuation modes of the
-linear theory (physics note, items 3 and section 4).
+linear theory (docs/physics.md, section 9) in a heat bath (docs/physics.md, section 13).
 
 With Langevin noise at bath temperature `T_b` the predictions are equipartition,
 `<K> = (N - 1) T_b / 2`, and, for small `T_b`, variance `T_b / T` in every mode amplitude.
@@ -70,8 +70,9 @@ def time_averages(traj: Trajectory, burn_in) -> TimeAverages:
 
 def mode_amplitudes(rho, equilibrium):
     """Coordinates of `eps = rho / rho* - 1` along `N - 1` directions orthonormal in the
-    `rho*`-weighted inner product `sum rho* a b` and orthogonal to the constant (physics note,
-    item 3). Each is a mode of the linear theory; at small `T_b` each has variance `T_b / T`.
+    `rho*`-weighted inner product `sum rho* a b` and orthogonal to the constant
+    (docs/physics.md, section 9). Each is a mode of the linear theory; at small `T_b` each has
+    variance `T_b / T`.
 
     Computed as `H u` with `u = sqrt(rho*) eps` and the Householder reflection `H` that sends
     `sqrt(rho*)` to `-e_N`; its first `N - 1` rows span the complement. Masked tokens

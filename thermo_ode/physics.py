@@ -1,4 +1,4 @@
-"""Thermodynamics of an `AttentionSystem`: pure, batched functions (physics note, section 3).
+"""Thermodynamics of an `AttentionSystem`: pure, batched functions (docs/physics.md, section 6).
 
 Sums run over unmasked tokens only; masked tokens have `rho = 0` and contribute nothing.
 """

@@ -281,8 +281,8 @@ def _checked_inputs(system: AttentionSystem, rho0, t1, ts, saves, velocity0):
         idx = _checks.first_index(zero)
         raise ValueError(
             f"rho0 is 0 on unmasked token {idx}: that face of the simplex is invariant and the "
-            "trajectory can never reach softmax (physics note, item 6); start inside the simplex "
-            "or mask the token"
+            "trajectory can never reach softmax (docs/physics.md, section 12); start inside the "
+            "simplex or mask the token"
         )
     total = rho.sum(axis=-1)
     if (np.abs(total - 1) > rules.NORMALISATION_TOL).any():

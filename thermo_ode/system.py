@@ -16,7 +16,7 @@ __all__ = ["AttentionSystem", "causal_mask"]
 
 
 class AttentionSystem(eqx.Module):
-    """A batch of attention distributions seen as physical systems (physics note, section 1).
+    """A batch of attention distributions seen as physical systems (docs/physics.md, section 1).
 
     `energies` has shape `(..., N)`; `temperature`, `mass` and `damping` broadcast against the
     batch shape `(...)`; `mask` (True where a token exists) has shape `(..., N)`. All fields are
