@@ -31,11 +31,17 @@ def _g(x: float, digits: int = 2) -> str:
     return f"{x:.{digits}g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.{digits - 1}e}"
 
 
+def _cell(text: str) -> str:
+    """Text for a markdown table cell: a `|` in it would end the cell."""
+    return text.replace("|", "\\|")
+
+
 def experiments() -> str:
     lines = ["| experiment | claim (paper) | outcome (measured) | verdict | time |", "|---|---|---|---|---|"]
     for name in ORDER:
         r = _load(RESULTS / f"{name}.json")
-        lines.append(f"| [`{name}.py`](experiments/{name}.py) ([figure]({r['figure']})) | {r['claim']} | {r['outcome']} | **{r['verdict']}** | {r['seconds']:.0f} s |")
+        cells = [_cell(r["claim"]), _cell(r["outcome"])]
+        lines.append(f"| [`{name}.py`](experiments/{name}.py) ([figure]({r['figure']})) | {cells[0]} | {cells[1]} | **{r['verdict']}** | {r['seconds']:.0f} s |")
     return "\n".join(lines)
 
 
@@ -109,7 +115,7 @@ def accuracy() -> str:
         "|---|---|---|",
     ]
     for name, value in r["errors"].items():
-        lines.append(f"| {name.replace('|', chr(92) + '|')} | {_g(value)} | {ACCURACY_ASSERTED[name]} |")
+        lines.append(f"| {_cell(name)} | {_g(value)} | {ACCURACY_ASSERTED[name]} |")
     return "\n".join(lines)
 
 

@@ -13,9 +13,6 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "physics.md"
 THIS = pathlib.Path(__file__).resolve().relative_to(ROOT).as_posix()
 
-# Files that still hold a stale reference their owner has yet to remove. Drop an entry as soon
-# as its file is fixed, so the check covers it again.
-PENDING = {"README.md"}
 
 # The project used to cite a physics write-up that lay outside the repository; these are the
 # ways it was referred to.
@@ -80,7 +77,7 @@ def page_sections():
 def test_no_file_cites_the_physics_note_outside_the_repository():
     found = []
     for name, text in text_files():
-        if name in PENDING or name == THIS:
+        if name == THIS:
             continue
         for pattern in STALE:
             found += [f"{name}:{_line(text, m.start())}: {m.group()!r}" for m in pattern.finditer(text)]

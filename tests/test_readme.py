@@ -148,7 +148,8 @@ def test_readme_yaml_examples_validate():
 def test_what_the_readme_names_exists():
     """Files, links, commands and flags the README names are real."""
     for path in set(re.findall(r"\b((?:experiments|benchmarks|tests|notebooks|configs|docs|thermo_ode)/[\w./-]+\.(?:py|yaml|md|png|json|ipynb))", README)):
-        assert (ROOT / path).exists(), path
+        if "NAME" not in path:  # a placeholder, as in experiments/NAME.py
+            assert (ROOT / path).exists(), path
     for link in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", README):
         if not link.startswith(("http://", "https://")):
             assert (ROOT / link).exists(), f"broken link {link}"

@@ -366,7 +366,7 @@ def _checked_values(system, rho0, velocity0, t1, ts, dt, bath, key, second_order
         (jnp.any(~jnp.isfinite(jnp.where(mask, system.energies, 0))), "energies must be finite on unmasked tokens"),
         (jnp.any(~jnp.isfinite(rho0)) | jnp.any(rho0 < 0), "rho0 must be finite and >= 0"),
         (jnp.any(jnp.where(mask, False, rho0 != 0)), "rho0 must be 0 on masked tokens"),
-        (jnp.any(mask & (rho0 == 0)), "rho0 is 0 on an unmasked token: an invariant face (docs/physics.md)"),
+        (jnp.any(mask & (rho0 == 0)), "rho0 is 0 on an unmasked token: an invariant face (docs/physics.md, section 12)"),
         (jnp.abs(total - 1) > NORMALISATION_TOL, f"rho0 must sum to 1 within {NORMALISATION_TOL}"),
         (jnp.abs(jnp.sum(velocity0)) > NORMALISATION_TOL * jnp.maximum(1.0, jnp.sum(jnp.abs(velocity0))), "velocity0 must sum to 0 (tangent to the simplex)"),
         (~(jnp.isfinite(t1) & (t1 > 0)), "t1 must be finite and > 0"),
