@@ -20,26 +20,9 @@
 # `notebooks/figures/quickstart/`) and prints their paths.
 
 # %%
-import pathlib
-import sys
+from thermo_ode.plotting import notebook_show
 
-
-def show(fig, name):
-    """In a notebook the figure shows inline; as a script it is saved as OUT/name.png."""
-    if AS_SCRIPT:
-        from thermo_ode.plotting import save
-
-        print("wrote", save(fig, OUT / name)[0])
-
-
-AS_SCRIPT = __name__ == "__main__" and "ipykernel" not in sys.modules
-if AS_SCRIPT:
-    import argparse
-
-    here = pathlib.Path(__file__)
-    parser = argparse.ArgumentParser(description=f"Run the {here.stem} notebook as a script and save its figures.")
-    parser.add_argument("--out", type=pathlib.Path, default=here.parent / "figures" / here.stem, help="folder for the figures (default: %(default)s)")
-    OUT = parser.parse_args().out
+show = notebook_show(globals())  # show(fig, name): inline here, saved as a PNG when run as a script
 
 # %%
 import jax

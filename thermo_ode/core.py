@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
-from . import physics, rules
+from . import _checks, physics, rules
 from .rules import NORMALISATION_TOL
 from .charts import AbstractChart, SphereChart, resolve_chart
 from .dynamics import Coefficients, sphere_force
@@ -313,7 +313,7 @@ def solve(
     if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
         raise ValueError(f"max_steps must be an int >= 1, got {max_steps!r}")
     if first_order is None:
-        first_order = not _checks_traced(system.mass) and bool(np.all(np.asarray(system.mass) == 0))
+        first_order = not _checks.is_traced(system.mass) and bool(np.all(np.asarray(system.mass) == 0))
     second_order = not first_order
     if velocity0 is not None and first_order:
         raise ValueError("velocity0 must be None for the first-order (m = 0) gradient flow")
@@ -340,10 +340,6 @@ def solve(
         system, rho0, velocity0, t1, ts, dt, bath, key, chart=resolved_chart, solver=resolved_solver, second_order=second_order,
         controller=controller, max_steps=int(max_steps), time=time, adjoint=adjoint or diffrax.RecursiveCheckpointAdjoint(),
     )
-
-
-def _checks_traced(value) -> bool:
-    return isinstance(value, jax.core.Tracer)
 
 
 @eqx.filter_jit

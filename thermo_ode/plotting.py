@@ -501,6 +501,30 @@ def plot_thermal(ds):
     return fig
 
 
+def notebook_show(namespace: dict):
+    """`show(fig, name)` for a notebook kept as a jupytext script, given its `globals()`.
+
+    In a notebook (an IPython kernel) figures display inline and `show` does nothing. Run as a
+    plain script (`python notebooks/NAME.py [--out DIR]`), `show` saves each figure as
+    `DIR/name.png` (default `notebooks/figures/NAME/`) and prints the path.
+    """
+    import argparse
+    import pathlib
+
+    if namespace.get("__name__") != "__main__" or "ipykernel" in sys.modules:
+        return lambda fig, name: None
+    here = pathlib.Path(namespace["__file__"])
+    parser = argparse.ArgumentParser(description=f"Run the {here.stem} notebook as a script and save its figures.")
+    parser.add_argument("--out", type=pathlib.Path, default=here.parent / "figures" / here.stem,
+                        help="folder for the figures (default: %(default)s)")
+    out = parser.parse_args().out
+
+    def show(fig, name):
+        print("wrote", save(fig, out / name)[0])
+
+    return show
+
+
 def save(fig, path, svg: bool = False) -> list[str]:
     """Write PNG (and SVG on request); close the figure."""
     import pathlib
