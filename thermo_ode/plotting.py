@@ -14,6 +14,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 
+from . import physics
 from .formulas import equipartition
 
 SEQUENTIAL = "viridis"
@@ -141,7 +142,7 @@ def plot_relaxation(series: list[Series], ax=None, floor: float = 1e-12):
 def plot_energy(s: Series, ax=None):
     """`H(t)` and `F(rho(t))` against `F* = -T ln Z`."""
     fig, ax = _figure(ax)
-    f_star = float(np.sum(np.where(s.mask, s.equilibrium * s.energies, 0)) - s.temperature * _entropy(s.equilibrium))
+    f_star = float(physics.equilibrium_free_energy(_system(s.energies, s.temperature, s.mask)))
     ax.plot(s.t, s.hamiltonian, color=_colors(2)[0], lw=1.5, label="H = K + F")
     ax.plot(s.t, s.free_energy, color=_colors(2)[1], lw=1.2, label="F(rho(t))")
     ax.axhline(f_star, color="0.3", ls="--", lw=1, label="F* = -T ln Z")
@@ -153,9 +154,11 @@ def plot_energy(s: Series, ax=None):
     return fig
 
 
-def _entropy(p):
-    p = p[p > 0]
-    return float(-np.sum(p * np.log(p)))
+def _system(energies, temperature, mask=None):
+    """The `AttentionSystem` whose closed forms (thermo_ode.physics) a figure draws."""
+    from .system import AttentionSystem
+
+    return AttentionSystem(np.asarray(energies, float), temperature, mask=mask)
 
 
 # 4 ---------------------------------------------------------------------------------------------
@@ -402,12 +405,9 @@ def collapse_points(raw) -> tuple[list[int], str]:
 # 8 ---------------------------------------------------------------------------------------------
 def heat_capacity_curve(energies, temperatures):
     """`C(T) = Var_{rho*}(E) / T^2` of one energy spectrum at each temperature (numpy)."""
-    from .physics import heat_capacity
-    from .system import AttentionSystem
-
     T = np.asarray(temperatures, float)
     E = np.broadcast_to(np.asarray(energies, float), T.shape + np.shape(energies))
-    return np.asarray(heat_capacity(AttentionSystem(E, T)), float)
+    return np.asarray(physics.heat_capacity(_system(E, T)), float)
 
 
 def plot_heat_capacity(spectra: dict[str, np.ndarray], temperatures=None, ax=None):
@@ -446,7 +446,7 @@ def stationary_density_n2(energies, temperature, bath_temperature, grid: int = 2
     edges = np.linspace(0, 1, grid + 1)
     r = (edges[1:] + edges[:-1]) / 2
     rho = np.stack([r, 1 - r], -1)
-    free = rho @ np.asarray(energies, float) + temperature * (rho * np.log(rho)).sum(-1)
+    free = np.asarray(physics.free_energy(rho, _system(energies, temperature)))
     density = np.exp(-(free - free.min()) / bath_temperature) / np.sqrt(r * (1 - r))
     return r, density / (density.sum() * (edges[1] - edges[0]))
 
@@ -461,8 +461,8 @@ def plot_stationary_density(samples, energies, temperature, bath_temperature, ax
     ax.plot(r, density, color=colors[0], lw=2, label="prod rho^(-1/2) exp(-F/T_b)")
     flat = density * np.sqrt(r * (1 - r))
     ax.plot(r, flat / (flat.sum() * (r[1] - r[0])), color="0.4", ls="--", lw=1.2, label="exp(-F/T_b) (flat measure)")
-    star = np.exp(-np.asarray(energies, float) / temperature)
-    ax.axvline(star[0] / star.sum(), color="0.3", ls=":", label="softmax rho*_1")
+    star = np.asarray(physics.equilibrium(_system(energies, temperature)))
+    ax.axvline(star[0], color="0.3", ls=":", label="softmax rho*_1")
     # The density is integrable but infinite at the faces: scale to the histogram.
     ax.set(xlabel="rho_1", ylabel="probability density", ylim=(0, 1.5 * heights.max()),
            title=f"Stationary density, N = 2, T = {temperature:g}, T_b = {bath_temperature:g}")
