@@ -24,8 +24,10 @@ def mixes_massless(masses) -> bool:
     return bool(massless.any() and not massless.all())
 
 ADAPTIVE = ("tsit5", "dopri5", "dopri8", "bosh3", "heun", "kvaerno3", "kvaerno5")
+# The same explicit methods with their stages unrolled (thermo_ode.fused): one fused kernel a step.
+FUSED = ("fused_tsit5", "fused_dopri5", "fused_dopri8", "fused_bosh3", "fused_heun")
 FIXED_STEP = ("rattle", "gbaoab", "euler")  # no error estimate: they need dt
-NAMES = ADAPTIVE + FIXED_STEP
+NAMES = ADAPTIVE + FUSED + FIXED_STEP
 NOISE = ("gbaoab", "euler")  # integrate Langevin noise
 SPHERE_SPLITTING = ("rattle", "gbaoab")  # sphere chart and m > 0 only
 

@@ -12,6 +12,7 @@ from typing import Callable
 import diffrax
 import equinox as eqx
 
+from .fused import FUSED
 from .integrators import GeodesicBAOAB, Rattle
 
 # The names, and which need dt or take noise, are `thermo_ode.rules`' (jax-free).
@@ -26,6 +27,7 @@ SOLVERS: dict[str, Callable[[], diffrax.AbstractSolver]] = {
     "rattle": Rattle,
     "gbaoab": GeodesicBAOAB,
     "euler": diffrax.Euler,
+    **FUSED,
 }
 
 
