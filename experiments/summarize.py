@@ -59,15 +59,21 @@ def default_run() -> str:
 
 
 def _sweep_description(config_path: pathlib.Path) -> str:
-    from thermo_ode import sweeps
+    """The sweep axes of a shipped config, read through the schema alone (describing a config
+    needs none of the packages running it may need, such as MiniLM's)."""
+    import yaml
 
-    cfg = sweeps.load(config_path).config
+    from thermo_ode.sweeps.schema import SweepAxes
+
+    data = yaml.safe_load(config_path.read_text())
+    axes = SweepAxes.model_validate(data.get("sweep") or {}).axes()
     parts = []
-    for key, values in cfg.sweep.axes().items():
+    for key, values in axes.items():
         values = list(values)
         span = f"{_g(min(values), 3)}..{_g(max(values), 3)}" if len(values) > 2 else ", ".join(_g(v, 3) for v in values)
         parts.append(f"{key} {span} ({len(values)})")
-    return " x ".join(parts) + f"; N = {cfg.max_tokens}"
+    tokens = int(max(axes["tokens"])) if "tokens" in axes else data["system"]["tokens"]
+    return " x ".join(parts) + f"; N = {tokens}"
 
 
 def studies() -> str:
