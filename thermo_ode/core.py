@@ -120,12 +120,28 @@ def fixed_step_count(t1, dt):
     return xp.where(xp.abs(ratio - xp.round(ratio)) <= 1e-9 * ratio, xp.round(ratio), xp.ceil(ratio))
 
 
-def integrate(
+class Problem(eqx.Module):
+    """One system set up for a diffrax solver, in solver time `s = rate * t`: what `integrate`
+    hands to `diffeqsolve` and the refill engine (thermo_ode.engine) steps itself."""
+
+    terms: diffrax.AbstractTerm
+    solver: diffrax.AbstractSolver
+    controller: diffrax.AbstractStepSizeController
+    y0: object
+    coefficients: Coefficients
+    s1: Array  # end, in solver time
+    dt0: Array | None  # the first step (None: the controller chooses)
+    save_at: Array  # (S,) save times, in solver time
+    reported_ts: Array  # (S,) the same, in physical time
+    rate: Array
+
+
+def set_up(
     system: AttentionSystem, rho0, velocity0, t1, ts, dt, bath_temperature, key, *,
-    chart: AbstractChart, solver, second_order: bool, controller, max_steps: int, time: str, adjoint,
-) -> Trajectory:
-    """One system (no batch axes), every argument already checked and cast: the body shared by
-    `solve` and `simulate`. `dt` None means adaptive steps; `key` None means no noise."""
+    chart: AbstractChart, solver, second_order: bool, controller, time: str,
+) -> Problem:
+    """One system (no batch axes), every argument already checked and cast, as a `Problem`.
+    `dt` None means adaptive steps; `key` None means no noise."""
     if dt is None:
         rate = clock_rate(system, second_order, time)
         s1, dt0 = rate * t1, None
@@ -153,31 +169,52 @@ def integrate(
         amplitude = noise_amplitude(c, bath_temperature / system.temperature, second_order)
         path = StepBrownianPath(rho0.shape, rho0.dtype, key)
         terms = diffrax.MultiTerm(terms, TangentNoiseTerm(amplitude, c.mask, path))
-    sol = diffrax.diffeqsolve(
-        terms, wrapped, t0=jnp.zeros_like(s1), t1=s1, dt0=dt0, y0=y0, args=c,
-        saveat=diffrax.SaveAt(ts=save_at), stepsize_controller=controller, max_steps=max_steps,
-        throw=False, adjoint=adjoint,
-    )
+    return Problem(terms, wrapped, controller, y0, c, s1, dt0, save_at, reported, rate)
+
+
+def read_out(system: AttentionSystem, problem: Problem, ys, status, num_steps, bath_temperature, *, chart, second_order) -> Trajectory:
+    """The `Trajectory` of one system from the raw solver states `ys` at its saves."""
+    c = problem.coefficients
     readout = jax.vmap(lambda y: (chart.readout(y, c, second_order), chart.constraint_error(y, second_order)))
-    (rho, rho_dot), constraint = readout(sol.ys)
-    rho_dot = rho_dot * rate
+    (rho, rho_dot), constraint = readout(ys)
+    rho_dot = rho_dot * problem.rate
     equilibrium = physics.equilibrium(system)
     per_save = jax.vmap(lambda r, rd: (physics.hamiltonian(r, rd, system), physics.free_energy(r, system)))
     hamiltonian, free_energy = per_save(rho, rho_dot)
     return Trajectory(
-        ts=reported,
+        ts=problem.reported_ts,
         rho=rho,
         rho_dot=rho_dot,
         hamiltonian=hamiltonian,
         free_energy=free_energy,
         distance=fisher_rao_distance(rho, equilibrium),
         equilibrium=equilibrium,
-        status=status_code(sol.result),
-        num_steps=sol.stats["num_steps"],
+        status=status,
+        num_steps=num_steps,
         constraint_error=constraint,
         bath_temperature=bath_temperature,
         system=system,
     )
+
+
+def integrate(
+    system: AttentionSystem, rho0, velocity0, t1, ts, dt, bath_temperature, key, *,
+    chart: AbstractChart, solver, second_order: bool, controller, max_steps: int, time: str, adjoint,
+) -> Trajectory:
+    """One system (no batch axes), every argument already checked and cast, by diffeqsolve:
+    the body shared by `solve` and `simulate`. `dt` None means adaptive steps; `key` None
+    means no noise."""
+    problem = set_up(
+        system, rho0, velocity0, t1, ts, dt, bath_temperature, key,
+        chart=chart, solver=solver, second_order=second_order, controller=controller, time=time,
+    )
+    sol = diffrax.diffeqsolve(
+        problem.terms, problem.solver, t0=jnp.zeros_like(problem.s1), t1=problem.s1, dt0=problem.dt0, y0=problem.y0,
+        args=problem.coefficients, saveat=diffrax.SaveAt(ts=problem.save_at), stepsize_controller=problem.controller,
+        max_steps=max_steps, throw=False, adjoint=adjoint,
+    )
+    return read_out(system, problem, sol.ys, status_code(sol.result), sol.stats["num_steps"], bath_temperature,
+                    chart=chart, second_order=second_order)
 
 
 def resolve_solver_choice(solver, noisy: bool, second_order: bool):
