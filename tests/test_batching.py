@@ -77,3 +77,34 @@ def test_grouping_by_cost_keeps_the_callers_order():
     np.testing.assert_allclose(five.equilibrium, one.equilibrium, rtol=0, atol=0)
     with pytest.raises(ValueError, match="groups must be 'auto' or an int >= 1"):
         to.simulate(system, np.full(7, 1 / 7), 1.0, groups=0)
+
+
+def test_refill_engine_takes_each_systems_own_steps_whatever_the_pool():
+    """The refill engine against the vmapped path: the same step counts and states (to
+    rounding) for pools smaller than, equal to and larger than the batch; failures keep their
+    status while the others finish."""
+    rng = np.random.default_rng(0)
+    B, N = 24, 8
+    T = np.geomspace(0.5, 2, B)
+    m = np.geomspace(0.1, 10, B)[rng.permutation(B)]
+    gamma = 2 * np.linspace(0.3, 1.5, B) * np.sqrt(m * T)
+    system = to.AttentionSystem(rng.normal(size=(B, N)) * T[:, None], T, m, gamma)
+    t1 = 25 / np.minimum(gamma / (2 * m), np.sqrt(T / m))
+    rho0 = np.full((B, N), 1 / N)
+    reference = to.simulate(system, rho0, t1, saves=7)
+    for pool in (1, 5, 24, 64):
+        traj = to.simulate(system, rho0, t1, saves=7, engine="refill", pool=pool)
+        np.testing.assert_array_equal(traj.num_steps, reference.num_steps)
+        np.testing.assert_allclose(traj.rho, reference.rho, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(traj.ts, reference.ts, rtol=0, atol=0)
+    capped = to.simulate(system, rho0, t1, saves=7, engine="refill", pool=5, max_steps=150)
+    failed = np.asarray(reference.num_steps) > 150
+    assert failed.any() and not failed.all()
+    assert (np.asarray(capped.status)[failed] == to.core.STATUS_NAMES.index("max_steps_reached")).all()
+    np.testing.assert_allclose(np.asarray(capped.rho)[~failed], np.asarray(reference.rho)[~failed], rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="engine must be one of"):
+        to.simulate(system, rho0, t1, engine="lockstep")
+    with pytest.raises(ValueError, match="pool must be an int >= 1"):
+        to.simulate(system, rho0, t1, engine="refill", pool=0)
+    with pytest.raises(ValueError, match="engine='refill' runs adaptive solves"):
+        to.simulate(system, rho0, t1, engine="refill", dt=0.1, solver="rattle")

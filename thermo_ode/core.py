@@ -32,6 +32,7 @@ from .solvers import ProjectedSolver, is_sphere_splitting, needs_fixed_step, res
 from .system import AttentionSystem
 
 TIME_SCALES = ("natural", "physical")
+FIRST_STEP = 0.01  # solver time
 # `Trajectory.status` codes: the index of the solve's diffrax result in this list.
 STATUS_NAMES = (
     "successful", "max_steps_reached", "singular", "breakdown", "stagnation", "conlim", "nonfinite_input",
@@ -130,7 +131,7 @@ class Problem(eqx.Module):
     y0: object
     coefficients: Coefficients
     s1: Array  # end, in solver time
-    dt0: Array | None  # the first step (None: the controller chooses)
+    dt0: Array  # the first step, in solver time
     save_at: Array  # (S,) save times, in solver time
     reported_ts: Array  # (S,) the same, in physical time
     rate: Array
@@ -144,7 +145,9 @@ def set_up(
     `dt` None means adaptive steps; `key` None means no noise."""
     if dt is None:
         rate = clock_rate(system, second_order, time)
-        s1, dt0 = rate * t1, None
+        # The first step: what diffeqsolve takes anyway for the terms it wraps (it skips its
+        # initial-step heuristic then), written out so any stepping engine starts alike.
+        s1, dt0 = rate * t1, jnp.full_like(t1, FIRST_STEP)
         save_at = jnp.minimum(rate * ts, s1)
         reported = ts
     else:  # solver time counts steps: the grid 0, 1, ..., n is exact in floating point

@@ -22,6 +22,7 @@ from .core import (
     TIME_SCALES, Trajectory, check_static, clock_rate, fixed_step_count, integrate, key_array,
     resolve_solver_choice,
 )
+from .engine import solve_refill
 from .system import AttentionSystem
 
 __all__ = ["Trajectory", "simulate"]
@@ -46,6 +47,8 @@ def simulate(
     time: str = "natural",
     devices: int | None = None,
     groups: int | str = "auto",
+    engine: str = "vmap",
+    pool: int = 512,
 ) -> Trajectory:
     """Integrate the Lagrangian dynamics of every system in `system` from `rho0`.
 
@@ -74,6 +77,10 @@ def simulate(
       one device). Results are identical to the single-device run.
     - `groups`: solve the batch in this many groups of systems with similar predicted cost
       (one compiled program for all); `"auto"` uses one group per 32 systems, at most 32.
+    - `engine`: `"vmap"` (default: the groups above, each a vmapped `diffeqsolve`) or
+      `"refill"` (`thermo_ode.engine`: a pool of `pool` slots, each stepping its own system
+      and taking the next from the queue when done; adaptive solves without noise, on one
+      device). Both take each system's own steps.
 
     Accuracy figures quoted in the README need float64 (`jax.config.update("jax_enable_x64",
     True)` before creating arrays); float32 works at its own rounding.
@@ -104,10 +111,27 @@ def simulate(
         if dt is None and "dt is required" in str(exc):  # name a step that works for this batch
             raise ValueError(f"{exc} (= {_suggested_dt(system, second_order):.3g} for the fastest system here)") from None
         raise
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    if engine == "refill":
+        if dt is not None or noisy or mesh is not None:
+            raise ValueError("engine='refill' runs adaptive solves without noise on one device; use engine='vmap' with dt, a heat bath or devices")
+        if isinstance(pool, bool) or not isinstance(pool, (int, np.integer)) or pool < 1:
+            raise ValueError(f"pool must be an int >= 1, got {pool!r}")
     keys = None if key is None else _system_keys(key, batch)  # a bad key is refused even without noise
     steps = None if dt is None else _checked_steps(dt, t1_values, max_steps, batch)
 
     dtype = system.dtype
+    if engine == "refill":
+        flat_batch = lambda a: jnp.reshape(jnp.broadcast_to(jnp.asarray(a), batch + jnp.shape(a)[len(batch):]), (nb,) + jnp.shape(a)[len(batch):])
+        traj = solve_refill(
+            jax.tree.map(flat_batch, system), flat_batch(rho0.astype(dtype)), flat_batch(velocity0.astype(dtype)),
+            flat_batch(t1_values.astype(dtype)), flat_batch(ts.astype(dtype)), chart=resolved_chart, solver=resolved_solver,
+            second_order=second_order, controller=diffrax.PIDController(rtol=rtol, atol=atol), max_steps=max_steps, time=time,
+            pool=int(min(pool, nb)),
+        )
+        traj = jax.tree.map(lambda a: jnp.reshape(a, batch + a.shape[1:]), traj)
+        return eqx.tree_at(lambda t: t.system, traj, system)
     # A vmapped adaptive solve runs until its slowest member is done, so every system pays for
     # the slowest. Systems are sorted by predicted cost and solved in groups of equal size (one
     # compiled program for all groups), padded by repeating the last system to fill the last
@@ -205,6 +229,7 @@ def _solve_group(system, rho0, velocity0, t1, ts, dt, bath, key, *, chart, solve
 
 
 MESH_AXIS = "batch"
+ENGINES = ("vmap", "refill")
 
 
 def _mesh(devices):
