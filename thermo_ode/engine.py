@@ -4,8 +4,8 @@ A vmapped `diffeqsolve` runs every member of a batch until the slowest is done (
 Here each slot of a pool holds one system with its own time, step size, accept/reject,
 controller state and saves; when its system is done (or failed) the slot writes its results
 and takes the next system from the queue. No system pays for another's steps and no group
-waits for another; the solver state in the loop is bounded by the pool, and only the inputs
-and the saved results are the size of the batch.
+waits for another; the solver state in the loop is bounded by the pool, and only the inputs,
+the first-step states and the saved results are the size of the batch.
 
 Every slot repeats diffrax's own loop for one system (diffrax's public `solver.step`,
 `controller.init` / `adapt_step_size` and the solver's dense interpolation at the save times,
