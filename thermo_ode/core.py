@@ -225,6 +225,10 @@ def resolve_solver_choice(solver, noisy: bool, second_order: bool):
     return resolve_solver(rules.default_solver(noisy, second_order) if solver is None else solver)
 
 
+class DtRequired(ValueError):
+    """The choices need a fixed step and none was given (`simulate` adds a value for its batch)."""
+
+
 def check_static(chart, solver, second_order: bool, noisy: bool, fixed_step: bool, time: str) -> None:
     """Choices that cannot go together, whatever the values: raised before anything runs."""
     name = type(solver).__name__
@@ -241,11 +245,9 @@ def check_static(chart, solver, second_order: bool, noisy: bool, fixed_step: boo
         if not takes_noise(solver):
             raise ValueError(f"bath_temperature > 0: solver {name} cannot integrate noise; use 'gbaoab' (mass > 0) or 'euler'")
     if not fixed_step and (needs_fixed_step(solver) or noisy):
-        fraction = rules.SUGGESTED_NATURAL_DT[second_order]
-        unit = "sqrt(m/T)" if second_order else "gamma/T"
-        raise ValueError(
+        raise DtRequired(
             f"dt is required: solver {name}" + (" with Langevin noise" if noisy else "")
-            + f" steps at a fixed step size; for example dt = {fraction} x {unit}"
+            + f" steps at a fixed step size; for example dt = {rules.natural_dt(second_order)}"
         )
 
 

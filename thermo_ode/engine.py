@@ -80,7 +80,7 @@ def solve_refill(system, rho0, velocity0, t1, ts, *, chart, solver, second_order
             index=index, coefficients=_pick(problems.coefficients, i), s1=problems.s1[i], floor=floors[i],
             save_at=problems.save_at[i], tprev=jnp.zeros_like(problems.s1[i]), tnext=start_tnext[i], y=_pick(problems.y0, i),
             solver_state=_pick(start_solver, i), controller_state=_pick(start_controller, i),
-            result=diffrax.RESULTS.where(index >= 0, successful, successful), steps=jnp.zeros((), jnp.int32),
+            result=successful, steps=jnp.zeros((), jnp.int32),
             save=jnp.zeros((), jnp.int32),
         )
 

@@ -44,8 +44,11 @@ def default_solver(noisy: bool, second_order: bool) -> str:
     return "gbaoab" if second_order else "euler"
 
 
+def natural_dt(second_order: bool) -> str:
+    """The suggested step in physical terms, e.g. `0.05 x sqrt(m/T)`."""
+    return f"{SUGGESTED_NATURAL_DT[second_order]} x " + ("sqrt(m/T)" if second_order else "gamma/T")
+
+
 def dt_hint(second_order: bool) -> str:
-    """How to write a step that works, for messages that ask for `dt`."""
-    natural = SUGGESTED_NATURAL_DT[second_order]
-    unit = "sqrt(m/T)" if second_order else "gamma/T"
-    return f"for example dt: {{natural: {natural}}} ({natural} x {unit})"
+    """How to write a step that works, for messages that ask for `dt` in a config."""
+    return f"for example dt: {{natural: {SUGGESTED_NATURAL_DT[second_order]}}} ({natural_dt(second_order)})"

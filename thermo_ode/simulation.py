@@ -19,7 +19,7 @@ import numpy as np
 from . import _checks, rules
 from .charts import resolve_chart
 from .core import (
-    TIME_SCALES, Trajectory, check_static, clock_rate, fixed_step_count, integrate, key_array,
+    TIME_SCALES, DtRequired, Trajectory, check_static, clock_rate, fixed_step_count, integrate, key_array,
     resolve_solver_choice,
 )
 from .engine import solve_refill
@@ -107,10 +107,8 @@ def simulate(
     resolved_solver = resolve_solver_choice(solver, noisy, second_order)
     try:
         check_static(resolved_chart, resolved_solver, second_order, noisy, dt is not None, time)
-    except ValueError as exc:
-        if dt is None and "dt is required" in str(exc):  # name a step that works for this batch
-            raise ValueError(f"{exc} (= {_suggested_dt(system, second_order):.3g} for the fastest system here)") from None
-        raise
+    except DtRequired as exc:  # name a step that works for this batch
+        raise DtRequired(f"{exc} (= {_suggested_dt(system, second_order):.3g} for the fastest system here)") from None
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
     if engine == "refill":
@@ -119,14 +117,21 @@ def simulate(
         if isinstance(pool, bool) or not isinstance(pool, (int, np.integer)) or pool < 1:
             raise ValueError(f"pool must be an int >= 1, got {pool!r}")
     keys = None if key is None else _system_keys(key, batch)  # a bad key is refused even without noise
-    steps = None if dt is None else _checked_steps(dt, t1_values, max_steps, batch)
+    dt_values = None if dt is None else _checks.per_system("dt", dt, batch, allow_zero=False)
+    steps = None if dt is None else _checked_steps(dt_values, t1_values, max_steps)
 
     dtype = system.dtype
+
+    def flat(a):
+        """`a` broadcast to the batch and flattened to `(nb, ...)`, in the caller's order."""
+        a = jnp.asarray(a)
+        tail = a.shape[len(batch):]
+        return jnp.reshape(jnp.broadcast_to(a, batch + tail), (nb,) + tail)
+
     if engine == "refill":
-        flat_batch = lambda a: jnp.reshape(jnp.broadcast_to(jnp.asarray(a), batch + jnp.shape(a)[len(batch):]), (nb,) + jnp.shape(a)[len(batch):])
         traj = solve_refill(
-            jax.tree.map(flat_batch, system), flat_batch(rho0.astype(dtype)), flat_batch(velocity0.astype(dtype)),
-            flat_batch(t1_values.astype(dtype)), flat_batch(ts.astype(dtype)), chart=resolved_chart, solver=resolved_solver,
+            jax.tree.map(flat, system), flat(rho0.astype(dtype)), flat(velocity0.astype(dtype)),
+            flat(t1_values.astype(dtype)), flat(ts.astype(dtype)), chart=resolved_chart, solver=resolved_solver,
             second_order=second_order, controller=diffrax.PIDController(rtol=rtol, atol=atol), max_steps=max_steps, time=time,
             pool=int(min(pool, nb)),
         )
@@ -141,19 +146,15 @@ def simulate(
     (n_groups, size), index = grouped.shape, grouped.reshape(-1)
     order = index[:nb]  # the padding repeats the last system
 
-    def flat(a, tail=None):
-        a = jnp.asarray(a)
-        tail = a.shape[len(batch):] if tail is None else tail
-        return jnp.reshape(jnp.broadcast_to(a, batch + tail), (nb,) + tail)[index]
-
+    grouped_order = lambda a: flat(a)[index]
     arrays = dict(
-        system=jax.tree.map(flat, system),
-        rho0=flat(rho0.astype(dtype)),
-        velocity0=flat(velocity0.astype(dtype)),
-        t1=flat(t1_values.astype(dtype)),
-        ts=flat(ts.astype(dtype)),
-        dt=None if dt is None else flat(_checks.per_system("dt", dt, batch, allow_zero=False).astype(dtype)),
-        bath=flat(bath.astype(dtype)),
+        system=jax.tree.map(grouped_order, system),
+        rho0=grouped_order(rho0.astype(dtype)),
+        velocity0=grouped_order(velocity0.astype(dtype)),
+        t1=grouped_order(t1_values.astype(dtype)),
+        ts=grouped_order(ts.astype(dtype)),
+        dt=None if dt is None else grouped_order(dt_values.astype(dtype)),
+        bath=grouped_order(bath.astype(dtype)),
         key=None if not noisy else keys[index],
     )
     static = dict(chart=resolved_chart, solver=resolved_solver, second_order=second_order, rtol=rtol, atol=atol, max_steps=max_steps, time=time, mesh=mesh)
@@ -202,10 +203,8 @@ def predicted_cost(system: AttentionSystem, t1, time: str = "natural") -> np.nda
 
 def _suggested_dt(system: AttentionSystem, second_order: bool) -> float:
     """A fixed step that resolves the fastest system's motion (in physical time)."""
-    from .rules import SUGGESTED_NATURAL_DT
-
     rate = np.asarray(clock_rate(system, second_order, "natural"), float)
-    return SUGGESTED_NATURAL_DT[second_order] / rate.max()
+    return rules.SUGGESTED_NATURAL_DT[second_order] / rate.max()
 
 
 @eqx.filter_jit
@@ -249,9 +248,9 @@ def _mesh(devices):
     )
 
 
-def _checked_steps(dt, t1, max_steps, batch):
-    """The number of fixed steps per system, after checking `dt` against `t1` and `max_steps`."""
-    step = _checks.per_system("dt", dt, batch, allow_zero=False)
+def _checked_steps(step, t1, max_steps):
+    """The number of fixed steps per system, after checking the steps `step` against `t1` and
+    `max_steps`."""
     if (step > t1).any():
         idx = _checks.first_index(step > t1)
         raise ValueError(f"dt = {step[idx]} is longer than t1 = {t1[idx]} at batch index {idx}")
