@@ -3,20 +3,31 @@
     python benchmarks/relaxation.py                   # standard sizes, table + JSON
     python benchmarks/relaxation.py --sizes 1x16      # the CI smoke test
     python benchmarks/relaxation.py --json out.json --plot scaling.png
+    python benchmarks/relaxation.py --preset gpu --json benchmarks/results/relaxation_gpu.json
 
-Workload (issue 5): energies from random q, k (d_k = 64); temperature log-spaced over
-[0.25, 4] x sqrt(d_k) (around the attention default T = sqrt(d_k)); mass log-spaced over
-[0.1, 10]; damping ratio 0.5; uniform start; float64, rtol 1e-8, atol 1e-10; every system
-integrated until it is within Fisher–Rao distance 1e-6 of softmax (30 predicted relaxation
-times; each method's worst final distance is reported so accuracy can be compared).
+Workload: energies from random q, k (d_k = 64); temperature log-spaced over [0.25, 4] x
+sqrt(d_k) (around the attention default T = sqrt(d_k)); mass log-spaced over [0.1, 10];
+damping ratio 0.5; uniform start; float64 with rtol 1e-8, atol 1e-10 (float32: rtol 1e-6,
+atol 1e-8); every system integrated until it is within Fisher–Rao distance 1e-6 of softmax
+(30 predicted relaxation times; each method's worst final distance is reported so accuracy
+can be compared).
 
 Methods, each in its own process (clean peak memory, cold compile):
-- thermo-ode: `simulate` in natural time, each system to its own end time, one vmapped program;
+- thermo-ode: `simulate` with its defaults, in natural time, each system to its own end time;
+- thermo-ode-groups: `simulate(engine="vmap", solver="tsit5")`: cost-sorted lockstep groups of
+  vmapped diffrax Tsit5 solves;
+- thermo-ode-refill: `simulate(engine="refill", solver="fused_tsit5")`, `--pool` slots;
 - naive diffrax: `jax.vmap` of per-system Tsit5 solves of the same sphere equations in physical
   time, no projection, one common end time (the slowest system's), as a user would write it;
 - scipy: `solve_ivp(DOP853)` per system over a subsample, scaled to B;
 - torchdiffeq: batched `dopri5` on one (B, 2N) tensor, if torch and torchdiffeq are installed
-  (`pip install torch==2.13.0 torchdiffeq`: the CPU build; an unpinned torch pulls CUDA).
+  (`pip install torch==2.13.0 torchdiffeq`: the CPU build; an unpinned torch pulls CUDA);
+- roofline: the machine's rates in the same run, through jax on the same backend and dtype:
+  a large copy (memory bandwidth) and a fused elementwise polynomial (arithmetic rate).
+
+The work of one step is XLA's own count (`cost_analysis` of the compiled, vmapped step of the
+solver thermo-ode used: flops plus transcendentals, and bytes accessed), so the fractions of
+the roofline printed at the end are the step's counted work at the measured rates.
 """
 
 from __future__ import annotations
@@ -34,13 +45,23 @@ import numpy as np
 
 D_K = 64
 ZETA = 0.5
-RTOL, ATOL = 1e-8, 1e-10
+TOLERANCES = {"float64": (1e-8, 1e-10), "float32": (1e-6, 1e-8)}  # (rtol, atol)
 RELAXATION_TIMES = 30.0
 STANDARD_SIZES = ["1x16", "1024x32", "4096x32", "16384x64"]
 SCIPY_SUBSAMPLE = 8
+THERMO_ODE = {  # simulate's keyword arguments for each thermo-ode method
+    "thermo-ode": {},
+    "thermo-ode-groups": dict(engine="vmap", solver="tsit5"),
+    "thermo-ode-refill": dict(engine="refill", solver="fused_tsit5"),
+}
+VARIANTS = ("thermo-ode-groups", "thermo-ode-refill")  # run when named (or by a preset)
+PRESETS = {  # --preset NAME: sizes, precisions, methods
+    "gpu": (["100000x64", "1000000x64"], ["float64", "float32"], ["roofline", *THERMO_ODE, "naive-diffrax"]),
+}
 
 
 def workload(B: int, N: int, seed: int = 0):
+    """Energies, temperature, mass, damping and end time of B systems of N tokens (float64)."""
     rng = np.random.default_rng(seed)
     q, k = rng.normal(size=(B, D_K)), rng.normal(size=(B, N, D_K))
     energies = -np.einsum("bd,bnd->bn", q, k)
@@ -65,40 +86,97 @@ def softmax_distance(x, energies, temperature):
 # --- the methods (each run in a worker process) -----------------------------------------------
 
 
-def run_thermo_ode(B, N):
+def _jax(precision: str):
     import jax
 
-    jax.config.update("jax_enable_x64", True)
-    import thermo_ode as to
+    jax.config.update("jax_enable_x64", precision == "float64")
+    return jax
 
-    E, T, m, g, t1 = workload(B, N)
-    system = to.AttentionSystem(E, T, m, g)
-    rho0 = np.full((B, N), 1.0 / N)
 
-    def solve():
-        traj = to.simulate(system, rho0, t1, saves=2, rtol=RTOL, atol=ATOL)
-        jax.block_until_ready(traj.rho)
-        return traj
-
+def _timed_twice(solve):
+    """(compile seconds, wall seconds after compile, result): the first call compiles."""
     start = time.perf_counter()
     solve()
     first = time.perf_counter() - start
     start = time.perf_counter()
-    traj = solve()
+    result = solve()
     wall = time.perf_counter() - start
+    return first - wall, wall, result
+
+
+def run_thermo_ode(B, N, precision, method="thermo-ode", pool=None):
+    jax = _jax(precision)
+    import thermo_ode as to
+
+    rtol, atol = TOLERANCES[precision]
+    E, T, m, g, t1 = workload(B, N)
+    system = to.AttentionSystem(E, T, m, g)
+    rho0 = np.full((B, N), 1.0 / N)
+    options = dict(THERMO_ODE[method])
+    if pool is not None:
+        options["pool"] = pool
+
+    def solve():
+        traj = to.simulate(system, rho0, t1, saves=2, rtol=rtol, atol=atol, **options)
+        jax.block_until_ready(traj.rho)
+        return traj
+
+    compile_s, wall, traj = _timed_twice(solve)
     steps = np.asarray(traj.num_steps)
-    return dict(compile_s=first - wall, wall_s=wall, steps_total=int(steps.sum()), steps_max=int(steps.max()),
-                lockstep_iterations=_grouped_iterations(system, t1, steps), ungrouped_iterations=int(steps.max()) * B,
-                worst_distance=float(np.asarray(traj.final_distance).max()), failed=int((np.asarray(traj.status) != 0).sum()))
+    return dict(compile_s=compile_s, wall_s=wall, steps_total=int(steps.sum()), steps_max=int(steps.max()),
+                grouped_iterations=_grouped_iterations(system, t1, steps), ungrouped_iterations=int(steps.max()) * B,
+                worst_distance=float(np.asarray(traj.final_distance).max()), failed=int((np.asarray(traj.status) != 0).sum()),
+                options={k: str(v) for k, v in options.items()}, step_cost=step_cost(system, rho0, t1, options.get("solver")))
 
 
 def _grouped_iterations(system, t1, steps):
-    """System-iterations the grouped vmapped solve computes: each group runs as long as its
-    slowest member (the groups as `simulate` forms them)."""
+    """System-iterations a grouped vmapped solve computes: each group runs as long as its
+    slowest member (the groups as `simulate(engine="vmap")` forms them)."""
     from thermo_ode.simulation import cost_groups, predicted_cost
 
     groups = cost_groups(predicted_cost(system, t1))
     return int(steps[groups].max(1).sum() * groups.shape[1])
+
+
+def step_cost(system, rho0, t1, solver, sample: int = 1024) -> dict:
+    """XLA's count of the work of one step of one system (flops, transcendentals, bytes
+    accessed), from the compiled vmapped step of `solver`'s method (simulate's default when
+    None) over `sample` systems of the workload, in the sphere chart and natural time."""
+    import diffrax
+    import equinox as eqx
+    import jax
+    import jax.numpy as jnp
+
+    from thermo_ode.charts import resolve_chart
+    from thermo_ode.core import resolve_solver_choice, set_up
+    from thermo_ode.fused import FUSED
+
+    sample = min(sample, len(t1))
+    system = jax.tree.map(lambda a: a[:sample], system)
+    rho0, t1 = jnp.asarray(rho0[:sample], system.dtype), jnp.asarray(t1[:sample], system.dtype)
+    stepper = resolve_solver_choice(solver, False, True)
+    # XLA counts a loop's body once, and diffrax's own Runge–Kutta steps loop over their
+    # stages: count the same tableau with its stages written out.
+    stepper = next((fused() for fused in FUSED.values() if type(stepper) is fused.method), stepper)
+
+    def setup(s, r, t):
+        return set_up(s, r, jnp.zeros_like(r), t, jnp.stack([0 * t, t]), None, None, None, chart=resolve_chart("sphere"),
+                      solver=stepper, second_order=True, controller=diffrax.PIDController(rtol=1e-8, atol=1e-10), time="natural")
+
+    problems = eqx.filter_vmap(setup)(system, rho0, t1)
+    states = eqx.filter_vmap(lambda p: p.solver.init(p.terms, 0 * p.dt0, p.dt0, p.y0, p.coefficients))(problems)
+
+    def step(p, state):
+        y1, error, _, state, _ = p.solver.step(p.terms, 0 * p.dt0, p.dt0, p.y0, p.coefficients, state, False)
+        return y1, error, state
+
+    arrays, static = eqx.partition((problems, states), eqx.is_array)
+    batched = jax.jit(lambda arrays: eqx.filter_vmap(lambda tree: step(*eqx.combine(tree, static)))(arrays))
+    analysis = batched.lower(arrays).compile().cost_analysis()
+    analysis = analysis[0] if isinstance(analysis, (list, tuple)) else analysis
+    per_system = lambda key: float(analysis.get(key, 0.0)) / sample
+    return dict(flops=per_system("flops"), transcendentals=per_system("transcendentals"), bytes=per_system("bytes accessed"),
+                solver=type(stepper).__name__)
 
 
 def _sphere_rhs_jax(E, T, m, g):
@@ -115,23 +193,22 @@ def _sphere_rhs_jax(E, T, m, g):
     return rhs
 
 
-def run_naive_diffrax(B, N):
-    import jax
-
-    jax.config.update("jax_enable_x64", True)
+def run_naive_diffrax(B, N, precision):
+    jax = _jax(precision)
     import diffrax
     import jax.numpy as jnp
 
+    rtol, atol = TOLERANCES[precision]
     E, T, m, g, t1 = workload(B, N)
     common_t1 = float(t1.max())
 
     @jax.jit
     def solve(E, T, m, g):
         def one(E, T, m, g):
-            x0 = jnp.full(N, 2.0 / np.sqrt(N))
+            x0 = jnp.full(N, 2.0 / np.sqrt(N), E.dtype)
             sol = diffrax.diffeqsolve(
-                diffrax.ODETerm(_sphere_rhs_jax(E, T, m, g)), diffrax.Tsit5(), 0.0, common_t1, None, (x0, jnp.zeros(N)),
-                saveat=diffrax.SaveAt(t1=True), stepsize_controller=diffrax.PIDController(rtol=RTOL, atol=ATOL),
+                diffrax.ODETerm(_sphere_rhs_jax(E, T, m, g)), diffrax.Tsit5(), 0.0, common_t1, None, (x0, jnp.zeros_like(x0)),
+                saveat=diffrax.SaveAt(t1=True), stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
                 max_steps=1_000_000, throw=False,
             )
             return sol.ys[0][-1], sol.stats["num_steps"], sol.result != diffrax.RESULTS.successful
@@ -139,16 +216,10 @@ def run_naive_diffrax(B, N):
         return jax.vmap(one)(E, T, m, g)
 
     args = [jnp.asarray(a) for a in (E, T, m, g)]
-    start = time.perf_counter()
-    jax.block_until_ready(solve(*args))
-    first = time.perf_counter() - start
-    start = time.perf_counter()
-    x, steps, status = jax.block_until_ready(solve(*args))
-    wall = time.perf_counter() - start
+    compile_s, wall, (x, steps, status) = _timed_twice(lambda: jax.block_until_ready(solve(*args)))
     steps = np.asarray(steps)
-    return dict(compile_s=first - wall, wall_s=wall, steps_total=int(steps.sum()), steps_max=int(steps.max()),
-                lockstep_iterations=int(steps.max()) * B, worst_distance=float(softmax_distance(np.asarray(x), E, T).max()),
-                failed=int((np.asarray(status) != 0).sum()))
+    return dict(compile_s=compile_s, wall_s=wall, steps_total=int(steps.sum()), steps_max=int(steps.max()),
+                worst_distance=float(softmax_distance(np.asarray(x, float), E, T).max()), failed=int((np.asarray(status) != 0).sum()))
 
 
 def _sphere_rhs_numpy(E, T, m, g):
@@ -164,31 +235,35 @@ def _sphere_rhs_numpy(E, T, m, g):
     return rhs
 
 
-def run_scipy(B, N):
+def run_scipy(B, N, precision):
     from scipy.integrate import solve_ivp
 
+    if precision != "float64":
+        raise SystemExit("scipy's solve_ivp computes in float64 only")
+    rtol, atol = TOLERANCES[precision]
     E, T, m, g, t1 = workload(B, N)
     picks = np.unique(np.linspace(0, B - 1, min(B, SCIPY_SUBSAMPLE)).astype(int))
     steps, finals = [], []
     start = time.perf_counter()
     for i in picks:  # each system to its own end time: the most favourable way to use scipy
         y0 = np.concatenate([np.full(N, 2.0 / np.sqrt(N)), np.zeros(N)])
-        sol = solve_ivp(_sphere_rhs_numpy(E[i], T[i], m[i], g[i]), (0, t1[i]), y0, method="DOP853", rtol=RTOL, atol=ATOL)
+        sol = solve_ivp(_sphere_rhs_numpy(E[i], T[i], m[i], g[i]), (0, t1[i]), y0, method="DOP853", rtol=rtol, atol=atol)
         steps.append(sol.nfev / 12)  # DOP853: 12 evaluations per step
         finals.append(sol.y[:N, -1])
     per_system = (time.perf_counter() - start) / len(picks)
     worst = float(softmax_distance(np.array(finals), E[picks], T[picks]).max())
     return dict(compile_s=0.0, wall_s=per_system * B, measured_systems=len(picks), steps_total=float(np.mean(steps) * B),
-                steps_max=float(np.max(steps)), lockstep_iterations=None, worst_distance=worst, failed=0)
+                steps_max=float(np.max(steps)), worst_distance=worst, failed=0)
 
 
-def run_torchdiffeq(B, N):
+def run_torchdiffeq(B, N, precision):
     import torch
     from torchdiffeq import odeint
 
-    torch.set_default_dtype(torch.float64)
+    rtol, atol = TOLERANCES[precision]
+    torch.set_default_dtype(getattr(torch, precision))
     E, T, m, g, t1 = workload(B, N)
-    E, T, m, g = (torch.as_tensor(a) for a in (E, T, m, g))
+    E, T, m, g = (torch.as_tensor(a, dtype=torch.get_default_dtype()) for a in (E, T, m, g))
     T, m, g = T[:, None], m[:, None], g[:, None]
     calls = [0]
 
@@ -203,42 +278,55 @@ def run_torchdiffeq(B, N):
     y0 = torch.cat([torch.full((B, N), 2.0 / np.sqrt(N)), torch.zeros(B, N)], 1)
     start = time.perf_counter()
     with torch.no_grad():
-        y = odeint(rhs, y0, torch.tensor([0.0, float(t1.max())]), method="dopri5", rtol=RTOL, atol=ATOL)[-1]
+        y = odeint(rhs, y0, torch.tensor([0.0, float(t1.max())]), method="dopri5", rtol=rtol, atol=atol)[-1]
     wall = time.perf_counter() - start
     steps = calls[0] / 6  # dopri5 (FSAL): about 6 evaluations per step, shared by the batch
-    return dict(compile_s=0.0, wall_s=wall, steps_total=steps * B, steps_max=steps, lockstep_iterations=steps * B,
-                worst_distance=float(softmax_distance(y[:, :N].numpy(), E.numpy(), T[:, 0].numpy()).max()), failed=0)
+    return dict(compile_s=0.0, wall_s=wall, steps_total=steps * B, steps_max=steps,
+                worst_distance=float(softmax_distance(y[:, :N].double().numpy(), E.double().numpy(), T[:, 0].double().numpy()).max()), failed=0)
 
 
-METHODS = {"thermo-ode": run_thermo_ode, "naive-diffrax": run_naive_diffrax, "scipy-dop853": run_scipy, "torchdiffeq": run_torchdiffeq}
+def run_roofline(B, N, precision):
+    """The backend's rates in `precision`: bytes/s of a large copy (read + write) and flops/s
+    of a fused elementwise Horner polynomial (64 multiply-adds per element), best of 10."""
+    jax = _jax(precision)
+    import jax.numpy as jnp
+
+    def best(fn, x):
+        jax.block_until_ready(fn(x))
+        times = []
+        for _ in range(10):
+            start = time.perf_counter()
+            jax.block_until_ready(fn(x))
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    cpu = jax.default_backend() == "cpu"
+    big = jnp.ones(2**25 if cpu else 2**28, precision)
+    copy_s = best(jax.jit(lambda a: a + 1), big)
+
+    @jax.jit
+    def horner(a):
+        p = jnp.ones_like(a)
+        for c in np.linspace(0.5, 1.5, 64):
+            p = p * a + c
+        return p
+
+    small = jnp.full(2**20 if cpu else 2**26, 0.5, precision)
+    horner_s = best(horner, small)
+    return dict(bandwidth_gb_s=2 * big.nbytes / copy_s / 1e9, flops_g_s=2 * 64 * small.size / horner_s / 1e9,
+                backend=jax.default_backend(), device=str(jax.devices()[0].device_kind), jax=jax.__version__)
 
 
-def copy_bandwidth_gb_s(megabytes: int = 256) -> float:
-    """Memory bandwidth of this machine as numpy sees it: read + write of a large copy."""
-    a = np.ones(megabytes * 2**20 // 8)
-    b = np.empty_like(a)
-    best = np.inf
-    for _ in range(5):
-        start = time.perf_counter()
-        np.copyto(b, a)
-        best = min(best, time.perf_counter() - start)
-    return 2 * a.nbytes / best / 1e9
-
-
-def bytes_per_system_step(N: int) -> int:
-    """Model of the memory traffic of one Tsit5 step of one system in float64: 6 vector-field
-    evaluations (each reads x, v, E and writes two N-vectors), 7 stage combinations reading up
-    to 7 stage vectors of size 2N, and the error estimate. A lower bound: it assumes no spill."""
-    field = 6 * 5 * N
-    combinations = sum(range(1, 8)) * 2 * N + 7 * 2 * N
-    return 8 * (field + combinations)
+METHODS = {**{name: run_thermo_ode for name in THERMO_ODE}, "naive-diffrax": run_naive_diffrax, "scipy-dop853": run_scipy,
+           "torchdiffeq": run_torchdiffeq, "roofline": run_roofline}
 
 
 # --- driver ---------------------------------------------------------------------------------
 
 
-def worker(method: str, B: int, N: int) -> dict:
-    result = METHODS[method](B, N)
+def worker(method: str, B: int, N: int, precision: str, pool: int | None) -> dict:
+    extra = dict(method=method, pool=pool) if method in THERMO_ODE else {}
+    result = METHODS[method](B, N, precision, **extra)
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
 
@@ -254,52 +342,83 @@ def available(method: str) -> bool:
     return True
 
 
+def run_worker(method, B, N, precision, pool, timeout) -> dict:
+    """One method in a fresh process: its result row, or a row saying why there is none."""
+    row = dict(method=method, B=B, N=N, precision=precision)
+    command = [sys.executable, __file__, "--worker", method, str(B), str(N), precision] + ([] if pool is None else ["--pool", str(pool)])
+    try:
+        out = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return dict(row, skipped=f"stopped after {timeout:g} s")
+    if out.returncode != 0:
+        lines = out.stderr.strip().splitlines()
+        return dict(row, skipped=f"failed: {lines[-1] if lines else out.returncode}")
+    row.update(json.loads(out.stdout.strip().splitlines()[-1]))
+    if "wall_s" in row:
+        row["system_steps_per_s"] = row["steps_total"] / row["wall_s"]
+    return row
+
+
+def add_ratios(rows) -> None:
+    """Ratios within one run: each method against thermo-ode at the same size and precision,
+    and a thermo-ode method's counted step work against the roofline of its precision."""
+    for row in rows:
+        if "wall_s" not in row:
+            continue
+        same = lambda r: (r["B"], r["N"], r["precision"]) == (row["B"], row["N"], row["precision"]) and "wall_s" in r
+        ref = next((r for r in rows if r["method"] == "thermo-ode" and same(r)), None)
+        if ref:
+            row["slowdown_vs_thermo_ode"] = row["wall_s"] / ref["wall_s"]
+        roof = next((r for r in rows if r["method"] == "roofline" and r["precision"] == row["precision"] and "bandwidth_gb_s" in r), None)
+        if roof and "step_cost" in row:
+            rate, cost = row["system_steps_per_s"], row["step_cost"]
+            row["flops_fraction"] = rate * (cost["flops"] + cost["transcendentals"]) / (roof["flops_g_s"] * 1e9)
+            row["bandwidth_fraction"] = rate * cost["bytes"] / (roof["bandwidth_gb_s"] * 1e9)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", nargs="+", default=STANDARD_SIZES, help="BxN sizes (default: %(default)s)")
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--preset", choices=list(PRESETS), help="a named set of sizes, precisions and methods (gpu: %s)" % " ".join(PRESETS["gpu"][0]))
+    parser.add_argument("--sizes", nargs="+", help=f"BxN sizes (default: {' '.join(STANDARD_SIZES)})")
+    parser.add_argument("--methods", nargs="+", choices=list(METHODS), help=f"default: all but {', '.join(VARIANTS)}")
+    parser.add_argument("--precisions", nargs="+", choices=list(TOLERANCES), help="default: float64")
+    parser.add_argument("--pool", type=int, help="slots of the refill engine (default: simulate's)")
+    parser.add_argument("--timeout", type=float, help="stop a method after this many seconds (reported as stopped)")
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--plot", help="write the scaling plot here (PNG)")
-    parser.add_argument("--worker", nargs=3, metavar=("METHOD", "B", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", nargs=4, metavar=("METHOD", "B", "N", "PRECISION"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        method, B, N = args.worker
-        print(json.dumps(worker(method, int(B), int(N))))
+        method, B, N, precision = args.worker
+        print(json.dumps(worker(method, int(B), int(N), precision, args.pool)))
         return
+    sizes, precisions, methods = PRESETS[args.preset] if args.preset else (STANDARD_SIZES, ["float64"], [m for m in METHODS if m not in VARIANTS])
+    sizes, precisions, methods = args.sizes or sizes, args.precisions or precisions, args.methods or methods
 
     rows = []
-    for size in args.sizes:
-        B, N = (int(v) for v in size.lower().split("x"))
-        for method in args.methods:
-            if not available(method):
-                rows.append(dict(method=method, B=B, N=N, skipped="not installed"))
-                continue
-            out = subprocess.run([sys.executable, __file__, "--worker", method, str(B), str(N)], capture_output=True, text=True,
-                                 env=dict(os.environ, JAX_PLATFORMS=os.environ.get("JAX_PLATFORMS", "")))
-            if out.returncode != 0:
-                rows.append(dict(method=method, B=B, N=N, skipped=f"failed: {out.stderr.strip().splitlines()[-1] if out.stderr.strip() else out.returncode}"))
-                continue
-            row = dict(method=method, B=B, N=N, **json.loads(out.stdout.strip().splitlines()[-1]))
-            row["system_steps_per_s"] = row["steps_total"] / row["wall_s"] if row["wall_s"] > 0 else None
-            rows.append(row)
-            print(f"  {method:14s} {B:>7d} x {N:<3d} wall {row['wall_s']:9.3f} s", file=sys.stderr)
-    # Measured after the workers: Linux keeps a process's peak RSS across exec, so a large
-    # allocation here first would show up as every worker's peak.
-    bandwidth = copy_bandwidth_gb_s()
-    for row in rows:
-        if row.get("method") == "thermo-ode" and "wall_s" in row:
-            row["bandwidth_fraction"] = bytes_per_system_step(row["N"]) * row["steps_total"] / row["wall_s"] / (bandwidth * 1e9)
-    for row in rows:
-        ref = next((r for r in rows if r["method"] == "thermo-ode" and r["B"] == row["B"] and r["N"] == row["N"] and "wall_s" in r), None)
-        if ref and "wall_s" in row:
-            row["slowdown_vs_thermo_ode"] = row["wall_s"] / ref["wall_s"]
-    report = dict(machine=f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}", copy_bandwidth_gb_s=bandwidth, rows=rows)
-    try:
-        import jax
-
-        report["jax"] = f"{jax.__version__} on {jax.default_backend()}"
-    except ImportError:
-        pass
+    for precision in precisions:
+        if "roofline" in methods:
+            rows.append(run_worker("roofline", 0, 0, precision, None, args.timeout))
+        for size in sizes:
+            B, N = (int(v) for v in size.lower().split("x"))
+            for method in methods:
+                if method == "roofline":
+                    continue
+                if not available(method):
+                    rows.append(dict(method=method, B=B, N=N, precision=precision, skipped="not installed"))
+                    continue
+                row = run_worker(method, B, N, precision, args.pool, args.timeout)
+                rows.append(row)
+                if args.json:  # so far, in case the run is stopped
+                    with open(args.json, "w") as fh:
+                        json.dump(dict(rows=rows, complete=False), fh, indent=2)
+                print(f"  {precision} {method:18s} {B:>8d} x {N:<3d} " + (f"wall {row['wall_s']:9.3f} s" if "wall_s" in row else row["skipped"]),
+                      file=sys.stderr, flush=True)
+    add_ratios(rows)
+    report = dict(machine=f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}", rows=rows)
+    roof = next((r for r in rows if r["method"] == "roofline" and "jax" in r), None)
+    if roof:
+        report["jax"] = f"{roof['jax']} on {roof['backend']} ({roof['device']})"
     print_table(report)
     if args.json:
         with open(args.json, "w") as fh:
@@ -312,25 +431,35 @@ def print_table(report):
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"relaxation benchmark: {report['machine']}, copy bandwidth {report['copy_bandwidth_gb_s']:.1f} GB/s")
-    for column in ("B x N", "method", "compile s", "wall s", "steps (total)", "steps max", "system-steps/s", "peak MB", "worst distance", "x slower than thermo-ode"):
+    console = Console(width=200)
+    table = Table(title=f"relaxation benchmark: {report['machine']}, jax {report.get('jax', '(no roofline run)')}")
+    for column in ("B x N", "precision", "method", "compile s", "wall s", "steps (total)", "steps max", "system-steps/s", "peak MB", "worst distance", "x slower than thermo-ode"):
         table.add_column(column, justify="right")
     fmt = lambda v, f: "-" if v is None else format(v, f)
     for r in report["rows"]:
+        if r["method"] == "roofline" and "skipped" not in r:
+            continue
         if "skipped" in r:
-            table.add_row(f"{r['B']} x {r['N']}", r["method"], r["skipped"], *[""] * 7)
+            table.add_row(f"{r['B']} x {r['N']}", r["precision"], r["method"], r["skipped"], *[""] * 7)
             continue
         table.add_row(
-            f"{r['B']} x {r['N']}", r["method"], fmt(r["compile_s"], ".2f"), fmt(r["wall_s"], ".3g"), fmt(r["steps_total"], ".3g"),
+            f"{r['B']} x {r['N']}", r["precision"], r["method"], fmt(r["compile_s"], ".2f"), fmt(r["wall_s"], ".3g"), fmt(r["steps_total"], ".3g"),
             fmt(r["steps_max"], ".0f"), fmt(r.get("system_steps_per_s"), ".3g"), fmt(r["peak_rss_mb"], ".0f"),
             fmt(r["worst_distance"], ".1e"), fmt(r.get("slowdown_vs_thermo_ode"), ".3g"),
         )
-    Console().print(table)
+    console.print(table)
     for r in report["rows"]:
-        if r.get("bandwidth_fraction") is not None:
-            print(f"thermo-ode {r['B']} x {r['N']}: modelled traffic {r['bandwidth_fraction']:.1%} of the copy bandwidth; "
-                  f"steps taken / steps computed {r['steps_total'] / r['lockstep_iterations']:.2f} with cost-sorted groups "
-                  f"({r['steps_total'] / r['ungrouped_iterations']:.2f} if the batch ran as one vmap)")
+        if r["method"] == "roofline" and "bandwidth_gb_s" in r:
+            console.print(f"roofline {r['precision']} on {r['backend']} ({r['device']}): copy {r['bandwidth_gb_s']:.1f} GB/s, "
+                          f"fused elementwise {r['flops_g_s']:.1f} Gflop/s")
+        elif "step_cost" in r and "wall_s" in r:
+            cost = r["step_cost"]
+            console.print(
+                f"{r['method']} {r['B']} x {r['N']} {r['precision']}: steps taken / steps a grouped vmap computes "
+                f"{r['steps_total'] / r['grouped_iterations']:.2f} ({r['steps_total'] / r['ungrouped_iterations']:.2f} as one vmap); "
+                f"one {cost['solver']} step counted {cost['flops'] + cost['transcendentals']:.0f} flops, {cost['bytes']:.0f} bytes"
+                + (f": {r['flops_fraction']:.1%} of the elementwise flop rate, {r['bandwidth_fraction']:.1%} of the copy bandwidth" if "flops_fraction" in r else "")
+            )
 
 
 def plot_scaling(report, path):
@@ -340,17 +469,15 @@ def plot_scaling(report, path):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.4), layout="constrained")
-    colors = plt.get_cmap("viridis")(np.linspace(0, 0.8, len(METHODS)))
-    for color, method in zip(colors, METHODS):
-        rows = [r for r in report["rows"] if r["method"] == method and "wall_s" in r and r["B"] * r["N"] >= 1024 * 32]
-        if rows:
-            size = [r["B"] * r["N"] for r in rows]
-            ax.loglog(size, [r["wall_s"] for r in rows], "o-", color=color, label=method)
-    if any(r["method"] == "thermo-ode" and "wall_s" in r for r in report["rows"]):
-        ref = [r for r in report["rows"] if r["method"] == "thermo-ode" and "wall_s" in r and r["B"] * r["N"] >= 1024 * 32]
-        if ref:
-            x = np.array([r["B"] * r["N"] for r in ref], float)
-            ax.loglog(x, ref[0]["wall_s"] * x / x[0], "k:", label="linear in B x N")
+    timed = [m for m in METHODS if m != "roofline"]
+    colors = plt.get_cmap("viridis")(np.linspace(0, 0.8, len(timed)))
+    curves = lambda method: [r for r in report["rows"] if r["method"] == method and r["precision"] == "float64" and "wall_s" in r and r["B"] * r["N"] >= 1024 * 32]
+    for color, method in zip(colors, timed):
+        if rows := curves(method):
+            ax.loglog([r["B"] * r["N"] for r in rows], [r["wall_s"] for r in rows], "o-", color=color, label=method)
+    if ref := curves("thermo-ode"):
+        x = np.array([r["B"] * r["N"] for r in ref], float)
+        ax.loglog(x, ref[0]["wall_s"] * x / x[0], "k:", label="linear in B x N")
     ax.set(xlabel="B x N (systems x tokens)", ylabel="wall time after compile (s)", title=f"Scaling on {report['machine']}")
     ax.legend(fontsize=8)
     fig.savefig(path, dpi=130)

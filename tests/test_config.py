@@ -107,7 +107,7 @@ def test_bath_default_solver_is_the_library_rule(tmp_path, capsys):
     assert loaded.config.solver_name == rules.default_solver(True, True) == "gbaoab"
     overdamped = bath.replace("  mass: 1.0\n", "  mass: 0.0\n").replace("  damping_ratio: 0.5\n", "  damping: 1.0\n").replace("  mass: [0.1, 1.0, 10.0]\n", "")
     assert sweeps.load(_write(tmp_path, overdamped)).config.solver_name == "euler"
-    assert sweeps.load(_write(tmp_path, GOOD)).config.solver_name == "tsit5"
+    assert sweeps.load(_write(tmp_path, GOOD)).config.solver_name == rules.default_solver(False, True) == "fused_tsit5"
     path, lines = _problems(tmp_path, bath.replace("dt: 0.1}", "dt: 0.1, solver: tsit5}"), capsys)
     assert lines == [f"{path}:13:43: integrate.solver: 'tsit5' cannot integrate Langevin noise (bath_temperature > 0); use one of ['gbaoab', 'euler'] or leave solver out"]
 

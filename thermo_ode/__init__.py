@@ -34,6 +34,7 @@ _EXPORTS = {
     "simulate": "simulation",
     "ProjectedSolver": "solvers",
     "enable_compilation_cache": "caching",
+    "use_all_cores": "cores",
     "LagrangianAttention": "attention",
     "open_results": "sweeps.store",
 }

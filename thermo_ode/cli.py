@@ -152,6 +152,10 @@ def _run(args) -> int:
     enable_compilation_cache(args.cache_dir)
     import jax
 
+    from .cores import use_all_cores
+
+    use_all_cores()  # one CPU device per core, before jax starts (no effect on a GPU's count)
+
     # The CLI, not the library, chooses precision (before any array exists).
     jax.config.update("jax_enable_x64", loaded.config.precision == "float64")
     cache = _CacheCounter()

@@ -51,11 +51,28 @@ def _where(pred, a, b):
     return jax.tree.map(select, a, b)
 
 
+MESH_AXIS = "batch"
+
+
 @eqx.filter_jit
-def solve_refill(system, rho0, velocity0, t1, ts, *, chart, solver, second_order, controller, max_steps: int, time: str, pool: int):
-    """Solve a flat batch `(B,)` of systems with a pool of `pool` slots; the batched
-    `Trajectory`, equal to `vmap` of `thermo_ode.core.integrate` (same steps, same states)."""
+@eqx.debug.assert_max_traces(max_traces=None)
+def solve_refill(system, rho0, velocity0, t1, ts, *, chart, solver, second_order, controller, max_steps: int, time: str, pool: int, mesh=None):
+    """Solve a flat batch `(B,)` of systems with a pool of `pool` slots (per device); the
+    batched `Trajectory`, equal to `vmap` of `thermo_ode.core.integrate` (same steps, same
+    states). With a 1-D `mesh` of D devices, device d solves rows `[d B/D, (d+1) B/D)` with
+    its own pool and queue (B a multiple of D); systems are taken from the queue in row order."""
+    run = functools.partial(_refill, chart=chart, solver=solver, second_order=second_order, controller=controller,
+                            max_steps=max_steps, time=time, pool=pool)
+    if mesh is not None:
+        # check_vma=False: diffrax's while loops do not type-check under varying-axis checks.
+        spec = jax.sharding.PartitionSpec(MESH_AXIS)
+        run = jax.shard_map(run, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False)
+    return run(system, rho0, velocity0, t1, ts)
+
+
+def _refill(system, rho0, velocity0, t1, ts, *, chart, solver, second_order, controller, max_steps: int, time: str, pool: int):
     batch = rho0.shape[0]
+    pool = min(pool, batch)
     setup = functools.partial(set_up, dt=None, bath_temperature=None, key=None, chart=chart, solver=solver,
                               second_order=second_order, controller=controller, time=time)
     problems: Problem = eqx.filter_vmap(lambda s, r, v, t, x: setup(s, r, v, t, x))(system, rho0, velocity0, t1, ts)

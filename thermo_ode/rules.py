@@ -31,16 +31,22 @@ NAMES = ADAPTIVE + FUSED + FIXED_STEP
 NOISE = ("gbaoab", "euler")  # integrate Langevin noise
 SPHERE_SPLITTING = ("rattle", "gbaoab")  # sphere chart and m > 0 only
 
+# Slots per device of the refill engine (thermo_ode.engine), keyed by "the backend is a CPU".
+# CPU: 64, measured on 2 cores x 2048 systems of 32 tokens per device (48-96 equal, 128 10%
+# slower, 512 80% slower: a pool drains at the end with slots idle). An accelerator wants many
+# more systems in flight; 65536 is not measured there (benchmarks/relaxation.py --pool).
+POOL = {True: 64, False: 65536}
+
 # A step that resolves the motion: in natural time, 1/omega0 = sqrt(m/T) (m > 0; about 1/126
 # of the oscillation period) or the gradient flow's relaxation time gamma/T (m = 0).
 SUGGESTED_NATURAL_DT = {True: 0.05, False: 0.01}  # keyed by second order (m > 0)
 
 
 def default_solver(noisy: bool, second_order: bool) -> str:
-    """The solver used when none is named: adaptive `tsit5`; with a heat bath, `gbaoab`
-    (m > 0) or `euler` (m = 0), the ones that integrate noise."""
+    """The solver used when none is named: adaptive `fused_tsit5` (Tsit5, stages unrolled);
+    with a heat bath, `gbaoab` (m > 0) or `euler` (m = 0), the ones that integrate noise."""
     if not noisy:
-        return "tsit5"
+        return "fused_tsit5"
     return "gbaoab" if second_order else "euler"
 
 

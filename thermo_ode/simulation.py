@@ -22,7 +22,7 @@ from .core import (
     TIME_SCALES, DtRequired, Trajectory, check_static, clock_rate, fixed_step_count, integrate, key_array,
     resolve_solver_choice,
 )
-from .engine import solve_refill
+from .engine import MESH_AXIS, solve_refill
 from .system import AttentionSystem
 
 __all__ = ["Trajectory", "simulate"]
@@ -46,9 +46,9 @@ def simulate(
     max_steps: int = 100_000,
     time: str = "natural",
     devices: int | None = None,
+    engine: str = "auto",
+    pool: int | None = None,
     groups: int | str = "auto",
-    engine: str = "vmap",
-    pool: int = 512,
 ) -> Trajectory:
     """Integrate the Lagrangian dynamics of every system in `system` from `rho0`.
 
@@ -58,8 +58,9 @@ def simulate(
     - `velocity0`: `d rho/dt` at `t = 0` (sum zero), default 0; not allowed when `mass = 0`.
     - `chart`: `"sphere"` (primary), `"logit"` or `"simplex"` (autodiff Euler–Lagrange).
     - `solver`: a name in `thermo_ode.solvers.SOLVERS` or a diffrax solver instance; default
-      (`thermo_ode.rules.default_solver`, the rule configs use too) `"tsit5"`, or with
-      Langevin noise `"gbaoab"` (m > 0) / `"euler"` (m = 0).
+      (`thermo_ode.rules.default_solver`, the rule configs use too) `"fused_tsit5"` (diffrax's
+      Tsit5 with its stages unrolled: the same steps), or with Langevin noise `"gbaoab"`
+      (m > 0) / `"euler"` (m = 0).
     - `dt`: a fixed step in physical time (scalar or per system), shortened so that a whole
       number of steps reaches `t1`. Needed by `rattle`, `gbaoab`, `euler` and with noise;
       with an adaptive solver it replaces step-size control. Fixed-step solves step in units
@@ -74,13 +75,19 @@ def simulate(
       `jax.random.wrap_key_data`, so they give the same noise as the typed key they wrap.
     - `time`: `"natural"` (default) or `"physical"`: the time variable the solver steps in.
     - `devices`: split the batch over this many local devices with `jax.shard_map` (default:
-      one device). Results are identical to the single-device run.
-    - `groups`: solve the batch in this many groups of systems with similar predicted cost
-      (one compiled program for all); `"auto"` uses one group per 32 systems, at most 32.
-    - `engine`: `"vmap"` (default: the groups above, each a vmapped `diffeqsolve`) or
-      `"refill"` (`thermo_ode.engine`: a pool of `pool` slots, each stepping its own system
-      and taking the next from the queue when done; adaptive solves without noise, on one
-      device). Both take each system's own steps.
+      all of them; on CPU, `thermo_ode.use_all_cores()` before jax starts makes one device per
+      core). Every system takes the same steps whatever the device count.
+    - `engine`: `"refill"` (`thermo_ode.engine`: on each device a pool of `pool` slots, each
+      stepping its own system and taking the next from the queue when done, so no system
+      waits for another), or `"vmap"` (the batch sorted by predicted cost into `groups` groups,
+      each a vmapped `diffeqsolve` that runs as long as its slowest member). `"auto"`
+      (default): `"refill"` for explicit adaptive solves without noise, else `"vmap"` (fixed
+      steps, Langevin noise, implicit solvers). Both take each system's own steps.
+    - `pool`: slots per device of the refill engine; default `thermo_ode.rules.POOL` for the
+      backend (at most the batch).
+    - `groups`: for `engine="vmap"`, solve the batch in this many groups of systems with
+      similar predicted cost (one compiled program for all); `"auto"` uses one group per 32
+      systems, at most 32.
 
     Accuracy figures quoted in the README need float64 (`jax.config.update("jax_enable_x64",
     True)` before creating arrays); float32 works at its own rounding.
@@ -111,11 +118,18 @@ def simulate(
         raise DtRequired(f"{exc} (= {_suggested_dt(system, second_order):.3g} for the fastest system here)") from None
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
-    if engine == "refill":
-        if dt is not None or noisy or mesh is not None:
-            raise ValueError("engine='refill' runs adaptive solves without noise on one device; use engine='vmap' with dt, a heat bath or devices")
-        if isinstance(pool, bool) or not isinstance(pool, (int, np.integer)) or pool < 1:
-            raise ValueError(f"pool must be an int >= 1, got {pool!r}")
+    if pool is not None and (isinstance(pool, bool) or not isinstance(pool, (int, np.integer)) or pool < 1):
+        raise ValueError(f"pool must be an int >= 1, got {pool!r}")
+    # The refill engine steps explicit adaptive solves without noise; the rest (fixed steps,
+    # Langevin noise, implicit solvers and their root finders) take the vmapped groups.
+    vmap_only = dt is not None or noisy or isinstance(resolved_solver, diffrax.AbstractImplicitSolver)
+    if engine == "refill" and vmap_only:
+        raise ValueError(
+            "engine='refill' runs explicit adaptive solves without noise; use engine='vmap' (or 'auto') with dt, "
+            "a heat bath or an implicit solver"
+        )
+    if engine == "auto":
+        engine = "vmap" if vmap_only else "refill"
     keys = None if key is None else _system_keys(key, batch)  # a bad key is refused even without noise
     dt_values = None if dt is None else _checks.per_system("dt", dt, batch, allow_zero=False)
     steps = None if dt is None else _checked_steps(dt_values, t1_values, max_steps)
@@ -129,13 +143,22 @@ def simulate(
         return jnp.reshape(jnp.broadcast_to(a, batch + tail), (nb,) + tail)
 
     if engine == "refill":
+        # Longest first (by predicted cost), so the short systems fill the pool at the end;
+        # with D devices, dealt round-robin so each device's queue has a similar total cost.
+        devices = 1 if mesh is None else mesh.size
+        order = np.argsort(-predicted_cost(system, t1_values, time=time).reshape(-1), kind="stable")
+        padded = np.concatenate([order, np.full(-nb % devices, order[-1])])
+        index = padded.reshape(-1, devices).T.reshape(-1)
+        take = lambda a: flat(a)[index]
         traj = solve_refill(
-            jax.tree.map(flat, system), flat(rho0.astype(dtype)), flat(velocity0.astype(dtype)),
-            flat(t1_values.astype(dtype)), flat(ts.astype(dtype)), chart=resolved_chart, solver=resolved_solver,
+            jax.tree.map(take, system), take(rho0.astype(dtype)), take(velocity0.astype(dtype)),
+            take(t1_values.astype(dtype)), take(ts.astype(dtype)), chart=resolved_chart, solver=resolved_solver,
             second_order=second_order, controller=diffrax.PIDController(rtol=rtol, atol=atol), max_steps=max_steps, time=time,
-            pool=int(min(pool, nb)),
+            pool=_pool_size(pool, index.size // devices), mesh=mesh,
         )
-        traj = jax.tree.map(lambda a: jnp.reshape(a, batch + a.shape[1:]), traj)
+        back = np.empty(nb, int)
+        back[index[: index.size]] = np.arange(index.size)  # a padding row writes its system's own position again
+        traj = jax.tree.map(lambda a: jnp.reshape(a[back], batch + a.shape[1:]), traj)
         return eqx.tree_at(lambda t: t.system, traj, system)
     # A vmapped adaptive solve runs until its slowest member is done, so every system pays for
     # the slowest. Systems are sorted by predicted cost and solved in groups of equal size (one
@@ -227,17 +250,21 @@ def _solve_group(system, rho0, velocity0, t1, ts, dt, bath, key, *, chart, solve
     return batched(system, rho0, velocity0, t1, ts, dt, bath, key)
 
 
-MESH_AXIS = "batch"
-ENGINES = ("vmap", "refill")
+ENGINES = ("auto", "refill", "vmap")
+
+
+def _pool_size(pool, shard: int) -> int:
+    """Slots per device: `pool`, or the backend's default, at most the systems per device."""
+    return int(min(rules.POOL[jax.default_backend() == "cpu"] if pool is None else pool, shard))
 
 
 def _mesh(devices):
-    """A 1-D mesh over the first `devices` local devices, or None for one device."""
+    """A 1-D mesh over the first `devices` local devices (default all), or None for one."""
+    available = jax.local_devices()
     if devices is None:
-        return None
+        devices = len(available)
     if isinstance(devices, bool) or not isinstance(devices, (int, np.integer)):
         raise TypeError(f"devices must be an int, got {type(devices).__name__}")
-    available = jax.local_devices()
     if not 1 <= devices <= len(available):
         raise ValueError(f"devices must be between 1 and the {len(available)} local devices, got {devices}")
     if devices == 1:

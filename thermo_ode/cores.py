@@ -1,0 +1,54 @@
+"""Every CPU core at work: one XLA CPU device per core.
+
+XLA runs a program on one CPU device with little parallelism across cores; `simulate` splits a
+batch over the local devices (`jax.shard_map`), so on a CPU the cores work together only when
+JAX makes one CPU device per core. That is decided once, before JAX runs its first operation:
+the CLI does it at start-up, and a library user calls `use_all_cores()` right after
+`import thermo_ode`:
+
+    import thermo_ode as to
+    to.use_all_cores()          # before any jax operation
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+_HOST_FLAG = "--xla_force_host_platform_device_count"
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS reports one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def use_all_cores(count: int | None = None) -> int:
+    """Ask JAX for `count` CPU devices (default: one per available core) and return the number
+    it will have. Must run before JAX's first operation; called later it changes nothing and
+    warns. An `XLA_FLAGS` setting of the host device count, or an earlier
+    `jax.config.update("jax_num_cpu_devices", n)`, is the user's choice and is kept."""
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+        raise ValueError(f"count must be an int >= 1, got {count!r}")
+    import jax
+
+    for part in os.environ.get("XLA_FLAGS", "").split():
+        if part.startswith(_HOST_FLAG + "="):
+            return int(part.split("=", 1)[1])
+    if jax.config.jax_num_cpu_devices > 0:
+        return jax.config.jax_num_cpu_devices
+    count = available_cores() if count is None else count
+    try:
+        jax.config.update("jax_num_cpu_devices", count)
+    except RuntimeError:  # JAX has started: its device count is fixed for this process
+        current = len(jax.devices("cpu"))
+        warnings.warn(
+            f"use_all_cores: JAX has already started with {current} CPU device(s); call it right after importing "
+            "thermo_ode, before any jax operation, or set XLA_FLAGS=--xla_force_host_platform_device_count=N",
+            stacklevel=2,
+        )
+        return current
+    return count
