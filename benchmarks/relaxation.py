@@ -13,7 +13,8 @@ atol 1e-8); every system integrated until it is within Fisher–Rao distance 1e-
 can be compared).
 
 Methods, each in its own process (clean peak memory, cold compile):
-- thermo-ode: `simulate` with its defaults, in natural time, each system to its own end time;
+- thermo-ode: `simulate` with its defaults, in natural time, each system to its own end time,
+  after `thermo_ode.use_all_cores()` (one CPU device per core); thermo-ode-1-device without it;
 - thermo-ode-groups: `simulate(engine="vmap", solver="tsit5")`: cost-sorted lockstep groups of
   vmapped diffrax Tsit5 solves;
 - thermo-ode-refill: `simulate(engine="refill", solver="fused_tsit5")`, `--pool` slots;
@@ -33,6 +34,7 @@ the roofline printed at the end are the step's counted work at the measured rate
 from __future__ import annotations
 
 import argparse
+import heapq
 import json
 import os
 import platform
@@ -51,12 +53,13 @@ STANDARD_SIZES = ["1x16", "1024x32", "4096x32", "16384x64"]
 SCIPY_SUBSAMPLE = 8
 THERMO_ODE = {  # simulate's keyword arguments for each thermo-ode method
     "thermo-ode": {},
+    "thermo-ode-1-device": {},  # on one CPU device: without thermo_ode.use_all_cores()
     "thermo-ode-groups": dict(engine="vmap", solver="tsit5"),
     "thermo-ode-refill": dict(engine="refill", solver="fused_tsit5"),
 }
-VARIANTS = ("thermo-ode-groups", "thermo-ode-refill")  # run when named (or by a preset)
+VARIANTS = ("thermo-ode-1-device", "thermo-ode-groups", "thermo-ode-refill")  # run when named (or by a preset)
 PRESETS = {  # --preset NAME: sizes, precisions, methods
-    "gpu": (["100000x64", "1000000x64"], ["float64", "float32"], ["roofline", *THERMO_ODE, "naive-diffrax"]),
+    "gpu": (["100000x64", "1000000x64"], ["float64", "float32"], ["roofline", "thermo-ode", "thermo-ode-groups", "naive-diffrax"]),
 }
 
 
@@ -86,18 +89,27 @@ def softmax_distance(x, energies, temperature):
 # --- the methods (each run in a worker process) -----------------------------------------------
 
 
-def _jax(precision: str):
+def _jax(precision: str, all_cores: bool = False):
+    """jax in `precision`; with `all_cores`, one CPU device per core (as `thermo_ode.use_all_cores`)."""
     import jax
 
+    if all_cores:
+        from thermo_ode import use_all_cores
+
+        use_all_cores()
     jax.config.update("jax_enable_x64", precision == "float64")
     return jax
 
 
-def _timed_twice(solve):
-    """(compile seconds, wall seconds after compile, result): the first call compiles."""
+def _timed_twice(solve, once_after: float = 60.0):
+    """(compile seconds, wall seconds after compile, result): the first call compiles. A first
+    call longer than `once_after` seconds is not repeated: its time, compile included, is the
+    wall time, and the compile time is None (not separated)."""
     start = time.perf_counter()
-    solve()
+    result = solve()
     first = time.perf_counter() - start
+    if first > once_after:
+        return None, first, result
     start = time.perf_counter()
     result = solve()
     wall = time.perf_counter() - start
@@ -105,7 +117,7 @@ def _timed_twice(solve):
 
 
 def run_thermo_ode(B, N, precision, method="thermo-ode", pool=None):
-    jax = _jax(precision)
+    jax = _jax(precision, all_cores=method != "thermo-ode-1-device")
     import thermo_ode as to
 
     rtol, atol = TOLERANCES[precision]
@@ -124,9 +136,34 @@ def run_thermo_ode(B, N, precision, method="thermo-ode", pool=None):
     compile_s, wall, traj = _timed_twice(solve)
     steps = np.asarray(traj.num_steps)
     return dict(compile_s=compile_s, wall_s=wall, steps_total=int(steps.sum()), steps_max=int(steps.max()),
+                devices=jax.local_device_count(), steps_computed=_steps_computed(system, t1, steps, options),
                 grouped_iterations=_grouped_iterations(system, t1, steps), ungrouped_iterations=int(steps.max()) * B,
                 worst_distance=float(np.asarray(traj.final_distance).max()), failed=int((np.asarray(traj.status) != 0).sum()),
                 options={k: str(v) for k, v in options.items()}, step_cost=step_cost(system, rho0, t1, options.get("solver")))
+
+
+def _steps_computed(system, t1, steps, options) -> int:
+    """System-steps the engine computes, idle slots included: for refill, every device runs
+    its loop as long as its busiest slot (slots take their queue in order, as the engine does);
+    for grouped vmap, each group as long as its slowest member."""
+    import jax
+
+    from thermo_ode.simulation import pool_size, predicted_cost, refill_queues
+
+    if options.get("engine", "refill") != "refill":
+        return _grouped_iterations(system, t1, steps)
+    queues = refill_queues(predicted_cost(system, t1), jax.local_device_count())
+    pool = pool_size(options.get("pool"), queues.shape[1])
+    total = 0
+    for queue in queues:
+        free = [(0, slot) for slot in range(pool)]  # (iteration at which the slot is free, slot)
+        end = 0
+        for n in steps[queue]:
+            start, slot = heapq.heappop(free)
+            heapq.heappush(free, (start + int(n), slot))
+            end = max(end, start + int(n))
+        total += end * pool
+    return total
 
 
 def _grouped_iterations(system, t1, steps):
@@ -286,10 +323,14 @@ def run_torchdiffeq(B, N, precision):
 
 
 def run_roofline(B, N, precision):
-    """The backend's rates in `precision`: bytes/s of a large copy (read + write) and flops/s
-    of a fused elementwise Horner polynomial (64 multiply-adds per element), best of 10."""
-    jax = _jax(precision)
+    """The backend's rates in `precision` on all its local devices (one per core on a CPU):
+    bytes/s of a large copy (read + write) and flops/s of a fused elementwise Horner
+    polynomial (64 multiply-adds per element), best of 10."""
+    jax = _jax(precision, all_cores=True)
     import jax.numpy as jnp
+    from jax.sharding import NamedSharding, PartitionSpec
+
+    spread = NamedSharding(jax.make_mesh((jax.local_device_count(),), ("d",)), PartitionSpec("d"))
 
     def best(fn, x):
         jax.block_until_ready(fn(x))
@@ -301,7 +342,7 @@ def run_roofline(B, N, precision):
         return min(times)
 
     cpu = jax.default_backend() == "cpu"
-    big = jnp.ones(2**25 if cpu else 2**28, precision)
+    big = jax.device_put(jnp.ones(2**25 if cpu else 2**28, precision), spread)
     copy_s = best(jax.jit(lambda a: a + 1), big)
 
     @jax.jit
@@ -311,10 +352,10 @@ def run_roofline(B, N, precision):
             p = p * a + c
         return p
 
-    small = jnp.full(2**20 if cpu else 2**26, 0.5, precision)
+    small = jax.device_put(jnp.full(2**20 if cpu else 2**26, 0.5, precision), spread)
     horner_s = best(horner, small)
     return dict(bandwidth_gb_s=2 * big.nbytes / copy_s / 1e9, flops_g_s=2 * 64 * small.size / horner_s / 1e9,
-                backend=jax.default_backend(), device=str(jax.devices()[0].device_kind), jax=jax.__version__)
+                backend=jax.default_backend(), device=str(jax.devices()[0].device_kind), devices=jax.local_device_count(), jax=jax.__version__)
 
 
 METHODS = {**{name: run_thermo_ode for name in THERMO_ODE}, "naive-diffrax": run_naive_diffrax, "scipy-dop853": run_scipy,
@@ -450,13 +491,14 @@ def print_table(report):
     console.print(table)
     for r in report["rows"]:
         if r["method"] == "roofline" and "bandwidth_gb_s" in r:
-            console.print(f"roofline {r['precision']} on {r['backend']} ({r['device']}): copy {r['bandwidth_gb_s']:.1f} GB/s, "
+            console.print(f"roofline {r['precision']} on {r['devices']} {r['backend']} device(s) ({r['device']}): copy {r['bandwidth_gb_s']:.1f} GB/s, "
                           f"fused elementwise {r['flops_g_s']:.1f} Gflop/s")
         elif "step_cost" in r and "wall_s" in r:
             cost = r["step_cost"]
             console.print(
-                f"{r['method']} {r['B']} x {r['N']} {r['precision']}: steps taken / steps a grouped vmap computes "
-                f"{r['steps_total'] / r['grouped_iterations']:.2f} ({r['steps_total'] / r['ungrouped_iterations']:.2f} as one vmap); "
+                f"{r['method']} {r['B']} x {r['N']} {r['precision']} on {r['devices']} device(s): steps taken / steps computed "
+                f"{r['steps_total'] / r['steps_computed']:.3f} (grouped vmap {r['steps_total'] / r['grouped_iterations']:.2f}, "
+                f"one vmap {r['steps_total'] / r['ungrouped_iterations']:.2f}); "
                 f"one {cost['solver']} step counted {cost['flops'] + cost['transcendentals']:.0f} flops, {cost['bytes']:.0f} bytes"
                 + (f": {r['flops_fraction']:.1%} of the elementwise flop rate, {r['bandwidth_fraction']:.1%} of the copy bandwidth" if "flops_fraction" in r else "")
             )

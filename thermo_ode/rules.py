@@ -31,11 +31,14 @@ NAMES = ADAPTIVE + FUSED + FIXED_STEP
 NOISE = ("gbaoab", "euler")  # integrate Langevin noise
 SPHERE_SPLITTING = ("rattle", "gbaoab")  # sphere chart and m > 0 only
 
-# Slots per device of the refill engine (thermo_ode.engine), keyed by "the backend is a CPU".
-# CPU: 64, measured on 2 cores x 2048 systems of 32 tokens per device (48-96 equal, 128 10%
-# slower, 512 80% slower: a pool drains at the end with slots idle). An accelerator wants many
-# more systems in flight; 65536 is not measured there (benchmarks/relaxation.py --pool).
-POOL = {True: 64, False: 65536}
+# Slots per device of the refill engine (thermo_ode.engine): about sqrt(POOL_SCALE x systems
+# per device). A loop iteration costs c0 + c1 x pool and the pool drains at the end with slots
+# idle, so the time ~ n s c0 / pool + s c1 pool (n systems of s steps) is least at pool =
+# sqrt(n c0 / c1). Keyed by "the backend is a CPU": 2 measured on a 2-core CPU (2 devices,
+# 128 to 2048 systems of 32 tokens per device: pools 32, 32, 64 best); on an accelerator an
+# iteration's fixed cost (kernel launches) dwarfs a slot's, so nearly the whole batch is in
+# flight (65536 is an estimate, not measured there: benchmarks/relaxation.py --pool).
+POOL_SCALE = {True: 2, False: 65536}
 
 # A step that resolves the motion: in natural time, 1/omega0 = sqrt(m/T) (m > 0; about 1/126
 # of the oscillation period) or the gradient flow's relaxation time gamma/T (m = 0).

@@ -83,8 +83,9 @@ def simulate(
       each a vmapped `diffeqsolve` that runs as long as its slowest member). `"auto"`
       (default): `"refill"` for explicit adaptive solves without noise, else `"vmap"` (fixed
       steps, Langevin noise, implicit solvers). Both take each system's own steps.
-    - `pool`: slots per device of the refill engine; default `thermo_ode.rules.POOL` for the
-      backend (at most the batch).
+    - `pool`: slots per device of the refill engine; default about `sqrt(POOL_SCALE x systems
+      per device)` (`thermo_ode.rules.POOL_SCALE`: 2 on a CPU), which balances the loop's cost
+      per iteration against the slots left idle as the pool drains.
     - `groups`: for `engine="vmap"`, solve the batch in this many groups of systems with
       similar predicted cost (one compiled program for all); `"auto"` uses one group per 32
       systems, at most 32.
@@ -143,18 +144,14 @@ def simulate(
         return jnp.reshape(jnp.broadcast_to(a, batch + tail), (nb,) + tail)
 
     if engine == "refill":
-        # Longest first (by predicted cost), so the short systems fill the pool at the end;
-        # with D devices, dealt round-robin so each device's queue has a similar total cost.
         devices = 1 if mesh is None else mesh.size
-        order = np.argsort(-predicted_cost(system, t1_values, time=time).reshape(-1), kind="stable")
-        padded = np.concatenate([order, np.full(-nb % devices, order[-1])])
-        index = padded.reshape(-1, devices).T.reshape(-1)
+        index = refill_queues(predicted_cost(system, t1_values, time=time), devices).reshape(-1)
         take = lambda a: flat(a)[index]
         traj = solve_refill(
             jax.tree.map(take, system), take(rho0.astype(dtype)), take(velocity0.astype(dtype)),
             take(t1_values.astype(dtype)), take(ts.astype(dtype)), chart=resolved_chart, solver=resolved_solver,
             second_order=second_order, controller=diffrax.PIDController(rtol=rtol, atol=atol), max_steps=max_steps, time=time,
-            pool=_pool_size(pool, index.size // devices), mesh=mesh,
+            pool=pool_size(pool, index.size // devices), mesh=mesh,
         )
         back = np.empty(nb, int)
         back[index[: index.size]] = np.arange(index.size)  # a padding row writes its system's own position again
@@ -210,6 +207,15 @@ def cost_groups(cost, groups="auto", devices: int = 1) -> np.ndarray:
     return np.concatenate([order, np.full(n_groups * size - cost.size, order[-1])]).reshape(n_groups, size)
 
 
+def refill_queues(cost, devices: int = 1) -> np.ndarray:
+    """The queues of the refill engine: flat system indices `(devices, per_device)`. Longest
+    (by `cost`) first, so that short systems fill the pool as it drains; dealt round-robin so
+    every device's queue has a similar total cost; padded by repeating the cheapest system."""
+    order = np.argsort(-np.asarray(cost).reshape(-1), kind="stable")
+    padded = np.concatenate([order, np.full(-order.size % devices, order[-1])])
+    return padded.reshape(-1, devices).T
+
+
 def predicted_cost(system: AttentionSystem, t1, time: str = "natural") -> np.ndarray:
     """A rank proxy for each system's step count: its end time in solver time, times the spread
     of E/T, which sets the amplitude and stiffness of the motion (measured rank correlation with
@@ -253,9 +259,12 @@ def _solve_group(system, rho0, velocity0, t1, ts, dt, bath, key, *, chart, solve
 ENGINES = ("auto", "refill", "vmap")
 
 
-def _pool_size(pool, shard: int) -> int:
-    """Slots per device: `pool`, or the backend's default, at most the systems per device."""
-    return int(min(rules.POOL[jax.default_backend() == "cpu"] if pool is None else pool, shard))
+def pool_size(pool, shard: int) -> int:
+    """Slots per device for `shard` systems per device: `pool`, or by default about
+    `sqrt(rules.POOL_SCALE x shard)` for the backend; at most `shard`."""
+    if pool is None:
+        pool = round(math.sqrt(rules.POOL_SCALE[jax.default_backend() == "cpu"] * shard))
+    return int(max(1, min(pool, shard)))
 
 
 def _mesh(devices):
