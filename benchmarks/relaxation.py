@@ -3,7 +3,7 @@
     python benchmarks/relaxation.py                   # standard sizes, table + JSON
     python benchmarks/relaxation.py --sizes 1x16      # the CI smoke test
     python benchmarks/relaxation.py --json out.json --plot scaling.png
-    python benchmarks/relaxation.py --preset gpu --json benchmarks/results/relaxation_gpu.json
+    python benchmarks/relaxation.py --preset gpu --json gpu.json      # on a GPU machine
 
 Workload: energies from random q, k (d_k = 64); temperature log-spaced over [0.25, 4] x
 sqrt(d_k) (around the attention default T = sqrt(d_k)); mass log-spaced over [0.1, 10];

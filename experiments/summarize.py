@@ -157,46 +157,106 @@ def minilm() -> str:
     )
 
 
+BENCHMARK = ROOT / "benchmarks" / "results" / "relaxation.json"
+METHOD_NAMES = {"thermo-ode": "thermo-ode", "thermo-ode-1-device": "thermo-ode, 1 device", "thermo-ode-groups": "thermo-ode, vmapped groups",
+                "thermo-ode-refill": "thermo-ode, refill", "naive-diffrax": "naive diffrax", "scipy-dop853": "scipy DOP853", "torchdiffeq": "torchdiffeq"}
+# Issue 14's goals for the 4096 x 32 float64 workload: (label, key, goal, at least?)
+GOALS = [
+    ("x faster than the scipy DOP853 loop", "vs_scipy", 200, True),
+    ("x faster than naive diffrax `vmap`", "vs_naive", 20, True),
+    ("steps taken / steps computed", "useful", 0.95, True),
+    ("system-steps per second", "rate", 1.5e6, True),
+    ("fraction of the elementwise flop rate", "flops_fraction", 0.5, True),
+]
+
+
+def _timed(report, method, B, N, precision="float64"):
+    return next((r for r in report["rows"] if (r["method"], r["B"], r["N"], r["precision"]) == (method, B, N, precision) and "wall_s" in r), None)
+
+
 def benchmark() -> str:
-    r = _load(ROOT / "benchmarks" / "results" / "relaxation.json")
-    names = {"thermo-ode": "thermo-ode", "naive-diffrax": "naive diffrax", "scipy-dop853": "scipy DOP853", "torchdiffeq": "torchdiffeq"}
+    r = _load(BENCHMARK)
     lines = [
-        f"Measured by `python benchmarks/relaxation.py` in one run on {r['machine']} (copy bandwidth in the same run: "
-        f"{r['copy_bandwidth_gb_s']:.1f} GB/s):",
+        f"Measured by `python benchmarks/relaxation.py` in one run on {r['machine']}, jax {r['jax']}:",
         "",
-        "| B x N | method | compile (s) | wall after compile (s) | steps (total) | system-steps/s | peak MB | worst final distance | x slower than thermo-ode |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| B x N | precision | method | devices | compile (s) | wall after compile (s) | steps (total) | system-steps/s | steps taken / computed | peak MB | worst final distance | x slower than thermo-ode |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in r["rows"]:
-        compile_s = "-" if row["compile_s"] == 0 else ("n/a" if row["compile_s"] < 0 else f"{row['compile_s']:.2f}")
+        if row["method"] == "roofline":
+            continue
+        head = f"| {row['B']} x {row['N']} | {row['precision']} | {METHOD_NAMES[row['method']]} |"
+        if "wall_s" not in row:
+            lines.append(f"{head} | {_cell(row['skipped'])} | | | | | | | | |")
+            continue
+        compile_s = "-" if row["compile_s"] == 0 else ("n/a" if row["compile_s"] is None or row["compile_s"] < 0 else f"{row['compile_s']:.2f}")
+        useful = f"{row['steps_total'] / row['steps_computed']:.3f}" if "steps_computed" in row else "-"
         lines.append(
-            f"| {row['B']} x {row['N']} | {names[row['method']]} | {compile_s} | {_g(row['wall_s'], 3)} | {_g(row['steps_total'], 3)} | "
-            f"{row['system_steps_per_s']:.2e} | {row['peak_rss_mb']:.0f} | {row['worst_distance']:.1e} | {_g(row['slowdown_vs_thermo_ode'], 3)} |"
+            f"{head} {row.get('devices', 1)} | {compile_s} | {_g(row['wall_s'], 3)} | {_g(row['steps_total'], 3)} | {row['system_steps_per_s']:.2e} | "
+            f"{useful} | {row['peak_rss_mb']:.0f} | {row['worst_distance']:.1e} | {_g(row['slowdown_vs_thermo_ode'], 3)} |"
         )
     return "\n".join(lines)
 
 
-def benchmark_findings() -> str:
-    """Ratios and useful-step fractions, computed from the same benchmark file."""
-    r = _load(ROOT / "benchmarks" / "results" / "relaxation.json")
-    rows = {(row["method"], row["B"], row["N"]): row for row in r["rows"]}
-    lines = []
-    for (method, B, N), row in rows.items():
-        if method == "thermo-ode" and B > 1:
-            lines.append(
-                f"- {B} x {N}: {100 * row['steps_total'] / row['lockstep_iterations']:.0f}% of the steps computed were needed "
-                f"(one ungrouped vmapped solve: {100 * row['steps_total'] / row['ungrouped_iterations']:.0f}%); naive diffrax "
-                f"{_g(rows[('naive-diffrax', B, N)]['slowdown_vs_thermo_ode'], 3)}x, scipy "
-                f"{_g(rows[('scipy-dop853', B, N)]['slowdown_vs_thermo_ode'], 3)}x"
-                + (f", torchdiffeq {_g(rows[('torchdiffeq', B, N)]['slowdown_vs_thermo_ode'], 3)}x" if ("torchdiffeq", B, N) in rows else "")
-                + f" slower; modelled Tsit5 memory traffic at {100 * row['bandwidth_fraction']:.0f}% of the copy bandwidth."
-            )
+def _goal_values(report, B=4096, N=32) -> dict:
+    ours = _timed(report, "thermo-ode", B, N)
+    value = lambda method: (_timed(report, method, B, N) or {}).get("slowdown_vs_thermo_ode")
+    return dict(vs_scipy=value("scipy-dop853"), vs_naive=value("naive-diffrax"), useful=ours["steps_total"] / ours["steps_computed"],
+                rate=ours["system_steps_per_s"], flops_fraction=ours.get("flops_fraction"))
+
+
+def benchmark_goals() -> str:
+    """The goals for 4096 x 32 float64, met or missed, from the same file."""
+    r = _load(BENCHMARK)
+    values = _goal_values(r)
+    lines = ["| 4096 x 32, float64, rtol 1e-8 | goal | measured | |", "|---|---|---|---|"]
+    for label, key, goal, at_least in GOALS:
+        v = values[key]
+        shown = "not measured" if v is None else (f"{v:.1%}" if goal < 1 else (f"{v:.2e}" if goal > 1e3 else f"{v:.0f}"))
+        goal_shown = f"{goal:.0%}" if goal < 1 else (f"{goal:.1e}" if goal > 1e3 else f"{goal}")
+        verdict = "" if v is None else ("met" if (v >= goal) == at_least else "**missed**")
+        lines.append(f"| {label} | {'≥ ' if at_least else '≤ '}{goal_shown} | {shown} | {verdict} |")
     return "\n".join(lines)
+
+
+def benchmark_findings() -> str:
+    """Ratios, useful-step fractions and roofline fractions, from the same benchmark file."""
+    r = _load(BENCHMARK)
+    lines = []
+    for roof in (row for row in r["rows"] if row["method"] == "roofline" and "flops_g_s" in row):
+        lines.append(
+            f"- Roofline, {roof['precision']}, measured in the same run on {roof['devices']} {roof['backend']} devices: a copy moves "
+            f"{roof['bandwidth_gb_s']:.1f} GB/s, a fused elementwise polynomial runs at {roof['flops_g_s']:.0f} Gflop/s."
+        )
+    for row in r["rows"]:
+        if row["method"] != "thermo-ode" or "wall_s" not in row or row["B"] == 1:
+            continue
+        B, N, precision = row["B"], row["N"], row["precision"]
+        others = [(METHOD_NAMES[m], _timed(r, m, B, N, precision)) for m in ("thermo-ode-1-device", "thermo-ode-groups", "naive-diffrax", "scipy-dop853")]
+        ratios = ", ".join(f"{name} {_g(o['slowdown_vs_thermo_ode'], 3)}x" for name, o in others if o)
+        cost = row["step_cost"]
+        lines.append(
+            f"- {B} x {N}, {precision}: {100 * row['steps_total'] / row['steps_computed']:.1f}% of the steps computed were needed "
+            f"(vmapped groups: {100 * row['steps_total'] / row['grouped_iterations']:.0f}%, one vmap: "
+            f"{100 * row['steps_total'] / row['ungrouped_iterations']:.0f}%); slower than thermo-ode: {ratios}; one step "
+            f"({cost['flops'] + cost['transcendentals']:.0f} flops as XLA counts them) at {100 * row['flops_fraction']:.0f}% of the elementwise flop rate."
+        )
+    return "\n".join(lines)
+
+
+def sweep_memory() -> str:
+    r = _load(ROOT / "benchmarks" / "results" / "sweep_memory.json")
+    sizes = "; ".join(
+        f"{row['points']:,} points: {row['wall_s']:.0f} s ({1e6 * row['wall_s'] / row['points']:.0f} µs per point), peak {row['peak_rss_mb']:.0f} MB, "
+        f"{row['converged']:,} converged" for row in r["rows"]
+    )
+    return f"Measured by `python benchmarks/sweep_memory.py` on {r['machine']} ({r['rows'][0]['devices']} devices), end to end through the sweep runner and its store: {sizes}."
 
 
 RENDERERS = {
     "experiments": experiments, "default-run": default_run, "studies": studies, "accuracy": accuracy,
-    "langevin": langevin, "minilm": minilm, "benchmark": benchmark, "benchmark-findings": benchmark_findings,
+    "langevin": langevin, "minilm": minilm, "benchmark": benchmark, "benchmark-goals": benchmark_goals, "benchmark-findings": benchmark_findings,
+    "sweep-memory": sweep_memory,
 }
 
 

@@ -10,8 +10,10 @@ the first-step states and the saved results are the size of the batch.
 Every slot repeats diffrax's own loop for one system (diffrax's public `solver.step`,
 `controller.init` / `adapt_step_size` and the solver's dense interpolation at the save times,
 with diffrax's clipping to the end time), so a system takes the steps it takes under
-`diffeqsolve`, whatever the pool size. Adaptive ODE solves only: fixed steps and Langevin
-noise take the vmapped path of `simulate`.
+`diffeqsolve`, whatever the pool size. Explicit adaptive ODE solves only: fixed steps,
+Langevin noise and implicit solvers take the vmapped path of `simulate`. Over several devices
+(`jax.shard_map`), each device runs its own pool over its own share of the batch: the loop is
+one compiled program per device, with no host round-trip between steps.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """`simulate()`: the host-level driver from a batch of systems and starts to a `Trajectory`.
 
 Inputs are checked on concrete values first (so bad input fails before compilation); the
-batch is then flattened, sorted by predicted cost into groups, and each group integrated by
-one compiled, vmapped program of the core's per-system integration (`thermo_ode.core`, the
-same one `solve` runs), optionally split over devices.
+batch is then flattened and run on every local device by one compiled program of the core's
+per-system integration (`thermo_ode.core`, the same one `solve` runs): the refill engine
+(`thermo_ode.engine`), whose queues are sorted longest first by predicted cost, or, for fixed
+steps, noise and implicit solvers, vmapped `diffeqsolve`s in groups of similar predicted cost.
 """
 
 from __future__ import annotations
@@ -154,9 +155,8 @@ def simulate(
             pool=pool_size(pool, index.size // devices), mesh=mesh,
         )
         back = np.empty(nb, int)
-        back[index[: index.size]] = np.arange(index.size)  # a padding row writes its system's own position again
-        traj = jax.tree.map(lambda a: jnp.reshape(a[back], batch + a.shape[1:]), traj)
-        return eqx.tree_at(lambda t: t.system, traj, system)
+        back[index] = np.arange(index.size)  # a padding row repeats a system: either copy will do
+        return eqx.tree_at(lambda t: t.system, _gathered(back, batch, traj), system)
     # A vmapped adaptive solve runs until its slowest member is done, so every system pays for
     # the slowest. Systems are sorted by predicted cost and solved in groups of equal size (one
     # compiled program for all groups), padded by repeating the last system to fill the last
@@ -180,8 +180,15 @@ def simulate(
     static = dict(chart=resolved_chart, solver=resolved_solver, second_order=second_order, rtol=rtol, atol=atol, max_steps=max_steps, time=time, mesh=mesh)
     parts = [_solve_group(**jax.tree.map(lambda a: a[g * size : (g + 1) * size], arrays), **static) for g in range(n_groups)]
     unsort = np.argsort(order)  # back to the caller's order, padding dropped
-    merged = jax.tree.map(lambda *a: jnp.reshape(jnp.concatenate(a)[:nb][unsort], batch + a[0].shape[1:]), *parts)
-    return eqx.tree_at(lambda traj: traj.system, merged, system)
+    merged = jax.tree.map(lambda *a: np.concatenate([np.asarray(x) for x in a]), *parts)
+    return eqx.tree_at(lambda traj: traj.system, _gathered(unsort, batch, merged), system)
+
+
+def _gathered(rows, batch: tuple, flat_tree):
+    """Rows `rows` of every flat array of `flat_tree`, shaped to `batch`, on the default device.
+    Gathered through the host, so no cross-device program runs: XLA aborts a collective that
+    waits over 40 s for a device still stepping, and on CPU devices finish far apart."""
+    return jax.tree.map(lambda a: jnp.asarray(np.reshape(np.asarray(a)[rows], batch + a.shape[1:])), flat_tree)
 
 
 GROUP_SIZE, MAX_GROUPS = 32, 32  # measured best on the benchmark workload (2-core CPU)

@@ -63,15 +63,19 @@ def provenance(loaded: LoadedConfig, devices: int) -> dict:
     }
 
 
-def run(loaded: LoadedConfig, out_dir, *, resume: bool = True, devices: int = 1, chunks: range | None = None, on_chunk=None) -> RunSummary:
-    """Run (or resume) the sweep into `out_dir`. `chunks` restricts this process to a range of
-    chunk indices (for several hosts sharing one store); `on_chunk(done, total)` reports progress."""
+def run(loaded: LoadedConfig, out_dir, *, resume: bool = True, devices: int | None = None, chunks: range | None = None, on_chunk=None) -> RunSummary:
+    """Run (or resume) the sweep into `out_dir`, each chunk split over `devices` local devices
+    (default all). `chunks` restricts this process to a range of chunk indices (for several
+    hosts sharing one store); `on_chunk(done, total)` reports progress."""
+    import jax
+
     from ..linear import linear_theory
     from ..observables import time_averages
     from ..simulation import simulate
     from ..system import AttentionSystem
 
     cfg = loaded.config
+    devices = jax.local_device_count() if devices is None else devices
     plan = planning.plan_sweep(loaded)
     group = store.open_for_run(out_dir, plan, provenance(loaded, devices), resume)
     done = store.done_chunks(group)
@@ -96,7 +100,7 @@ def run(loaded: LoadedConfig, out_dir, *, resume: bool = True, devices: int = 1,
             dt=None if dt is None else dt[:, None], bath_temperature=inputs.bath_temperature[:, None],
             key=_point_keys(inputs, plan.queries) if noisy else None,
             rtol=integrate.rtol, atol=integrate.atol, max_steps=integrate.max_steps, time=integrate.time,
-            devices=devices if devices > 1 else None,
+            devices=devices,
         )
         averages = time_averages(traj, burn_in[:, None])
         t = np.asarray(traj.ts[:, 0])
