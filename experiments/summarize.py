@@ -244,6 +244,21 @@ def benchmark_findings() -> str:
     return "\n".join(lines)
 
 
+def profile() -> str:
+    r = _load(ROOT / "benchmarks" / "results" / "profile_refill.json")
+    t, logs = r["trace"], r["log_ns_per_element"]
+    return (
+        f"**Where the time goes**, measured by `python benchmarks/profile_refill.py` (a `jax.profiler` trace of one solve of "
+        f"{t['B']} x {t['N']} on {t['devices']} devices, {t['pool']} slots each, on {r['machine']}): {t['kernels_per_iteration']:.0f} "
+        f"XLA kernels per loop iteration (each of the six stages is an elementwise kernel, a reduction for the constraint "
+        f"force and another elementwise kernel; then the controller, saves and refill bookkeeping), and {100 * t['dispatch_share']:.0f}% "
+        f"of the executor's time is spent between kernels rather than in them (the trace's own overhead included). XLA's float64 `log` (the entropy's gradient, "
+        f"six per token a step) runs at {logs['xla_float64']:.1f} ns per element here (numpy: {logs['numpy_float64']:.1f} ns; XLA "
+        f"in float32: {logs['xla_float32']:.1f} ns): at that rate the logs alone would take {100 * t['log_share_of_kernel_time']:.0f}% "
+        f"of the kernel time."
+    )
+
+
 def sweep_memory() -> str:
     r = _load(ROOT / "benchmarks" / "results" / "sweep_memory.json")
     sizes = "; ".join(
@@ -257,6 +272,7 @@ RENDERERS = {
     "experiments": experiments, "default-run": default_run, "studies": studies, "accuracy": accuracy,
     "langevin": langevin, "minilm": minilm, "benchmark": benchmark, "benchmark-goals": benchmark_goals, "benchmark-findings": benchmark_findings,
     "sweep-memory": sweep_memory,
+    "profile": profile,
 }
 
 

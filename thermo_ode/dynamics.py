@@ -56,7 +56,7 @@ def sphere_force(x, c: Coefficients):
 
 def constrained_acceleration(x, v, force, mask):
     """`force + mu x` with the multiplier `mu` that keeps `|x|^2` and `x . v` constant."""
-    # Sums, not jnp.dot: under vmap a dot is a library call XLA cannot fuse with its inputs.
+    # Sums, not jnp.dot: vmapped, XLA:CPU makes each dot a library call of its own, outside any fusion.
     mu = -(jnp.sum(v * v) + jnp.sum(x * force)) / jnp.sum(x * x)
     return jnp.where(mask, force + mu * x, 0)
 
