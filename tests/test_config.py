@@ -85,7 +85,7 @@ def test_typos_in_nested_and_union_sections(tmp_path, capsys):
         ("  mass: 1.0\n", "  mass: 1.0\n  bath_temperature: 0.5\n", 7, "system.bath_temperature: bath_temperature > 0 needs integrate.dt (Langevin solvers take fixed steps): for example dt: {natural: 0.05}"),
         ("  mass: 1.0\n", "  mass: 1.0\n  bath_temperature: -0.5\n", 7, "system.bath_temperature: Input should be greater than or equal to 0"),
         ("{t1: 60.0, saves: 21}", "{t1: 60.0, saves: 21, dt: {relaxation_times: 2}}", 12, "integrate.dt: dt is a time > 0 or {natural: step}"),
-        ("{t1: 60.0, saves: 21}", "{t1: 60.0, saves: 21, dt: 100.0, solver: gbaoab}", 12, "integrate.dt: is longer than t1 = 60.0"),
+        ("{t1: 60.0, saves: 21}", "{t1: 60.0, saves: 21, dt: 100.0, solver: gbaoab}", 12, "integrate.dt: is 100 in physical time, longer than t1 = 60"),
         ("{t1: 60.0, saves: 21}", "{t1: 60.0, saves: 21, noise_seed: 3}", 12, "integrate.noise_seed: has no effect"),
         ("{t1: 60.0, saves: 21}", "{t1: 60.0, saves: 21, dt: 0.1, solver: gbaoab, chart: logit}", 12, "integrate.chart: solver 'gbaoab' works in the sphere chart only"),
         ("  seed: {range: [0, 4]}\n", "  seed: {range: [0, 4]}\n  bath_temperature: [-1.0, 1.0]\n", 12, "sweep.bath_temperature: values must be >= 0"),

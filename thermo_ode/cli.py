@@ -53,12 +53,21 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--devices", type=_positive_int, help="split each chunk over this many local devices (default: all)")
     run.add_argument("--chunks", type=_chunk_range, metavar="START:STOP",
                      help="only these chunk indices, for several hosts sharing one --out (see README)")
+    run.add_argument("--netcdf", action=argparse.BooleanOptionalAction, default=True,
+                     help="also write results.nc, a one-file copy of the finished store (default); --no-netcdf for sweeps too big to copy")
     run.add_argument("--cache-dir", default=os.environ.get("THERMO_ODE_CACHE_DIR", str(DEFAULT_CACHE_DIR)),
                      help="persistent compilation cache (default: %(default)s; env THERMO_ODE_CACHE_DIR)")
-    validate = sub.add_parser("validate", help="check a config without running it")
+    validate = sub.add_parser("validate", help="check a config without running it: everything `run` would refuse")
     validate.add_argument("config", help="YAML sweep config to check")
-    show = sub.add_parser("show", help="summarise a finished or interrupted run")
+    validate.add_argument("--out", help="the output folder a run would use, for the free-disk check (default: results/<name>)")
+    validate.add_argument("--precision", choices=PRECISIONS, help="check with this precision, as `run --precision` would")
+    validate.add_argument("--netcdf", action=argparse.BooleanOptionalAction, default=True, help="as for `run`")
+    show = sub.add_parser("show", help="summarise a finished or interrupted run, after verifying its checksums")
     show.add_argument("dir", help="a run's output folder (the --out of `run`), or its results.zarr")
+    show.add_argument("--verify", action=argparse.BooleanOptionalAction, default=True,
+                      help="check every committed chunk against its checksum (default; reads the whole store)")
+    verify = sub.add_parser("verify", help="check every committed chunk of a store against its checksum (exit 1 if any is damaged)")
+    verify.add_argument("dir", help="a run's output folder (the --out of `run`), or its results.zarr")
     plot = sub.add_parser("plot", help="write the figures of a run (PNG, and SVG with --svg)")
     plot.add_argument("dir", help="a run's output folder (the --out of `run`), or its results.zarr")
     plot.add_argument("--svg", action="store_true", help="also write SVG")
@@ -81,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
 
         print(__version__)
         return EXIT_OK
-    return {"run": _run, "validate": _validate, "show": _show, "plot": _plot}[args.command](args)
+    commands = {"run": _run, "validate": _validate, "show": _show, "plot": _plot, "verify": _verify}
+    return commands[args.command](args)
 
 
 def _run_dir(text: str) -> pathlib.Path | None:
@@ -109,43 +119,121 @@ def _plot(args) -> int:
     run_dir = _run_dir(args.dir)
     if run_dir is None:
         return EXIT_USAGE
+    _, problem = _damage(run_dir)
+    if problem:
+        print(problem, file=sys.stderr)
+        return EXIT_FAILED
     os.environ.setdefault("MPLBACKEND", "Agg")  # files only, no screen needed
     from .plotting import plot_run
 
-    for path in plot_run(run_dir, svg=args.svg, figures_dir=args.figures):
+    try:
+        paths = plot_run(run_dir, svg=args.svg, figures_dir=args.figures)
+    except OSError as exc:
+        print(f"plot failed: {_os_error(exc)}" + (" (a read-only run folder? --figures writes elsewhere)" if exc.errno in (13, 30) else ""),
+              file=sys.stderr)
+        return EXIT_FAILED
+    for path in paths:
         print(path)
     return EXIT_OK
 
 
-def _load(path):
+def _os_error(exc: OSError) -> str:
+    """`cannot write PATH: No space left on device (ENOSPC)`."""
+    import errno as errnos
+
+    name = errnos.errorcode.get(exc.errno, "") if exc.errno else ""
+    where = f"cannot write {exc.filename}: " if exc.filename else ""
+    return f"{where}{exc.strerror or exc}" + (f" ({name})" if name else "")
+
+
+def _damage(run_dir) -> tuple[object, str]:
+    """The store's verification, and what is wrong with it ("" if nothing): unreadable, or
+    chunks that fail their checksums."""
+    from .sweeps import store
+
+    try:
+        import zarr
+
+        check = store.verify(zarr.open_group(store.store_path(run_dir), mode="r"))
+    except Exception as exc:
+        return None, f"{run_dir}: the store cannot be read ({type(exc).__name__}: {exc}); `thermo-ode run --no-resume` writes it anew"
+    if check.intact:
+        return check, ""
+    return check, "\n".join([f"{run_dir}: damaged; `thermo-ode run` with the same config recomputes what is damaged:"]
+                            + ["  " + line for line in check.describe()])
+
+
+def _load(path, precision=None):
     from .sweeps import loading
 
     try:
-        return loading.load(path if path is not None else loading.default_config_path())
+        return loading.load(path if path is not None else loading.default_config_path(),
+                            overrides={"precision": precision} if precision else None)
     except loading.ConfigError as exc:
         for line in exc.problems:
             print(line, file=sys.stderr)
         return None
 
 
+def _needs(loaded, out_dir: pathlib.Path, netcdf: bool) -> tuple[str, list[str]]:
+    """What a run into `out_dir` needs, as lines for people, and the problem ("" if none) when
+    this machine's memory or the output's free disk cannot hold it."""
+    from .sweeps import limits, loading, store
+
+    sizes = loading.sweep_sizes(loaded)
+    committed_fraction = 0.0
+    if store.store_path(out_dir).is_dir():
+        try:
+            import zarr
+
+            done = store.committed(zarr.open_group(store.store_path(out_dir), mode="r"))
+            committed_fraction = done.mean() if done.size else 0.0
+        except Exception:
+            committed_fraction = 0.0
+    disk = int(sizes.store * (1 - committed_fraction)) + (sizes.netcdf if netcdf else 0)
+    memory = sizes.run_memory(netcdf)
+    free, available = limits.free_disk(out_dir), limits.available_memory()
+    lines = [f"store {limits.human(sizes.store)} at most (uncompressed)" + (f", results.nc {limits.human(sizes.netcdf)}" if netcdf else ""),
+             f"memory {limits.human(memory)} at most (largest: " + ("the netCDF copy" if memory == limits.EXPORT_COPIES * sizes.netcdf and netcdf
+                                                               else "one chunk" if memory == sizes.chunk_memory else "the per-point arrays")
+             + f"); {limits.human(available)} available, {limits.human(free)} free at {out_dir}"]
+    if memory > available:
+        return (f"the run needs about {limits.human(memory)} of memory, {limits.human(memory - available)} more than the "
+                f"{limits.human(available)} available" + (" (--no-netcdf skips the one-file copy)" if netcdf else "")), lines
+    if disk > free:
+        return (f"--out: {out_dir} has {limits.human(free)} free, the run needs up to {limits.human(disk)} "
+                f"({limits.human(disk - free)} more)" + (" (--no-netcdf skips the one-file copy)" if netcdf else "")), lines
+    return "", lines
+
+
 def _validate(args) -> int:
-    loaded = _load(args.config)
+    loaded = _load(args.config, args.precision)
     if loaded is None:
         return EXIT_USAGE
     from .sweeps import plan as planning
 
     plan = planning.plan_sweep(loaded)
     axes = ", ".join(f"{k}[{len(v)}]" for k, v in plan.axes.items()) or "no sweep"
+    out_dir = pathlib.Path(args.out or pathlib.Path("results") / loaded.config.name)
+    problem, lines = _needs(loaded, out_dir, args.netcdf)
+    if problem:
+        print(f"{args.config}: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     print(f"{args.config}: ok: '{loaded.config.name}', {plan.points} points ({axes}) x {plan.queries} rows x {plan.tokens} tokens, {plan.chunks} chunks")
+    for line in lines:
+        print(f"  {line}")
     return EXIT_OK
 
 
 def _run(args) -> int:
-    loaded = _load(args.config)
+    loaded = _load(args.config, args.precision)
     if loaded is None:
         return EXIT_USAGE
-    if args.precision is not None:
-        loaded = loaded._replace(config=loaded.config.model_copy(update={"precision": args.precision}))
+    out_dir = pathlib.Path(args.out or pathlib.Path("results") / loaded.config.name)
+    problem, _ = _needs(loaded, out_dir, args.netcdf)
+    if problem:
+        print(problem, file=sys.stderr)
+        return EXIT_USAGE
     from .caching import enable_compilation_cache
 
     # Before jax and equinox are imported: it sets EQX_ON_ERROR, which equinox reads on import.
@@ -172,7 +260,6 @@ def _run(args) -> int:
     if devices > available:
         print(f"--devices: {devices} requested, {available} local devices available", file=sys.stderr)
         return EXIT_USAGE
-    out_dir = pathlib.Path(args.out or pathlib.Path("results") / loaded.config.name)
     progress = Progress(TextColumn(f"[bold]{loaded.config.name}[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("chunks"), TimeElapsedColumn(), console=console)
     task = progress.add_task("run", total=None)
     already = []  # (done, total) before this process ran anything
@@ -185,24 +272,42 @@ def _run(args) -> int:
     try:
         with progress:
             summary = sweeps.run(loaded, out_dir, resume=args.resume, devices=devices, chunks=args.chunks, on_chunk=on_chunk)
-        complete_before = already and already[0][0] == already[0][1]
-        if summary.finished and not (complete_before and (out_dir / store.NETCDF_NAME).exists()):
+        for line in summary.repaired:
+            console.print(f"repaired: {line}; recomputed", soft_wrap=True)
+        if summary.finished and args.netcdf and not store.netcdf_current(out_dir):
             store.export_netcdf(out_dir)
-    except store.ConfigMismatch as exc:
+    except (store.ConfigMismatch, store.StoreBusy, store.StoreDamaged) as exc:
         print(f"--out: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         console.print(f"interrupted: finished chunks are kept in {out_dir}; rerun the same command to resume", soft_wrap=True)
         return EXIT_FAILED
+    except OSError as exc:  # a full disk, a read-only folder: what was committed stays
+        console.print(f"[bold red]run failed:[/] {_os_error(exc)}; committed chunks are kept in {out_dir}: "
+                      "free the space (or fix the folder) and rerun the same command to resume", soft_wrap=True)
+        return EXIT_FAILED
     except Exception as exc:  # the run could not finish; what was written stays
         console.print(f"[bold red]run failed:[/] {type(exc).__name__}: {exc}", soft_wrap=True)
         return EXIT_FAILED
+    complete_before = already and already[0][0] == already[0][1] and not summary.repaired
     if complete_before:
-        console.print(f"already complete: {already[0][0]}/{already[0][1]} chunks in {out_dir}; nothing to run "
+        console.print(f"already complete: {already[0][0]}/{already[0][1]} chunks in {out_dir} (checksums verified); nothing to run "
                       "(--no-resume starts afresh)", soft_wrap=True)
     _print_summary(console, summary)
     console.print(cache.report(args.cache_dir), soft_wrap=True)
     _print_where(console, summary)
+    return EXIT_OK
+
+
+def _verify(args) -> int:
+    run_dir = _run_dir(args.dir)
+    if run_dir is None:
+        return EXIT_USAGE
+    check, problem = _damage(run_dir)
+    if problem:
+        print(problem, file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{run_dir}: intact: {check.committed}/{check.total} chunks committed, every one matches its checksum")
     return EXIT_OK
 
 
@@ -219,14 +324,30 @@ def _show(args) -> int:
     from .sweeps import store
 
     console = Console()
-    attrs = zarr.open_group(store.store_path(run_dir), mode="r").attrs
-    summary = sweeps.summarize(run_dir)
+    try:
+        group = zarr.open_group(store.store_path(run_dir), mode="r")
+        attrs = group.attrs
+        check = store.verify(group) if args.verify else None
+        summary = sweeps.summarize(run_dir, exclude=check.damaged if check else ())
+    except Exception as exc:
+        print(f"{run_dir}: the store cannot be read ({type(exc).__name__}: {exc}); `thermo-ode run --no-resume` writes it anew",
+              file=sys.stderr)
+        return EXIT_FAILED
     versions = json.loads(attrs["versions"])
     console.print(f"run '{attrs['name']}' (config digest {attrs['config_digest']}), {attrs['precision']}, "
                   f"backend {attrs['backend']} x{attrs['device_count']}, thermo-ode {versions['thermo-ode']}, jax {versions['jax']}",
                   soft_wrap=True)
-    state = "finished" if summary.finished else "interrupted or in progress"
-    console.print(f"{state}: {summary.chunks_done}/{summary.chunks_total} chunks")
+    if check is not None and not check.intact:
+        console.print(f"[bold red]damaged[/]: {len(check.damaged)} of {check.committed} committed chunks fail their checksums "
+                      "(left out of the counts below); the same `thermo-ode run` recomputes them:", soft_wrap=True)
+        for line in check.describe():
+            console.print(f"  {line}", soft_wrap=True)
+    if check is not None and not check.intact:
+        state, verified = "damaged", ""
+    else:
+        state = "finished" if summary.finished else "interrupted or in progress"
+        verified = " (not verified)" if check is None else " (checksums verified)"
+    console.print(f"{state}: {summary.chunks_done}/{summary.chunks_total} chunks{verified}")
     _print_summary(console, summary)
     _print_where(console, summary)
     return EXIT_OK

@@ -38,3 +38,23 @@ def equipartition(live_tokens, bath_temperature):
     """`<K> = (N - 1) T_b / 2`: the kinetic energy a heat bath gives the `N - 1` free directions
     of `N` live tokens."""
     return (live_tokens - 1) * bath_temperature / 2
+
+
+# Damping ratios within this relative distance of 1 count as critical.
+CRITICAL_RTOL = 1e-9
+
+
+def decay_rate(temperature, mass, damping, xp=np):
+    """The linear theory's slowest decay rate of the distance to softmax: `gamma/(2m)`
+    underdamped, `omega0` critical, `omega0 (zeta - sqrt(zeta^2 - 1))` overdamped, `T/gamma`
+    for m = 0. `xp` is the array module (numpy for host checks, jax.numpy in the library)."""
+    massless = mass == 0
+    safe_m = xp.where(massless, 1, mass)
+    omega0 = natural_frequency(temperature, safe_m)
+    zeta = xp.where(massless, 2.0, damping_ratio(damping, safe_m, temperature))
+    critical = xp.abs(zeta - 1) <= CRITICAL_RTOL
+    # omega0 / (zeta + sqrt(zeta^2 - 1)) is omega0 (zeta - sqrt(zeta^2 - 1)) without cancellation.
+    over_rate = omega0 / (zeta + xp.sqrt(xp.clip(zeta**2 - 1, 0, None)))
+    safe_gamma = xp.where(damping > 0, damping, 1)
+    return xp.where(massless, temperature / safe_gamma,
+                    xp.where(critical, omega0, xp.where(zeta < 1, damping / (2 * safe_m), over_rate)))

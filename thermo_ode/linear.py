@@ -11,14 +11,11 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
-from .formulas import damping_ratio, natural_frequency
+from .formulas import CRITICAL_RTOL, damping_ratio, decay_rate, natural_frequency
 from .system import AttentionSystem
 
 UNDERDAMPED, CRITICAL, OVERDAMPED, GRADIENT_FLOW = 0, 1, 2, 3
 REGIME_NAMES = ("underdamped", "critical", "overdamped", "gradient flow (m = 0)")
-
-# Damping ratios within this relative distance of 1 count as critical.
-CRITICAL_RTOL = 1e-9
 
 
 class LinearTheory(eqx.Module):
@@ -69,12 +66,5 @@ def linear_theory(system: AttentionSystem) -> LinearTheory:
     finite_zeta = jnp.where(massless, 2.0, zeta)
     under = regime == UNDERDAMPED
     omega_d = jnp.where(under, omega0 * jnp.sqrt(jnp.clip(1 - finite_zeta**2, 0)), 0.0)
-    # omega0 / (zeta + sqrt(zeta^2 - 1)) is omega0 (zeta - sqrt(zeta^2 - 1)) without cancellation.
-    over_rate = omega0 / (finite_zeta + jnp.sqrt(jnp.clip(finite_zeta**2 - 1, 0)))
-    safe_gamma = jnp.where(gamma > 0, gamma, 1)
-    rate = jnp.select(
-        [regime == UNDERDAMPED, regime == CRITICAL, regime == OVERDAMPED],
-        [gamma / (2 * safe_m), omega0, over_rate],
-        T / safe_gamma,
-    )
+    rate = decay_rate(T, m, gamma, xp=jnp)
     return LinearTheory(omega0, zeta, regime.astype(jnp.int32), omega_d, rate)

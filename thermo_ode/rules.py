@@ -23,6 +23,33 @@ def mixes_massless(masses) -> bool:
     massless = np.asarray(masses) == 0
     return bool(massless.any() and not massless.all())
 
+# Step counters are 32-bit integers in the solvers: a larger max_steps would overflow them.
+MAX_STEPS = 2**31 - 1
+
+# Seeds: numpy's generators take any integer >= 0, jax's keys 32 bits, and swept seeds pass
+# through float64 (exact to 2^53): one range for all of them.
+MAX_SEED = 2**32 - 1
+
+# Tolerances a precision can resolve: rtol below a few rounding units makes the error estimate
+# rounding noise (the step controller rejects forever); atol below the smallest normal number
+# is not a number the precision holds. Defaults (rtol, atol) per precision.
+EPSILON = {"float64": 2.0**-52, "float32": 2.0**-23}
+TINY = {"float64": 2.0**-1022, "float32": 2.0**-126}
+HUGE = {"float64": 1.7976931348623157e308, "float32": 3.4028234663852886e38}
+MIN_RTOL_EPSILONS = 4
+DEFAULT_TOLERANCES = {"float64": (1e-8, 1e-10), "float32": (1e-6, 1e-8)}
+
+
+def tolerance_problem(rtol: float, atol: float, precision: str) -> tuple[str, str] | None:
+    """`(name, what is wrong)` when `rtol`/`atol` are below what `precision` resolves."""
+    low = MIN_RTOL_EPSILONS * EPSILON[precision]
+    if rtol < low:
+        return "rtol", f"{rtol:g} is below what {precision} resolves (at least {low:.3g}, {MIN_RTOL_EPSILONS} rounding units)"
+    if atol < TINY[precision]:
+        return "atol", f"{atol:g} is below the smallest normal {precision} number ({TINY[precision]:.3g})"
+    return None
+
+
 ADAPTIVE = ("tsit5", "dopri5", "dopri8", "bosh3", "heun", "kvaerno3", "kvaerno5")
 # The same explicit methods with their stages unrolled (thermo_ode.fused): one fused kernel a step.
 FUSED = ("fused_tsit5", "fused_dopri5", "fused_dopri8", "fused_bosh3", "fused_heun")

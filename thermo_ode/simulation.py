@@ -325,6 +325,8 @@ def _check_tolerances(rtol, atol, max_steps, saves):
             raise TypeError(f"{name} must be an int, got {type(value).__name__}")
         if value < low:
             raise ValueError(f"{name} must be >= {low}, got {value}")
+    if max_steps > rules.MAX_STEPS:
+        raise ValueError(f"max_steps must be at most {rules.MAX_STEPS} (the solvers count steps in 32 bits), got {max_steps}")
 
 
 def _checked_inputs(system: AttentionSystem, rho0, t1, ts, saves, velocity0):

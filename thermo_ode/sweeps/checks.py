@@ -5,13 +5,15 @@
 
 from __future__ import annotations
 
+import math
 import typing
 
 import numpy as np
 
 from .. import rules
-from .energy_files import fixed_energies
-from .schema import INTEGER_KEYS, Config, ListInitial, RelaxationTimes
+from ..formulas import damping_from_ratio, decay_rate, natural_frequency
+from . import limits
+from .schema import INTEGER_KEYS, Config, ListInitial, RelaxationTimes, spec_to_physical
 
 if typing.TYPE_CHECKING:
     from .loading import LoadedConfig
@@ -30,7 +32,46 @@ SWEEP_RULES = {
     "layer": (0, True),
     "head": (0, True),
 }
-SWEEP_CEILINGS = {"layer": rules.MINILM_LAYERS - 1, "head": rules.MINILM_HEADS - 1}
+SWEEP_RULES.update({key: (0, True) for key in ("seed", "initial_seed", "noise_seed")})
+SWEEP_CEILINGS = {
+    "layer": (rules.MINILM_LAYERS - 1, f"MiniLM has {rules.MINILM_LAYERS} layers"),
+    "head": (rules.MINILM_HEADS - 1, f"MiniLM has {rules.MINILM_HEADS} heads"),
+    **{key: (rules.MAX_SEED, "seeds are 32-bit") for key in ("seed", "initial_seed", "noise_seed")},
+}
+
+
+def size_problems(cfg: Config) -> list[tuple[tuple, str]]:
+    """A grid whose per-point arrays cannot fit this machine's memory, found from the axes'
+    lengths before any axis is built."""
+    from .schema import SweepAxes
+
+    lengths = {key: limits.axis_length(getattr(cfg.sweep, key)) for key in cfg.sweep.order if key in SweepAxes.model_fields
+               and key != "order" and getattr(cfg.sweep, key) is not None}
+    if not lengths:
+        return []
+    points = math.prod(lengths.values())
+    need, available = limits.POINT_ARRAYS * 8 * points * (1 + len(lengths)), limits.available_memory()
+    if need <= available:
+        return []
+    widest = max(lengths, key=lengths.get)
+    shape = " x ".join(f"{key}[{n:,}]" for key, n in lengths.items())
+    return [(("sweep", widest), f"the grid has {points:,} points ({shape}); its per-point arrays alone need "
+             f"{limits.human(need)}, more than the {limits.human(available)} of memory available here")]
+
+
+def memory_problems(cfg: Config, sizes: limits.Sizes) -> list[tuple[tuple, str]]:
+    """A chunk or the grid's per-point arrays that cannot fit this machine's memory."""
+    available = limits.available_memory()
+    problems = []
+    if sizes.chunk_memory > available:
+        loc = ("integrate", "chunk_size") if cfg.integrate.chunk_size > 1 else ("system", "tokens")
+        problems.append((loc, f"a chunk of {min(cfg.integrate.chunk_size, sizes.points)} points needs about "
+                         f"{limits.human(sizes.chunk_memory)} of memory, more than the {limits.human(available)} available here "
+                         "(lower integrate.chunk_size, integrate.saves or the tokens)"))
+    if sizes.point_memory > available:
+        problems.append((("sweep",), f"the grid's per-point arrays need {limits.human(sizes.point_memory)}, more than the "
+                         f"{limits.human(available)} of memory available here"))
+    return problems
 
 
 def semantic_problems(loaded: LoadedConfig) -> list[tuple[tuple, str]]:
@@ -53,6 +94,9 @@ def semantic_problems(loaded: LoadedConfig) -> list[tuple[tuple, str]]:
             bad = values < low if inclusive else values <= low
             if bad.any():
                 problems.append((("sweep", key), f"values must be {'>=' if inclusive else '>'} {low:g}, got {values[bad][0]:g}"))
+        if key in SWEEP_CEILINGS and (values > SWEEP_CEILINGS[key][0]).any():
+            ceiling, why = SWEEP_CEILINGS[key]
+            problems.append((("sweep", key), f"values must be <= {ceiling} ({why})"))
         if len(np.unique(values)) != len(values):
             problems.append((("sweep", key), "values must be distinct (they label a grid dimension)"))
 
@@ -93,15 +137,14 @@ def semantic_problems(loaded: LoadedConfig) -> list[tuple[tuple, str]]:
     if energies_cfg.kind in ("file", "list"):
         if "tokens" in axes:
             problems.append((("sweep", "tokens"), f"energies.kind {energies_cfg.kind!r} fixes the token count"))
-        try:
-            shape = fixed_energies(loaded).shape
-        except (OSError, ValueError, KeyError) as exc:
-            problems.append((("system", "energies", "path" if energies_cfg.kind == "file" else "values"), str(exc)))
-        else:
+        if loaded.energies is not None:  # read (and checked) when the config was loaded
+            shape = loaded.energies.shape
             if shape[-1] != system_cfg.tokens:
                 problems.append((("system", "tokens"), f"is {system_cfg.tokens} but the energies have {shape[-1]} tokens"))
             if len(shape) == 2 and system_cfg.queries is not None and shape[0] != system_cfg.queries:
                 problems.append((("system", "queries"), f"is {system_cfg.queries} but the energies have {shape[0]} rows"))
+            if len(shape) == 2 and system_cfg.mask == "causal" and shape[0] > shape[1]:
+                problems.append((("system", "mask"), f"a causal mask has at most one row per token, the energies have {shape[0]} rows of {shape[1]}"))
     if isinstance(cfg.initial, ListInitial):
         v = np.asarray(cfg.initial.values)
         if len(v) != n_max or "tokens" in axes:
@@ -111,6 +154,8 @@ def semantic_problems(loaded: LoadedConfig) -> list[tuple[tuple, str]]:
         elif system_cfg.mask == "causal":
             problems.append((("initial", "values"), "a list start cannot be used with a causal mask (rows see different tokens)"))
     problems += _integrator_problems(cfg, axes)
+    if not problems:  # the numbers below assume the rules above hold
+        problems += _precision_problems(loaded, axes)
     t1 = cfg.integrate.t1
     if isinstance(t1, RelaxationTimes):
         dampings = axes.get("damping", np.array([system_cfg.damping if system_cfg.damping is not None else 0.0]))
@@ -152,17 +197,12 @@ def _integrator_problems(cfg: Config, axes: dict) -> list[tuple[tuple, str]]:
             problems.append((("integrate", "chart"), f"solver {solver!r} works in the sphere chart only"))
         if (masses == 0).any():
             problems.append((solver_loc, f"{named} needs mass > 0 at every point (use euler or an adaptive solver at m = 0)"))
-    if isinstance(integrate.dt, float) and isinstance(integrate.t1, float) and integrate.dt > integrate.t1:
-        problems.append((("integrate", "dt"), f"is longer than t1 = {integrate.t1}"))
     return problems
 
 
 def _minilm_problems(cfg: Config, axes: dict) -> list[tuple[tuple, str]]:
     system_cfg, energies_cfg = cfg.system, cfg.system.energies
     problems = []
-    for key, ceiling in SWEEP_CEILINGS.items():
-        if key in axes and (axes[key] > ceiling).any():
-            problems.append((("sweep", key), f"values must be <= {ceiling} (MiniLM has {ceiling + 1})"))
     if "tokens" in axes:
         problems.append((("sweep", "tokens"), "energies.kind 'minilm' fixes the token count (the text's)"))
     if system_cfg.mask != "none":
@@ -179,3 +219,85 @@ def _minilm_problems(cfg: Config, axes: dict) -> list[tuple[tuple, str]]:
         if system_cfg.queries is not None and system_cfg.queries != count:
             problems.append((("system", "queries"), f"is {system_cfg.queries}; a MiniLM head has one row per token ({count})"))
     return problems
+
+
+def _parameter_grid(loaded: LoadedConfig, axes: dict) -> dict[str, np.ndarray]:
+    """Temperature, mass and damping of every combination of the axes they depend on (each
+    point's, without the energies, which they do not depend on)."""
+    cfg = loaded.config
+    system_cfg, energies_cfg = cfg.system, cfg.system.energies
+    if energies_cfg.kind == "random_qk":
+        default_t = np.sqrt(axes.get("d_k", np.array([energies_cfg.d_k], float)))
+    elif energies_cfg.kind == "minilm":
+        default_t = np.array([np.sqrt(rules.MINILM_HEAD_DIM)])
+    else:
+        default_t = np.array([np.nan])
+    temperature = axes.get("temperature", np.array([system_cfg.temperature]) if system_cfg.temperature is not None else default_t)
+    mass = axes.get("mass", np.array([system_cfg.mass]))
+    by_damping = "damping" in axes or system_cfg.damping is not None
+    third = axes.get("damping", np.array([system_cfg.damping])) if by_damping else axes.get(
+        "damping_ratio", np.array([system_cfg.damping_ratio if system_cfg.damping_ratio is not None else 0.5]))
+    T, m, x = (a.reshape(-1) for a in np.meshgrid(np.asarray(temperature, float), np.asarray(mass, float), np.asarray(third, float), indexing="ij"))
+    with np.errstate(all="ignore"):
+        gamma = x if by_damping else damping_from_ratio(x, m, T)
+    return dict(temperature=T, mass=m, damping=gamma)
+
+
+def _precision_problems(loaded: LoadedConfig, axes: dict) -> list[tuple[tuple, str]]:
+    """Tolerances the precision cannot resolve, parameters or ratios of them it cannot hold,
+    and fixed steps that do not fit the end time or max_steps, at every point."""
+    cfg = loaded.config
+    integrate, precision = cfg.integrate, cfg.precision
+    problems = []
+    found = rules.tolerance_problem(*cfg.tolerances, precision)
+    if found:
+        name, message = found
+        given = getattr(integrate, name) is not None
+        problems.append((("integrate", name) if given else ("precision",), message if given else f"default {name} {message}"))
+    p = _parameter_grid(loaded, axes)
+    T, m, gamma = p["temperature"], p["mass"], p["damping"]
+    tiny, huge = rules.TINY[precision], rules.HUGE[precision]
+    baths = axes.get("bath_temperature", np.array([cfg.system.bath_temperature]))
+    with np.errstate(all="ignore"):
+        spread = np.ptp(loaded.energies) if loaded.energies is not None else 0.0
+        quantities = {
+            "temperature": (T, ("sweep", "temperature") if "temperature" in axes else ("system", "temperature")),
+            "mass": (m[m > 0], ("sweep", "mass") if "mass" in axes else ("system", "mass")),
+            "damping": (gamma[gamma > 0], ("system", "damping")),
+            "bath_temperature": (baths[baths > 0], ("sweep", "bath_temperature") if "bath_temperature" in axes else ("system", "bath_temperature")),
+            "temperature / mass": ((T / m)[m > 0], ("system", "mass")),
+            "damping / mass": ((gamma / m)[(m > 0) & (gamma > 0)], ("system", "damping")),
+            "temperature / damping": ((T / gamma)[gamma > 0], ("system", "damping")),
+            "energy spread / temperature": (spread / T if spread > 0 else np.array([]), ("system", "temperature")),
+        }
+    for name, (values, loc) in quantities.items():
+        values = values[~np.isnan(values)] if np.ndim(values) else np.atleast_1d(values)
+        bad = (np.abs(values) < tiny) | (np.abs(values) > huge) | ~np.isfinite(values)
+        if bad.any():
+            value = values[bad][0]
+            problems.append((loc, f"{name} = {value:.3g} cannot be represented in {precision} (normal numbers "
+                             f"{tiny:.3g} to {huge:.3g}); the run would compute NaN or infinity"))
+            return problems
+    return problems + _time_problems(cfg, T, m, gamma)
+
+
+def _time_problems(cfg: Config, T, m, gamma) -> list[tuple[tuple, str]]:
+    """The step against the end time and max_steps at every combination of parameters (both
+    may be written in natural time or relaxation times, so they differ from point to point)."""
+    integrate = cfg.integrate
+    if integrate.dt is None:
+        return []
+    with np.errstate(all="ignore"):
+        relaxation = 1 / decay_rate(T, m, gamma)
+        omega0 = np.where(m > 0, natural_frequency(T, np.where(m > 0, m, 1)), np.inf)
+        t1, dt = (spec_to_physical(spec, omega0, relaxation) for spec in (integrate.t1, integrate.dt))
+    if (dt > t1).any():
+        i = int(np.argmax(dt > t1))
+        return [(("integrate", "dt"), f"is {dt[i]:.4g} in physical time, longer than t1 = {t1[i]:.4g} at temperature {T[i]:.4g}, "
+                 f"mass {m[i]:.4g}, damping {gamma[i]:.4g}")]
+    steps = np.ceil(t1 / dt * (1 - 1e-9))
+    if steps.max() > integrate.max_steps:
+        i = int(np.argmax(steps))
+        return [(("integrate", "max_steps"), f"is {integrate.max_steps} but t1/dt needs {int(steps[i]):,} fixed steps at "
+                 f"temperature {T[i]:.4g}, mass {m[i]:.4g}; raise max_steps (at most {rules.MAX_STEPS}) or dt")]
+    return []

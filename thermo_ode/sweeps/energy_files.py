@@ -1,43 +1,103 @@
-"""Reading fixed energies: a `file` (`.npz` with `energies`, or `q` and `k`) or a `list` in the
-config."""
+"""Fixed energies: a `file` (`.npz` with `energies`, or `q` and `k`) or a `list` in the config.
+
+A file is read once, when the config is loaded: its bytes are hashed into the run's identity
+and the arrays are parsed from those same bytes, so editing the file later cannot mix two
+energy sets in one store. Each array's header is checked against the bytes the archive holds
+before anything is allocated, and only real numbers are accepted."""
 
 from __future__ import annotations
 
-import typing
+import hashlib
+import io
+import math
+import pathlib
+import zipfile
 
 import numpy as np
 
 from ..formulas import energies_from_qk
+from .limits import MAX_ENERGY_FILE_BYTES, human
 from .schema import ListEnergies
 
-if typing.TYPE_CHECKING:
-    from .loading import LoadedConfig
+ACCEPTED = ({"energies"}, {"q", "k"})
 
 
-def fixed_energies(loaded: LoadedConfig) -> np.ndarray:
-    """Energies of `file`/`list` kinds as `(N,)` or `(Q, N)`."""
-    e = loaded.config.system.energies
+class EnergiesError(ValueError):
+    """What is wrong with the energies (a file's name and the problem)."""
+
+
+def fixed_energies(config, base_dir: pathlib.Path) -> tuple[np.ndarray, dict[str, str]]:
+    """Energies of the `file`/`list` kinds as `(N,)` or `(Q, N)`, and the SHA-256 of each input
+    file read (by its path as written in the config)."""
+    e = config.system.energies
     if isinstance(e, ListEnergies):
-        arr = np.asarray(e.values, float)
-        if arr.ndim == 2 and len({len(r) for r in e.values}) != 1:
-            raise ValueError("rows must all have the same length")
+        if e.values and isinstance(e.values[0], list) and len({len(r) for r in e.values}) != 1:
+            raise EnergiesError("rows must all have the same length")
+        arr, files = np.asarray(e.values, float), {}
     else:
-        path = (loaded.base_dir / e.path).resolve()
+        path = (base_dir / e.path).resolve()
         if not path.is_file():
-            raise ValueError(f"no such file: {path}")
-        with np.load(path) as data:
-            if "energies" in data:
-                arr = np.asarray(data["energies"], float)
-            elif "q" in data and "k" in data:
-                q, k = np.asarray(data["q"], float), np.asarray(data["k"], float)
-                q = q[None] if q.ndim == 1 else q
-                if q.ndim != 2 or k.ndim != 2 or q.shape[1] != k.shape[1]:
-                    raise ValueError(f"q and k must be (Q, d) and (N, d), got {q.shape} and {k.shape}")
-                arr = energies_from_qk(q, k)
-            else:
-                raise ValueError(f"{path.name} must hold 'energies' or both 'q' and 'k', has {sorted(data.files)}")
-    if arr.ndim not in (1, 2) or arr.shape[-1] == 0:
-        raise ValueError(f"energies must have shape (N,) or (Q, N), got {arr.shape}")
+            raise EnergiesError(f"no such file: {path}")
+        if path.stat().st_size > MAX_ENERGY_FILE_BYTES:
+            raise EnergiesError(f"{path.name}: {human(path.stat().st_size)}, more than the {human(MAX_ENERGY_FILE_BYTES)} an energies file may hold")
+        data = path.read_bytes()
+        arr, files = _from_npz(data, path.name), {e.path: hashlib.sha256(data).hexdigest()}
+    if arr.ndim not in (1, 2) or arr.shape[-1] == 0 or (arr.ndim == 2 and arr.shape[0] == 0):
+        raise EnergiesError(f"energies must have shape (N,) or (Q, N) with N, Q >= 1, got {arr.shape}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError("energies must be finite")
-    return arr
+        raise EnergiesError("energies must be finite")
+    return arr, files
+
+
+def _from_npz(data: bytes, name: str) -> np.ndarray:
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        hint = "; a .npy file holds one unnamed array: save it with np.savez(path, energies=array)" if data[:6] == b"\x93NUMPY" else ""
+        raise EnergiesError(f"{name}: not an .npz archive (write one with np.savez){hint}")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = {m.filename[:-4]: m for m in archive.infolist() if m.filename.endswith(".npy")}
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise EnergiesError(f"{name}: damaged .npz archive ({exc})") from None
+    found = set(members)
+    if not found:
+        raise EnergiesError(f"{name}: holds no arrays; expected 'energies', or both 'q' and 'k'")
+    if found not in ACCEPTED:
+        both = "both 'energies' and 'q'/'k' (give one or the other)" if "energies" in found and found & {"q", "k"} else f"{sorted(found)}"
+        raise EnergiesError(f"{name}: holds {both}; expected exactly 'energies', or both 'q' and 'k'")
+    arrays = {key: _read_member(archive, member, name) for key, member in members.items()}
+    if "energies" in arrays:
+        return arrays["energies"]
+    q, k = arrays["q"], arrays["k"]
+    q = q[None] if q.ndim == 1 else q
+    if q.ndim != 2 or k.ndim != 2 or q.shape[1] != k.shape[1] or 0 in q.shape or 0 in k.shape:
+        raise EnergiesError(f"{name}: q and k must be (Q, d) and (N, d) with Q, N, d >= 1, got {q.shape} and {k.shape}")
+    return energies_from_qk(q, k)
+
+
+def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, name: str) -> np.ndarray:
+    """One array of the archive, after checking its header: real numbers, and exactly as many
+    bytes as its shape needs."""
+    label = f"{name}: array '{member.filename[:-4]}'"
+    try:
+        with archive.open(member) as f:
+            version = np.lib.format.read_magic(f)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = read_header(f)
+            header = f.tell()
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise EnergiesError(f"{label}: not a readable .npy array ({exc})") from None
+    if dtype.kind == "c":
+        raise EnergiesError(f"{label}: complex values ({dtype}); energies are real: give the real part")
+    if dtype.kind == "b":
+        raise EnergiesError(f"{label}: boolean values; energies are real numbers")
+    if dtype.kind not in "fiu" or dtype.hasobject:
+        raise EnergiesError(f"{label}: dtype {dtype} is not a real number type")
+    count = math.prod(shape)
+    if count * dtype.itemsize != member.file_size - header:
+        raise EnergiesError(f"{label}: header claims shape {shape} ({count} values, {human(count * dtype.itemsize)}) "
+                            f"but the file holds {human(member.file_size - header)} of data")
+    try:
+        with archive.open(member) as f:
+            return np.asarray(np.lib.format.read_array(f, allow_pickle=False), float)
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:  # a bad CRC or truncated stream
+        raise EnergiesError(f"{label}: cannot be read ({exc})") from None

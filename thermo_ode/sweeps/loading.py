@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import json
 import pathlib
 import typing
 from typing import Any
@@ -14,7 +15,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .checks import semantic_problems
+from . import limits
+from .checks import memory_problems, semantic_problems, size_problems
+from .energy_files import EnergiesError, fixed_energies
 from .schema import Config, resolved_json
 
 # Names pydantic inserts into error paths for union members; they are not YAML keys.
@@ -37,6 +40,8 @@ class LoadedConfig(typing.NamedTuple):
     config: Config
     text: str
     path: pathlib.Path | None  # None for text that did not come from a file
+    energies: Any = None  # numpy (N,) or (Q, N) for the `file` and `list` kinds, read once
+    input_files: dict[str, str] = {}  # path as written -> SHA-256 of the bytes read
 
     @property
     def base_dir(self) -> pathlib.Path:
@@ -44,17 +49,30 @@ class LoadedConfig(typing.NamedTuple):
 
     @property
     def digest(self) -> str:
-        """Identity of a run: the resolved config (formatting and comments do not count)."""
-        return hashlib.sha256(resolved_json(self.config).encode()).hexdigest()[:16]
+        """Identity of a run: the resolved config (formatting and comments do not count) and
+        the bytes of every input file it reads."""
+        identity = resolved_json(self.config) + json.dumps(self.input_files, sort_keys=True)
+        return hashlib.sha256(identity.encode()).hexdigest()[:16]
 
 
-def load(path) -> LoadedConfig:
+def load(path, overrides: dict | None = None) -> LoadedConfig:
+    """Read and check a config file; `overrides` replace top-level keys (the CLI's
+    `--precision`) before the checks, so they are checked like the file's own."""
     path = pathlib.Path(path)
     try:
-        text = path.read_text()
+        if path.stat().st_size > limits.MAX_CONFIG_BYTES:
+            raise ConfigError([f"{path}: {limits.human(path.stat().st_size)}, more than the {limits.human(limits.MAX_CONFIG_BYTES)} "
+                               "a config may hold (large inputs belong in an energies file: kind file)"])
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read config: {exc.strerror or exc}{_did_you_mean(path)}"]) from None
-    return parse(text, str(path), path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError([f"{path}:{line}:{column}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); a config is a YAML text file"]) from None
+    return parse(text, str(path), path, overrides)
 
 
 def _did_you_mean(path: pathlib.Path) -> str:
@@ -64,14 +82,20 @@ def _did_you_mean(path: pathlib.Path) -> str:
     return f"; did you mean {close[0]}?" if close else ""
 
 
-def parse(text: str, filename: str = "<config>", path: pathlib.Path | None = None) -> LoadedConfig:
+def parse(text: str, filename: str = "<config>", path: pathlib.Path | None = None, overrides: dict | None = None) -> LoadedConfig:
     try:
+        root = _check_shape(text, filename)  # before building anything: depth and expanded size
         data = yaml.safe_load(text)
-        root = yaml.compose(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
+        if mark is None and isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow
+            line = text.count("\n", 0, exc.position) + 1
+            where = f"{filename}:{line}:{exc.position - (text.rfind(chr(10), 0, exc.position) + 1) + 1}"
+            raise ConfigError([f"{where}: not a YAML text file: character {exc.character!r} is not allowed"]) from None
         where = f"{filename}:{mark.line + 1}:{mark.column + 1}" if mark else filename
-        raise ConfigError([f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}"]) from None
+        raise ConfigError([f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}"]) from None
+    if isinstance(data, dict) and overrides:
+        data = dict(data, **overrides)
     if not isinstance(data, dict):
         raise ConfigError([f"{filename}:1:1: the config must be a mapping of sections, got {type(data).__name__}"])
     locator = _Locator(filename, root)
@@ -83,11 +107,69 @@ def parse(text: str, filename: str = "<config>", path: pathlib.Path | None = Non
     except ValidationError as exc:
         errors = sorted(exc.errors(), key=lambda err: _line_of(locator.mark(tuple(err["loc"]))))
         raise ConfigError([_format_pydantic(error, locator) for error in errors]) from None
-    loaded = LoadedConfig(config, text, path)
+    base_dir = path.parent if path is not None else pathlib.Path.cwd()
+    problems = [locator.line(loc, message) for loc, message in size_problems(config)]
+    if problems:  # before any sweep axis is built
+        raise ConfigError(problems)
+    energies, files = None, {}
+    if config.system.energies.kind in ("file", "list"):
+        try:
+            energies, files = fixed_energies(config, base_dir)
+        except EnergiesError as exc:
+            key = "path" if config.system.energies.kind == "file" else "values"
+            raise ConfigError([locator.line(("system", "energies", key), str(exc))]) from None
+    loaded = LoadedConfig(config, text, path, energies, files)
     problems = [locator.line(loc, message) for loc, message in semantic_problems(loaded)]
+    if not problems:
+        problems = [locator.line(loc, message) for loc, message in memory_problems(config, sweep_sizes(loaded))]
     if problems:
         raise ConfigError(problems)
     return loaded
+
+
+def sweep_sizes(loaded: LoadedConfig) -> limits.Sizes:
+    """The store's size and the memory a run of this (checked) config needs."""
+    from .plan import plan_sweep
+
+    plan = plan_sweep(loaded)
+    return limits.sizes(plan.points, plan.queries, plan.saves, plan.tokens, len(plan.axes), plan.chunk_size)
+
+
+def _check_shape(text: str, filename: str):
+    """Refuse YAML nested deeper than any config, or whose aliases expand beyond any config's
+    size (a billion-laughs file), from its events and node graph: nothing is expanded."""
+    depth = 0
+    for event in yaml.parse(text):
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > limits.MAX_YAML_DEPTH:
+                mark = event.start_mark
+                raise ConfigError([f"{filename}:{mark.line + 1}:{mark.column + 1}: nested more than {limits.MAX_YAML_DEPTH} "
+                                   "levels deep; a config nests at most 4"])
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+    root = yaml.compose(text)
+    counts: dict[int, int] = {}
+
+    def expanded(node) -> int:  # children before parents, each node once (aliases share nodes)
+        stack = [(node, False)]
+        while stack:
+            current, ready = stack.pop()
+            if id(current) in counts:
+                continue
+            children = [] if isinstance(current, yaml.ScalarNode) else (
+                [n for pair in current.value for n in pair] if isinstance(current, yaml.MappingNode) else current.value)
+            if ready:
+                counts[id(current)] = 1 + sum(counts[id(c)] for c in children)
+            else:
+                stack.append((current, True))
+                stack.extend((c, False) for c in children if id(c) not in counts)
+        return counts[id(node)]
+
+    if root is not None and expanded(root) > limits.MAX_YAML_NODES:
+        raise ConfigError([f"{filename}:1:1: its aliases expand to more than {limits.MAX_YAML_NODES:,} values "
+                           "(a YAML alias bomb?); write the values out"])
+    return root
 
 
 def _duplicate_keys(node, path):

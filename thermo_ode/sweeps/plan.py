@@ -15,9 +15,8 @@ import numpy as np
 
 from .. import rules
 from ..formulas import causal_mask, damping_from_ratio, energies_from_qk
-from .energy_files import fixed_energies
 from .loading import LoadedConfig
-from .schema import NaturalTime, RelaxationTimes
+from .schema import spec_to_physical
 
 # Dirichlet draws can underflow to exactly 0 for small alpha; a zero is an invariant face, not
 # what a random start means, so draws are floored here.
@@ -63,8 +62,7 @@ def plan_sweep(loaded: LoadedConfig) -> Plan:
 def _fixed_rows(loaded: LoadedConfig) -> int | None:
     cfg = loaded.config
     if cfg.system.energies.kind in ("file", "list"):
-        energies = fixed_energies(loaded)
-        return energies.shape[0] if energies.ndim == 2 else None
+        return loaded.energies.shape[0] if loaded.energies.ndim == 2 else None
     if cfg.system.energies.kind == "minilm":
         return cfg.system.tokens  # one row per token (validated against the text)
     return None
@@ -88,7 +86,7 @@ class ChunkInputs(typing.NamedTuple):
 def chunk_inputs(loaded: LoadedConfig, plan: Plan, chunk: int) -> ChunkInputs:
     start, stop = plan.chunk_range(chunk)
     indices = list(range(start, stop)) + [stop - 1] * (plan.chunk_size - (stop - start))
-    fixed = fixed_energies(loaded) if loaded.config.system.energies.kind in ("file", "list") else None
+    fixed = loaded.energies
     rows = [_point(loaded, plan, i, fixed) for i in indices]
     stack = lambda k: np.stack([r[k] for r in rows])
     return ChunkInputs(
@@ -174,16 +172,9 @@ def burn_in_times(cfg, theory, t1: np.ndarray) -> np.ndarray:
 
 
 def physical_times(spec, theory) -> np.ndarray:
-    """A time written as a number (physical), `{natural: tau}` or `{relaxation_times: k}`."""
-    relaxation = np.asarray(theory.relaxation_time)
-    if isinstance(spec, NaturalTime):
-        # One unit of natural time is 1/omega0; for m = 0 (omega0 = inf) it is gamma/T, the
-        # gradient flow's relaxation time.
-        omega0 = np.asarray(theory.natural_frequency)
-        return spec.natural * np.where(np.isfinite(omega0), 1 / omega0, relaxation)
-    if isinstance(spec, RelaxationTimes):
-        return spec.relaxation_times * relaxation
-    return np.full(relaxation.shape, float(spec))
+    """A time written as a number (physical), `{natural: tau}` or `{relaxation_times: k}`, for
+    each point of a `LinearTheory` (1-D batch)."""
+    return spec_to_physical(spec, np.asarray(theory.natural_frequency), np.asarray(theory.relaxation_time))
 
 
 def relaxation_time(t: np.ndarray, distance: np.ndarray, tolerance: float) -> np.ndarray:

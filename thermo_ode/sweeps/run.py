@@ -33,6 +33,7 @@ class RunSummary(typing.NamedTuple):
     chunks_done: int
     chunks_total: int
     out_dir: str
+    repaired: tuple[str, ...] = ()  # committed chunks that failed verification and were recomputed
 
     @property
     def finished(self) -> bool:
@@ -69,22 +70,44 @@ def run(loaded: LoadedConfig, out_dir, *, resume: bool = True, devices: int | No
     hosts sharing one store); `on_chunk(done, total)` reports progress."""
     import jax
 
+    cfg = loaded.config
+    devices = jax.local_device_count() if devices is None else devices
+    plan = planning.plan_sweep(loaded)
+    with store.writer_lock(out_dir, shared=chunks is not None):
+        repaired, todo, mine, group = _prepare(out_dir, plan, provenance(loaded, devices), resume, chunks)
+        if on_chunk:
+            on_chunk(len(mine) - len(todo), len(mine))
+        _run_chunks(loaded, plan, group, todo, devices, lambda count: on_chunk and on_chunk(len(mine) - len(todo) + count, len(mine)))
+    return summarize(out_dir)._replace(repaired=repaired)
+
+
+def _prepare(out_dir, plan, attrs, resume: bool, chunks: range | None):
+    """Open (or create, or replace) the store, verify the committed chunks this process owns and
+    uncommit those that fail, so they are computed again. Returns what was repaired, the chunks
+    to compute, this process's chunk range and the group."""
+    group = store.open_for_run(out_dir, plan, attrs, resume)
+    mine = range(plan.chunks) if chunks is None else range(max(chunks.start, 0), min(chunks.stop, plan.chunks))
+    check = store.verify(group, mine)
+    repaired = tuple(check.describe(limit=len(check.damaged)))
+    if check.static_problem:
+        store.repair_static(group, plan)
+    if check.damaged:
+        store.uncommit(group, check.damaged)
+    if not check.intact:
+        store.remove_netcdf(out_dir)  # written from what was damaged
+    done = store.committed(group)
+    return repaired, [c for c in mine if not done[c]], mine, group
+
+
+def _run_chunks(loaded, plan, group, todo, devices, progress) -> None:
     from ..linear import linear_theory
     from ..observables import time_averages
     from ..simulation import simulate
     from ..system import AttentionSystem
 
     cfg = loaded.config
-    devices = jax.local_device_count() if devices is None else devices
-    plan = planning.plan_sweep(loaded)
-    group = store.open_for_run(out_dir, plan, provenance(loaded, devices), resume)
-    done = store.done_chunks(group)
-    mine = range(plan.chunks) if chunks is None else range(max(chunks.start, 0), min(chunks.stop, plan.chunks))
-    todo = [c for c in mine if not done[c]]
-    if on_chunk:
-        on_chunk(len(mine) - len(todo), len(mine))
     integrate = cfg.integrate
-    for count, chunk in enumerate(todo, start=len(mine) - len(todo) + 1):
+    for count, chunk in enumerate(todo, start=1):
         inputs = planning.chunk_inputs(loaded, plan, chunk)
         system = AttentionSystem(
             inputs.energies, inputs.temperature[:, None], inputs.mass[:, None], inputs.damping[:, None], mask=inputs.mask
@@ -99,7 +122,7 @@ def run(loaded: LoadedConfig, out_dir, *, resume: bool = True, devices: int | No
             system, inputs.rho0, t1[:, None], saves=plan.saves, chart=integrate.chart, solver=cfg.solver_name,
             dt=None if dt is None else dt[:, None], bath_temperature=inputs.bath_temperature[:, None],
             key=_point_keys(inputs, plan.queries) if noisy else None,
-            rtol=integrate.rtol, atol=integrate.atol, max_steps=integrate.max_steps, time=integrate.time,
+            rtol=cfg.tolerances[0], atol=cfg.tolerances[1], max_steps=integrate.max_steps, time=integrate.time,
             devices=devices,
         )
         averages = time_averages(traj, burn_in[:, None])
@@ -135,9 +158,7 @@ def run(loaded: LoadedConfig, out_dir, *, resume: bool = True, devices: int | No
             "t": t,
             "parameters": np.stack([parameters[name] for name in PARAMETERS], axis=-1),
         })
-        if on_chunk:
-            on_chunk(count, len(mine))
-    return summarize(out_dir)
+        progress(count)
 
 
 def _point_keys(inputs, queries: int):
@@ -151,12 +172,14 @@ def _point_keys(inputs, queries: int):
     return jax.vmap(point_key)(np.asarray(inputs.noise_seed, np.uint32), np.asarray(inputs.index, np.uint32))
 
 
-def summarize(out_dir) -> RunSummary:
-    """Counts over the chunks written so far (a finished or an interrupted run)."""
+def summarize(out_dir, exclude=()) -> RunSummary:
+    """Counts over the chunks committed so far (a finished or an interrupted run), leaving out
+    the chunks in `exclude` (those that failed verification)."""
     import zarr
 
     group = zarr.open_group(store.store_path(out_dir), mode="r")
-    done = store.done_chunks(group)
+    done = store.committed(group)
+    done[list(exclude)] = False
     chunk_size = int(group.attrs["chunk_size"])
     points = group["status"].shape[0]
     rows = np.zeros(points, bool)

@@ -16,6 +16,11 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Seed = Annotated[int, Field(ge=0, le=rules.MAX_SEED)]
+Count = Annotated[int, Field(ge=1)]
+
+
 # --- energies --------------------------------------------------------------------------------
 
 
@@ -24,7 +29,7 @@ class RandomQK(Strict):
 
     kind: Literal["random_qk"]
     d_k: int = Field(64, ge=1)
-    seed: int = 0
+    seed: Seed = 0
 
 
 class Gaussian(Strict):
@@ -32,7 +37,7 @@ class Gaussian(Strict):
 
     kind: Literal["gaussian"]
     scale: float = Field(1.0, gt=0, allow_inf_nan=False)
-    seed: int = 0
+    seed: Seed = 0
 
 
 class FileEnergies(Strict):
@@ -45,7 +50,7 @@ class FileEnergies(Strict):
 
 class ListEnergies(Strict):
     kind: Literal["list"]
-    values: list[float] | list[list[float]]
+    values: list[Finite] | list[list[Finite]]
 
 
 class MiniLMEnergies(Strict):
@@ -85,12 +90,12 @@ class Uniform(Strict):
 class Dirichlet(Strict):
     kind: Literal["dirichlet"]
     alpha: float = Field(1.0, gt=0, allow_inf_nan=False)
-    seed: int = 0
+    seed: Seed = 0
 
 
 class ListInitial(Strict):
     kind: Literal["list"]
-    values: list[float]
+    values: list[Finite]
 
 
 Initial = Annotated[Union[Uniform, Dirichlet, ListInitial], Field(discriminator="kind")]
@@ -102,11 +107,11 @@ Initial = Annotated[Union[Uniform, Dirichlet, ListInitial], Field(discriminator=
 class Logspace(Strict):
     """`10**linspace(a, b, n)`."""
 
-    logspace: tuple[float, float, int]
+    logspace: tuple[Finite, Finite, Count]
 
 
 class Linspace(Strict):
-    linspace: tuple[float, float, int]
+    linspace: tuple[Finite, Finite, Count]
 
 
 class Range(Strict):
@@ -133,7 +138,7 @@ def _tag_by_key(suffix: str, plain_tag: str, plain_types: tuple):
 
 Axis = Annotated[
     Union[
-        Annotated[list[float], Tag("values")],
+        Annotated[list[Finite], Tag("values")],
         Annotated[Logspace, Tag("logspace-axis")],
         Annotated[Linspace, Tag("linspace-axis")],
         Annotated[Range, Tag("range-axis")],
@@ -232,6 +237,18 @@ EndTime = _time_spec("t1", "t1 is a time > 0, {natural: tau} or {relaxation_time
 StepSize = _time_spec("dt", "dt is a time > 0 or {natural: step}", relaxation=False)
 BurnIn = _time_spec("burn_in", "burn_in is a time >= 0, {natural: tau} or {relaxation_times: k}", allow_zero=True)
 
+def spec_to_physical(spec, natural_frequency, relaxation_time):
+    """A time written as a number (physical), `{natural: tau}` or `{relaxation_times: k}`, in
+    physical time, given each point's `omega0` and predicted relaxation time (arrays)."""
+    if isinstance(spec, NaturalTime):
+        # One unit of natural time is 1/omega0; for m = 0 (omega0 = inf) it is gamma/T, the
+        # gradient flow's relaxation time.
+        return spec.natural * np.where(np.isfinite(natural_frequency), 1 / natural_frequency, relaxation_time)
+    if isinstance(spec, RelaxationTimes):
+        return spec.relaxation_times * relaxation_time
+    return np.full(np.shape(relaxation_time), float(spec))
+
+
 class Integrate(Strict):
     t1: EndTime = 60.0
     saves: int = Field(121, ge=2)
@@ -239,12 +256,13 @@ class Integrate(Strict):
     solver: Literal[rules.NAMES] | None = None
     dt: StepSize | None = None  # fixed step (needed by rattle, gbaoab, euler and with noise)
     burn_in: BurnIn | None = None  # start of the time averages; default half of t1
-    noise_seed: int = 0
-    rtol: float = Field(1e-8, gt=0, allow_inf_nan=False)
-    atol: float = Field(1e-10, gt=0, allow_inf_nan=False)
+    noise_seed: Seed = 0
+    # None: the precision's default (rules.DEFAULT_TOLERANCES), resolved by Config.tolerances.
+    rtol: float | None = Field(None, gt=0, allow_inf_nan=False)
+    atol: float | None = Field(None, gt=0, allow_inf_nan=False)
     chart: Literal["sphere", "logit", "simplex"] = "sphere"
     time: Literal["natural", "physical"] = "natural"
-    max_steps: int = Field(100_000, ge=1)
+    max_steps: int = Field(100_000, ge=1, le=rules.MAX_STEPS)
     chunk_size: int = Field(256, ge=1)  # points per compiled chunk
 
 
@@ -279,6 +297,13 @@ class Config(Strict):
         return rules.default_solver(noisy, second_order)
 
     @property
+    def tolerances(self) -> tuple[float, float]:
+        """`(rtol, atol)`: as written, or the precision's defaults."""
+        rtol, atol = rules.DEFAULT_TOLERANCES[self.precision]
+        given = self.integrate
+        return (rtol if given.rtol is None else given.rtol, atol if given.atol is None else given.atol)
+
+    @property
     def max_tokens(self) -> int:
         tokens = self.sweep.axes().get("tokens")
         return int(tokens.max()) if tokens is not None else self.system.tokens
@@ -286,5 +311,6 @@ class Config(Strict):
 
 def resolved_json(config: Config) -> str:
     data = config.model_dump(mode="json")
+    data["integrate"]["rtol"], data["integrate"]["atol"] = config.tolerances
     data["sweep"] = {key: values.tolist() for key, values in config.sweep.axes().items()}
     return json.dumps(data, sort_keys=True)

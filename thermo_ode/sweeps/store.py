@@ -1,11 +1,16 @@
 """Results on disk: a zarr store written chunk by chunk, read back through xarray.
 
 Layout: points are kept flat along `point` (C order over the sweep axes) so that every work
-chunk owns whole zarr chunks: a chunk is written by exactly one process, atomically file by
-file, and marked in `chunk_done` only after its data. A killed run therefore loses at most the
-chunks in flight, and several processes can fill disjoint chunk ranges of one store.
-`open_results` gives the grid view, one dimension per swept key, and `export_netcdf` writes it
-as one file.
+chunk owns whole zarr chunks. A chunk is committed by writing the SHA-256 of its data into
+`chunk_checksum` after the data (zarr writes every file aside and renames it into place, so
+each file is whole or absent). A killed run therefore loses at most the chunks in flight, and
+`verify` finds any committed chunk whose files were later lost, swapped or altered: a resumed
+run recomputes exactly those. `open_results` gives the grid view, one dimension per swept key,
+and `export_netcdf` writes it as one file.
+
+One writer at a time: `writer_lock` holds an advisory lock (flock) on a file beside the store,
+which names its holder and which the operating system releases when the holder dies.
+Processes that fill disjoint `--chunks` ranges of one store share it.
 
 Time series run along `save`, the index of the saved state; their physical times are the
 coordinate `t` (per point: each point has its own t1), so `plot.line(x="t")` plots against time.
@@ -13,10 +18,17 @@ coordinate `t` (per point: each point has its own t1), so `plot.line(x="t")` plo
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
+import hashlib
 import json
 import os
 import pathlib
 import shutil
+import socket
+import time
+import typing
 
 import numpy as np
 
@@ -24,11 +36,15 @@ from .plan import Plan
 
 STORE_NAME = "results.zarr"
 NETCDF_NAME = "results.nc"
+LOCK_NAME = ".thermo-ode.lock"
+STORE_FORMAT = 2  # 2: chunks committed by checksum (1 had a bare `chunk_done` flag)
+PARTIAL = ".partial"  # suffix of files and folders written aside before a rename
+REPLACED = ".replaced"  # suffix of a store being replaced by --no-resume
 PARAMETERS = ("temperature", "mass", "damping", "t1", "bath_temperature", "dt", "burn_in")  # dt NaN: adaptive
 
 
 def _variables(plan: Plan) -> dict[str, tuple[tuple[str, ...], str, object]]:
-    """name -> (dims, dtype, fill value)."""
+    """The per-point variables, each written chunk by chunk: name -> (dims, dtype, fill value)."""
     pq, pqs, pqn = ("point", "query"), ("point", "query", "save"), ("point", "query", "token")
     return {
         "rho": (pqs + ("token",), "float64", np.nan),
@@ -60,6 +76,19 @@ def _sizes(plan: Plan) -> dict[str, int]:
     return dict(point=plan.points, query=plan.queries, save=plan.saves, token=plan.tokens, parameter=len(PARAMETERS))
 
 
+def _static_arrays(plan: Plan) -> dict[str, tuple[str, np.ndarray]]:
+    """The arrays written once at creation (coordinates and swept values along `point`, named
+    as in the config): name -> (dimension, values). All follow from the plan."""
+    arrays = {
+        "save": ("save", np.arange(plan.saves)), "token": ("token", np.arange(plan.tokens)),
+        "query": ("query", np.arange(plan.queries)), "parameter": ("parameter", np.array(PARAMETERS)),
+    }
+    grid = np.meshgrid(*plan.axes.values(), indexing="ij") if plan.axes else []
+    for key, values in zip(plan.axes, grid):
+        arrays[key] = ("point", values.reshape(-1))
+    return arrays
+
+
 def store_path(out_dir) -> pathlib.Path:
     return pathlib.Path(out_dir) / STORE_NAME
 
@@ -78,68 +107,263 @@ class ConfigMismatch(Exception):
     pass
 
 
+class StoreBusy(Exception):
+    """Another process holds the store's writer lock."""
+
+
+class StoreDamaged(Exception):
+    """The store cannot be read as a thermo-ode store (its metadata is lost or altered)."""
+
+
+# --- one writer at a time ----------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def writer_lock(out_dir, *, shared: bool = False):
+    """Hold the writer lock of `out_dir` (created if needed) for the block; `shared` for
+    processes that fill disjoint chunk ranges together. `StoreBusy` names the holder."""
+    out_dir = pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 4096, 0).decode(errors="replace").strip()
+            raise StoreBusy(f"{out_dir} is being written by another process ({_describe_holder(holder)}); "
+                            "wait for it to finish, or use another --out") from None
+        record = json.dumps(dict(host=socket.gethostname(), pid=os.getpid(), since=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                                 shared=shared))
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, record.encode(), 0)
+        if not shared:  # no other writer can be mid-write: what is aside is a killed run's
+            _clean_strays(out_dir)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _describe_holder(text: str) -> str:
+    try:
+        h = json.loads(text)
+        return f"pid {h['pid']} on {h['host']}, since {h['since']}" + (" with --chunks" if h.get("shared") else "")
+    except (ValueError, KeyError, TypeError):
+        return "holder unknown"
+
+
+def _clean_strays(out_dir: pathlib.Path) -> None:
+    """Remove what killed runs left aside (files and stores written aside, zarr's own files
+    written aside inside the store); bring back a store whose replacement never arrived."""
+    store = store_path(out_dir)
+    replaced = sorted(out_dir.glob(f"{STORE_NAME}.*{REPLACED}"))
+    if replaced and not store.exists():
+        os.replace(replaced.pop(), store)  # a --no-resume killed between its two renames
+    for path in replaced + list(out_dir.glob(f"*{PARTIAL}")):
+        shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+    if store.is_dir():
+        for folder, _, files in os.walk(store):
+            for name in files:
+                if name.endswith(PARTIAL):
+                    os.unlink(os.path.join(folder, name))
+
+
+# --- creating and committing ---------------------------------------------------------------------
+
+
 def open_for_run(out_dir, plan: Plan, attrs: dict, resume: bool):
-    """The store's zarr group, created if needed. An existing store made from another config is
-    refused (`ConfigMismatch`) unless `resume` is False, which starts it afresh."""
+    """The store's zarr group, created if needed (call under `writer_lock`). An existing store
+    made from another config is refused (`ConfigMismatch`) unless `resume` is False, which
+    replaces it whole: the old store stays until the new one is in place."""
     import zarr
 
     path = store_path(out_dir)
-    if path.exists():
-        if resume:
+    if path.exists() and resume:
+        try:
             group = zarr.open_group(path, mode="r+")
-            found = group.attrs.get("config_digest")
-            if found != attrs["config_digest"]:
-                raise ConfigMismatch(
-                    f"{path} holds results of a different config (digest {found}, this config "
-                    f"{attrs['config_digest']}); use another --out or --no-resume to overwrite"
-                )
-            return group
-        shutil.rmtree(path)
+            found, fmt = group.attrs.get("config_digest"), group.attrs.get("store_format", 1)
+        except Exception as exc:
+            raise StoreDamaged(f"{path}: cannot read the store's metadata ({type(exc).__name__}: {exc}); "
+                               "--no-resume replaces it") from None
+        if found != attrs["config_digest"]:
+            raise ConfigMismatch(
+                f"{path} holds results of a different config or input files (digest {found}, this run "
+                f"{attrs['config_digest']}); use another --out, or --no-resume to replace them"
+            )
+        if fmt != STORE_FORMAT:
+            raise ConfigMismatch(f"{path} was written by an older thermo-ode (store format {fmt}, now {STORE_FORMAT}); "
+                                 "--no-resume replaces it")
+        return group
+    if not resume:
+        remove_netcdf(out_dir)  # a copy of the results being replaced
     return _create(path, plan, attrs)
 
 
 def _create(path: pathlib.Path, plan: Plan, attrs: dict):
     """Build the empty store beside its final name and rename it into place, so a store that
-    exists is always complete."""
+    exists is always complete; an existing store (--no-resume) is renamed away first and
+    removed after."""
     import zarr
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    partial = path.with_name(f"{path.name}.{os.getpid()}{PARTIAL}")
     shutil.rmtree(partial, ignore_errors=True)
-    group = zarr.open_group(partial, mode="w")
-    sizes = _sizes(plan)
-    for name, (dims, dtype, fill) in _variables(plan).items():
-        shape = tuple(sizes[d] for d in dims)
-        chunks = tuple(plan.chunk_size if d == "point" else (1 if d == "query" else sizes[d]) for d in dims)
-        group.create_array(name, shape=shape, chunks=chunks, dtype=dtype, fill_value=fill, dimension_names=dims)
-    coords = {"save": np.arange(plan.saves), "token": np.arange(plan.tokens), "query": np.arange(plan.queries)}
-    for name, values in coords.items():
-        group.create_array(name, shape=values.shape, dtype="int64", dimension_names=(name,))[:] = values
-    group.create_array("parameter", shape=(len(PARAMETERS),), dtype=str, dimension_names=("parameter",))[:] = np.array(PARAMETERS, dtype=object)
-    # Swept values along `point`, named as in the config.
-    grid = np.meshgrid(*plan.axes.values(), indexing="ij") if plan.axes else []
-    for key, values in zip(plan.axes, grid):
-        array = group.create_array(key, shape=(plan.points,), dtype=values.dtype, dimension_names=("point",))
-        array[:] = values.reshape(-1)
-    group.create_array("chunk_done", shape=(plan.chunks,), chunks=(1,), dtype="bool", fill_value=False, dimension_names=("chunk",))
-    group.attrs.update(dict(attrs, sweep_keys=json.dumps(list(plan.axes)), grid_shape=json.dumps(list(plan.shape)), chunk_size=plan.chunk_size))
-    if path.exists():  # another process of the same sweep got there first
-        shutil.rmtree(partial)
-    else:
-        os.replace(partial, path)
+    try:
+        group = zarr.open_group(partial, mode="w")
+        sizes = _sizes(plan)
+        for name, (dims, dtype, fill) in _variables(plan).items():
+            shape = tuple(sizes[d] for d in dims)
+            chunks = tuple(plan.chunk_size if d == "point" else (1 if d == "query" else sizes[d]) for d in dims)
+            group.create_array(name, shape=shape, chunks=chunks, dtype=dtype, fill_value=fill, dimension_names=dims)
+        static = _static_arrays(plan)
+        for name, (dim, values) in static.items():
+            group.create_array(name, shape=values.shape, dtype=str if values.dtype.kind == "U" else values.dtype,
+                               dimension_names=(dim,))[:] = values
+        group.create_array("chunk_checksum", shape=(plan.chunks,), chunks=(1,), dtype=str, fill_value="", dimension_names=("chunk",))
+        group.attrs.update(dict(attrs, sweep_keys=json.dumps(list(plan.axes)), grid_shape=json.dumps(list(plan.shape)),
+                                chunk_size=plan.chunk_size, store_format=STORE_FORMAT,
+                                static_checksum=_static_checksum({k: v for k, (_, v) in static.items()})))
+        if path.exists():
+            aside = path.with_name(f"{path.name}.{os.getpid()}{REPLACED}")
+            os.replace(path, aside)
+            os.replace(partial, path)
+            shutil.rmtree(aside)
+        else:
+            try:
+                os.replace(partial, path)
+            except OSError as exc:  # another process of the same sweep (--chunks) got there first
+                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise
+                shutil.rmtree(partial)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     return zarr.open_group(path, mode="r+")
 
 
-def done_chunks(group) -> np.ndarray:
-    return np.asarray(group["chunk_done"][:], bool)
+def _digest(chunk: int, data: dict[str, np.ndarray]) -> str:
+    h = hashlib.sha256(f"chunk {chunk}".encode())
+    for name in sorted(data):
+        values = np.ascontiguousarray(data[name])
+        h.update(f"{name} {values.dtype.str} {values.shape}".encode())
+        h.update(values.tobytes())
+    return h.hexdigest()
+
+
+def _static_checksum(arrays: dict[str, np.ndarray]) -> str:
+    def canonical(values):  # text arrays by their UTF-8 (numpy's and zarr's string types differ)
+        values = np.asarray(values)
+        if values.dtype.kind in "OUT":
+            return np.frombuffer("\0".join(map(str, values.tolist())).encode(), np.uint8)
+        return values
+
+    return _digest(-1, {name: canonical(values) for name, values in arrays.items()})
+
+
+def committed(group) -> np.ndarray:
+    """Which chunks are committed (their checksum written); a checksum file that cannot be
+    read counts as not committed."""
+    checksums = group["chunk_checksum"]
+    try:
+        return np.asarray(checksums[:]) != ""
+    except Exception:
+        ok = np.zeros(checksums.shape[0], bool)
+        for c in range(ok.size):
+            with contextlib.suppress(Exception):
+                ok[c] = checksums[c] != ""
+        return ok
 
 
 def write_chunk(group, plan: Plan, chunk: int, data: dict[str, np.ndarray]) -> None:
-    """Write one chunk's rows of every variable, then mark it done (the commit point)."""
+    """Write one chunk's rows of every variable, then its checksum (the commit point)."""
     start, stop = plan.chunk_range(chunk)
-    for name, values in data.items():
-        group[name][start:stop] = values[: stop - start]
-    group["chunk_done"][chunk] = True
+    rows = {name: np.asarray(values[: stop - start]).astype(group[name].dtype) for name, values in data.items()}
+    if set(rows) != set(_variables(plan)):
+        raise ValueError(f"a chunk needs exactly the variables {sorted(_variables(plan))}")
+    for name, values in rows.items():
+        group[name][start:stop] = values
+    group["chunk_checksum"][chunk] = _digest(chunk, rows)
+
+
+def uncommit(group, chunks) -> None:
+    for c in chunks:
+        group["chunk_checksum"][int(c)] = ""
+
+
+# --- verifying -----------------------------------------------------------------------------------
+
+
+class Verification(typing.NamedTuple):
+    committed: int  # chunks committed (checksum written)
+    total: int
+    damaged: dict[int, str]  # committed chunk -> what is wrong with it
+    static_problem: str  # "" when the coordinates and swept values are intact
+
+    @property
+    def intact(self) -> bool:
+        return not self.damaged and not self.static_problem
+
+    def describe(self, limit: int = 5) -> list[str]:
+        lines = [f"chunk {c}: {why}" for c, why in list(self.damaged.items())[:limit]]
+        if len(self.damaged) > limit:
+            lines.append(f"... and {len(self.damaged) - limit} more damaged chunks")
+        if self.static_problem:
+            lines.append(self.static_problem)
+        return lines
+
+
+def verify(group, chunks=None) -> Verification:
+    """Check every committed chunk (or those in `chunks`) against its checksum, and the
+    coordinates against theirs. Reads the whole store."""
+    done = committed(group)
+    checksums = group["chunk_checksum"]
+    chunk_size, points = int(group.attrs["chunk_size"]), group["status"].shape[0]
+    names = [n for n in _VARIABLE_NAMES if n in group]
+    damaged = {}
+    for c in np.flatnonzero(done):
+        if chunks is not None and c not in chunks:
+            continue
+        start, stop = c * chunk_size, min((c + 1) * chunk_size, points)
+        try:
+            rows = {name: np.asarray(group[name][start:stop]) for name in names}
+        except Exception as exc:  # a file that does not decode
+            damaged[int(c)] = f"cannot be read ({type(exc).__name__}: {exc})"
+            continue
+        if _digest(int(c), rows) != checksums[int(c)]:
+            damaged[int(c)] = "checksum mismatch (a file of it is missing, truncated, swapped or altered)" + _missing_hint(group, c)
+    return Verification(int(done.sum()), int(done.size), damaged, _static_problem(group))
+
+
+_VARIABLE_NAMES = tuple(_variables(Plan({}, (), 1, 1, 1, 2, 1)))
+
+
+def _missing_hint(group, chunk: int) -> str:
+    """Name a variable whose file for this chunk is absent (zarr leaves out chunks that hold
+    only the fill value, so an absent file is a hint, not proof)."""
+    root = getattr(group.store, "root", None)
+    if root is None:
+        return ""
+    missing = [name for name in _VARIABLE_NAMES if not (pathlib.Path(root) / group.path / name / "c" / str(chunk)).exists()]
+    return f"; no file for {', '.join(missing)}" if missing else ""
+
+
+def _static_problem(group) -> str:
+    expected = group.attrs.get("static_checksum")
+    names = ["save", "token", "query", "parameter", *json.loads(group.attrs["sweep_keys"])]
+    try:
+        found = _static_checksum({name: np.asarray(group[name][:]) for name in names})
+    except Exception as exc:
+        return f"coordinates cannot be read ({type(exc).__name__}: {exc})"
+    return "" if found == expected else "coordinates or swept values altered (checksum mismatch)"
+
+
+def repair_static(group, plan: Plan) -> None:
+    """Rewrite the coordinates and swept values from the plan (they hold no results)."""
+    for name, (_, values) in _static_arrays(plan).items():
+        group[name][:] = values
+
+
+# --- reading -------------------------------------------------------------------------------------
 
 
 def open_results(out_dir, grid: bool = True):
@@ -157,7 +381,7 @@ def grid_view(raw):
     `save`. `save` comes first because xarray's `plot.line(x="t")` draws one line per value of
     the second dimension: after selecting all but one axis, that is the remaining axis."""
     keys = json.loads(raw.attrs["sweep_keys"])
-    ds = raw.drop_vars("chunk_done")
+    ds = raw.drop_vars([name for name in ("chunk_checksum", "chunk_done") if name in raw.variables])
     if len(keys) == 1:
         ds = ds.swap_dims(point=keys[0])
     elif keys:
@@ -165,11 +389,51 @@ def grid_view(raw):
     return ds.transpose("save", *keys, ...)
 
 
-def export_netcdf(out_dir) -> pathlib.Path:
-    """One-file copy of the grid view (written aside and renamed, so it is whole or absent)."""
-    ds = open_results(out_dir).load()
+# --- the one-file copy ---------------------------------------------------------------------------
+
+
+def netcdf_current(out_dir) -> bool:
+    """Whether results.nc exists and was written from this store's config and inputs."""
     target = pathlib.Path(out_dir) / NETCDF_NAME
-    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
-    ds.to_netcdf(partial, engine="h5netcdf")
-    os.replace(partial, target)
+    if not target.is_file():
+        return False
+    try:
+        import h5netcdf
+        import zarr
+
+        with h5netcdf.File(target, "r") as f:
+            found = f.attrs.get("config_digest")
+        return found == zarr.open_group(store_path(out_dir), mode="r").attrs["config_digest"]
+    except Exception:  # unreadable: write it again
+        return False
+
+
+def remove_netcdf(out_dir) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(pathlib.Path(out_dir) / NETCDF_NAME)
+
+
+def netcdf_bytes(out_dir) -> int:
+    """What results.nc needs on disk (and, to write it, about twice in memory)."""
+    return int(open_results(out_dir).nbytes)
+
+
+def export_netcdf(out_dir) -> pathlib.Path:
+    """One-file copy of the grid view, written aside and renamed, so it is whole or absent.
+    Refuses (OSError ENOSPC, naming the path) when the disk cannot hold it; a failed write
+    leaves nothing behind."""
+    target = pathlib.Path(out_dir) / NETCDF_NAME
+    need, free = netcdf_bytes(out_dir), shutil.disk_usage(target.parent).free
+    if need > free:
+        raise OSError(errno.ENOSPC, f"No space left on device: results.nc needs {need / 2**20:.1f} MiB, "
+                      f"{free / 2**20:.1f} MiB free", str(target))
+    ds = open_results(out_dir).load()
+    partial = target.with_name(f"{target.name}.{os.getpid()}{PARTIAL}")
+    try:
+        ds.to_netcdf(partial, engine="h5netcdf")
+        os.replace(partial, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(partial)
+        raise
     return target
