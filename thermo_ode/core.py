@@ -39,6 +39,9 @@ STATUS_NAMES = (
     "nonlinear_max_steps_reached", "nonlinear_divergence", "nonfinite", "dt_min_reached", "event_occurred",
     "max_steps_rejected", "internal_error",
 )
+# A solve that reports success but whose results hold NaN or infinity (parameters beyond what the
+# precision holds, say) is given this status instead: a non-finite number is never a success.
+NONFINITE = STATUS_NAMES.index("nonfinite")
 
 
 class Trajectory(eqx.Module):
@@ -184,13 +187,16 @@ def read_out(system: AttentionSystem, problem: Problem, ys, status, num_steps, b
     equilibrium = physics.equilibrium(system)
     per_save = jax.vmap(lambda r, rd: (physics.hamiltonian(r, rd, system), physics.free_energy(r, system)))
     hamiltonian, free_energy = per_save(rho, rho_dot)
+    distance = fisher_rao_distance(rho, equilibrium)
+    finite = jnp.array([jnp.isfinite(a).all() for a in (rho, rho_dot, hamiltonian, free_energy, distance, equilibrium)]).all()
+    status = jnp.where((status == 0) & ~finite, NONFINITE, status)
     return Trajectory(
         ts=problem.reported_ts,
         rho=rho,
         rho_dot=rho_dot,
         hamiltonian=hamiltonian,
         free_energy=free_energy,
-        distance=fisher_rao_distance(rho, equilibrium),
+        distance=distance,
         equilibrium=equilibrium,
         status=status,
         num_steps=num_steps,

@@ -100,6 +100,8 @@ def semantic_problems(loaded: LoadedConfig) -> list[tuple[tuple, str]]:
         if len(np.unique(values)) != len(values):
             problems.append((("sweep", key), "values must be distinct (they label a grid dimension)"))
 
+    if problems:  # the rules below read the axes' values
+        return problems
     given = lambda key: key in axes or getattr(system_cfg, key, None) is not None
     if given("damping") and given("damping_ratio"):
         problems.append((("system", "damping"), "give damping or damping_ratio (in system or sweep), not both"))
@@ -282,22 +284,32 @@ def _precision_problems(loaded: LoadedConfig, axes: dict) -> list[tuple[tuple, s
 
 
 def _time_problems(cfg: Config, T, m, gamma) -> list[tuple[tuple, str]]:
-    """The step against the end time and max_steps at every combination of parameters (both
-    may be written in natural time or relaxation times, so they differ from point to point)."""
-    integrate = cfg.integrate
-    if integrate.dt is None:
-        return []
+    """The end time and step in the precision's range, and the step against the end time and
+    max_steps, at every combination of parameters (both may be written in natural time or
+    relaxation times, so they differ from point to point)."""
+    integrate, precision = cfg.integrate, cfg.precision
+    specs = {"t1": integrate.t1} if integrate.dt is None else {"t1": integrate.t1, "dt": integrate.dt}
     with np.errstate(all="ignore"):
         relaxation = 1 / decay_rate(T, m, gamma)
         omega0 = np.where(m > 0, natural_frequency(T, np.where(m > 0, m, 1)), np.inf)
-        t1, dt = (spec_to_physical(spec, omega0, relaxation) for spec in (integrate.t1, integrate.dt))
+        times = {name: spec_to_physical(spec, omega0, relaxation) for name, spec in specs.items()}
+    for name, values in times.items():
+        bad = ~np.isfinite(values) | (values < rules.TINY[precision]) | (values > rules.HUGE[precision])
+        if bad.any():
+            i = int(np.argmax(bad))
+            return [(("integrate", name), f"is {values[i]:.4g} in physical time at temperature {T[i]:.4g}, mass {m[i]:.4g}: "
+                     f"not a normal {precision} number")]
+    if integrate.dt is None:
+        return []
+    t1, dt = times["t1"], times["dt"]
     if (dt > t1).any():
         i = int(np.argmax(dt > t1))
         return [(("integrate", "dt"), f"is {dt[i]:.4g} in physical time, longer than t1 = {t1[i]:.4g} at temperature {T[i]:.4g}, "
                  f"mass {m[i]:.4g}, damping {gamma[i]:.4g}")]
-    steps = np.ceil(t1 / dt * (1 - 1e-9))
-    if steps.max() > integrate.max_steps:
-        i = int(np.argmax(steps))
-        return [(("integrate", "max_steps"), f"is {integrate.max_steps} but t1/dt needs {int(steps[i]):,} fixed steps at "
+    with np.errstate(all="ignore"):
+        steps = np.ceil(t1 / dt * (1 - 1e-9))
+    if not (steps <= integrate.max_steps).all():
+        i = int(np.argmax(~(steps <= integrate.max_steps)))
+        return [(("integrate", "max_steps"), f"is {integrate.max_steps} but t1/dt needs {steps[i]:,.4g} fixed steps at "
                  f"temperature {T[i]:.4g}, mass {m[i]:.4g}; raise max_steps (at most {rules.MAX_STEPS}) or dt")]
     return []

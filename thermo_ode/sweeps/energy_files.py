@@ -37,7 +37,7 @@ def fixed_energies(config, base_dir: pathlib.Path) -> tuple[np.ndarray, dict[str
     else:
         path = (base_dir / e.path).resolve()
         if not path.is_file():
-            raise EnergiesError(f"no such file: {path}")
+            raise EnergiesError(f"no such file: {e.path!r} (in {base_dir.resolve()})")
         if path.stat().st_size > MAX_ENERGY_FILE_BYTES:
             raise EnergiesError(f"{path.name}: {human(path.stat().st_size)}, more than the {human(MAX_ENERGY_FILE_BYTES)} an energies file may hold")
         data = path.read_bytes()

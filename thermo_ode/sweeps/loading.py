@@ -102,6 +102,10 @@ def parse(text: str, filename: str = "<config>", path: pathlib.Path | None = Non
     duplicates = list(_duplicate_keys(root, ()))
     if duplicates:  # safe_load keeps the last silently; a repeated key is almost always a slip
         raise ConfigError([locator.line_at(mark, path, f"duplicate key (first at line {first.line + 1})") for mark, first, path in duplicates])
+    odd = list(_non_text_keys(root, ()))
+    if odd:  # YAML reads `yes:` as True and `7:` as 7; name them as written
+        raise ConfigError([locator.line_at(key.start_mark, path + (_written(key),), f"a key must be a name; YAML reads "
+                                            f"{_written(key)!r} as {key.tag.rsplit(':', 1)[-1]} (no config key is named so)") for key, path in odd])
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
@@ -172,6 +176,24 @@ def _check_shape(text: str, filename: str):
     return root
 
 
+def _written(node) -> str:
+    return node.value if isinstance(node, yaml.ScalarNode) else node.start_mark.buffer[node.start_mark.index:node.end_mark.index] if node.start_mark.buffer else "?"
+
+
+def _non_text_keys(node, path):
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if not isinstance(key, yaml.ScalarNode):
+                yield key, path
+            elif key.tag not in ("tag:yaml.org,2002:str", "tag:yaml.org,2002:merge"):
+                yield key, path
+            else:
+                yield from _non_text_keys(value, path + (key.value,))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            yield from _non_text_keys(item, path + (i,))
+
+
 def _duplicate_keys(node, path):
     if isinstance(node, yaml.MappingNode):
         seen = {}
@@ -197,25 +219,41 @@ class _Locator:
         self.filename, self.root = filename, root
 
     def mark(self, loc):
+        return self.resolve(loc)[0]
+
+    def resolve(self, loc):
+        """The mark of the deepest node of `loc` found in the YAML, and the path as the user
+        wrote it (pydantic's union-member tags dropped; a tag can also be a key, like `values`)."""
         node, mark = self.root, self.root.start_mark if self.root is not None else None
+        written = []
         for part in loc:
             if isinstance(node, yaml.MappingNode):
                 match = next(((k, v) for k, v in node.value if k.value == part), None)
                 if match is None:
-                    continue  # a union tag pydantic inserts into the path, not a YAML key
+                    if not (isinstance(part, str) and part in UNION_TAGS):  # a key the file lacks
+                        node = None
+                        written.append(part)
+                    continue
                 key, node = match
                 mark = key.start_mark
             elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
                 node = node.value[part]
                 mark = node.start_mark
-        return mark
+            elif isinstance(part, str) and part in UNION_TAGS:
+                continue
+            written.append(part)
+        return mark, written
 
     def line(self, loc, message: str) -> str:
-        return self.line_at(self.mark(loc), loc, message)
+        mark, written = self.resolve(loc)
+        return self._format(mark, written, message)
 
     def line_at(self, mark, loc, message: str) -> str:
+        return self._format(mark, _user_path(loc), message)
+
+    def _format(self, mark, written, message: str) -> str:
         where = f"{self.filename}:{mark.line + 1}:{mark.column + 1}" if mark is not None else self.filename
-        key = ".".join(str(p) for p in _user_path(loc)) or "(top level)"
+        key = ".".join(str(p) if str(p).isprintable() else repr(p) for p in written) or "(top level)"
         return f"{where}: {key}: {message}"
 
 

@@ -215,10 +215,7 @@ def _create(path: pathlib.Path, plan: Plan, attrs: dict):
             shape = tuple(sizes[d] for d in dims)
             chunks = tuple(plan.chunk_size if d == "point" else (1 if d == "query" else sizes[d]) for d in dims)
             group.create_array(name, shape=shape, chunks=chunks, dtype=dtype, fill_value=fill, dimension_names=dims)
-        static = _static_arrays(plan)
-        for name, (dim, values) in static.items():
-            group.create_array(name, shape=values.shape, dtype=str if values.dtype.kind == "U" else values.dtype,
-                               dimension_names=(dim,))[:] = values
+        static = _write_static(group, plan)
         group.create_array("chunk_checksum", shape=(plan.chunks,), chunks=(1,), dtype=str, fill_value="", dimension_names=("chunk",))
         group.attrs.update(dict(attrs, sweep_keys=json.dumps(list(plan.axes)), grid_shape=json.dumps(list(plan.shape)),
                                 chunk_size=plan.chunk_size, store_format=STORE_FORMAT,
@@ -357,10 +354,17 @@ def _static_problem(group) -> str:
     return "" if found == expected else "coordinates or swept values altered (checksum mismatch)"
 
 
+def _write_static(group, plan: Plan) -> dict:
+    static = _static_arrays(plan)
+    for name, (dim, values) in static.items():
+        group.create_array(name, shape=values.shape, dtype=str if values.dtype.kind == "U" else values.dtype,
+                           dimension_names=(dim,), overwrite=True)[:] = values
+    return static
+
+
 def repair_static(group, plan: Plan) -> None:
-    """Rewrite the coordinates and swept values from the plan (they hold no results)."""
-    for name, (_, values) in _static_arrays(plan).items():
-        group[name][:] = values
+    """Write the coordinates and swept values again from the plan (they hold no results)."""
+    _write_static(group, plan)
 
 
 # --- reading -------------------------------------------------------------------------------------

@@ -1,0 +1,279 @@
+"""A finished store cannot lie: damage is found, reported and repaired bit for bit; inputs are
+part of a run's identity; one writer at a time; replacing a store is atomic; write failures
+leave nothing half-written and resume once space is freed."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import zarr
+
+from test_sweep_run import assert_identical, cli, raw, write_config
+from thermo_ode.sweeps import store
+from thermo_ode.sweeps.store import store_path
+
+TINY = """\
+name: tiny
+system:
+  tokens: 4
+  energies: {kind: gaussian, scale: 1.0}
+  temperature: 1.0
+sweep:
+  temperature: {logspace: [-1, 1, 4]}
+  mass: [0.5, 1.0]
+integrate: {t1: 20.0, saves: 11, chunk_size: 2}
+"""
+CHUNKS = 4
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("jax-cache"))
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, cache_dir):
+    folder = tmp_path_factory.mktemp("reference")
+    config = write_config(folder / "tiny.yaml", TINY)
+    out = folder / "out"
+    result = cli("run", config, "--out", str(out), cache_dir=cache_dir)
+    assert result.returncode == 0, result.stderr + result.stdout
+    return config, out
+
+
+def _copy(reference, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(reference[1], out)
+    return out
+
+
+def _chunk_file(out, name, chunk):
+    path = store_path(out) / name / "c" / str(chunk)
+    while path.is_dir():  # the first file of the chunk (query row 0, ...)
+        path = sorted(path.iterdir())[0]
+    return path
+
+
+def _delete(out):
+    shutil.rmtree(store_path(out) / "rho" / "c" / "1")
+    return [1]
+
+
+def _garble(out):
+    _chunk_file(out, "status", 2).write_bytes(os.urandom(64))
+    return [2]
+
+
+def _truncate(out):
+    path = _chunk_file(out, "distance", 0)
+    path.write_bytes(path.read_bytes()[:10])
+    return [0]
+
+
+def _swap(out):
+    a, b = _chunk_file(out, "rho", 0), _chunk_file(out, "rho", 3)
+    data_a, data_b = a.read_bytes(), b.read_bytes()
+    a.write_bytes(data_b)
+    b.write_bytes(data_a)
+    return [0, 3]
+
+
+def _coordinates(out):
+    shutil.rmtree(store_path(out) / "mass" / "c", ignore_errors=True)
+    (store_path(out) / "mass" / "c").write_bytes(b"junk")
+    return []
+
+
+@pytest.mark.parametrize("damage", [_delete, _garble, _truncate, _swap, _coordinates])
+def test_damage_is_reported_and_repaired_bit_for_bit(reference, tmp_path, cache_dir, damage):
+    config, ref = reference
+    out = _copy(reference, tmp_path)
+    chunks = damage(out)
+    verified = cli("verify", str(out), cache_dir=cache_dir)
+    assert verified.returncode == 1
+    for c in chunks:
+        assert f"chunk {c}:" in verified.stderr
+    if not chunks:
+        assert "coordinates" in verified.stderr
+    shown = cli("show", str(out), cache_dir=cache_dir)
+    assert shown.returncode in (0, 1) and "finished" not in shown.stdout and "Traceback" not in shown.stderr
+    assert "damaged" in shown.stdout + shown.stderr or "cannot be read" in shown.stderr
+    plotted = cli("plot", str(out), "--figures", str(tmp_path / "figs"), cache_dir=cache_dir)
+    assert plotted.returncode == 1 and "damaged" in plotted.stderr
+    repaired = cli("run", config, "--out", str(out), cache_dir=cache_dir)
+    assert repaired.returncode == 0, repaired.stderr + repaired.stdout
+    for c in chunks:
+        assert f"repaired: chunk {c}:" in repaired.stdout
+    assert_identical(raw(out), raw(ref))
+    assert cli("verify", str(out), cache_dir=cache_dir).returncode == 0
+    assert (out / store.NETCDF_NAME).is_file()
+
+
+def test_edited_energies_file_is_a_different_run(tmp_path, cache_dir):
+    np.savez(tmp_path / "e.npz", energies=np.array([0.0, 1.0, 2.0]))
+    config = write_config(tmp_path / "c.yaml", """\
+        name: fixed
+        system:
+          tokens: 3
+          energies: {kind: file, path: e.npz}
+          temperature: 1.0
+        integrate: {t1: 5.0, saves: 5}
+        """)
+    out = str(tmp_path / "out")
+    assert cli("run", config, "--out", out, cache_dir=cache_dir).returncode == 0
+    np.savez(tmp_path / "e.npz", energies=np.array([0.0, 1.0, 3.0]))
+    again = cli("run", config, "--out", out, cache_dir=cache_dir)
+    assert again.returncode == 2 and "different config or input files" in again.stderr
+    replaced = cli("run", config, "--out", out, "--no-resume", cache_dir=cache_dir)
+    assert replaced.returncode == 0
+    np.testing.assert_array_equal(raw(out)["energies"][0, 0], [0.0, 1.0, 3.0])
+
+
+def test_one_writer_at_a_time_and_a_dead_holder_keeps_nothing(reference, tmp_path, cache_dir):
+    config, _ = reference
+    out = tmp_path / "out"
+    with store.writer_lock(out):
+        busy = cli("run", config, "--out", str(out), cache_dir=cache_dir)
+    assert busy.returncode == 2
+    assert f"pid {os.getpid()} on {socket.gethostname()}" in busy.stderr
+    # A holder killed while it holds the lock: the operating system lets go of it.
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import time
+        from thermo_ode.sweeps import store
+        with store.writer_lock({str(out)!r}):
+            print("held", flush=True)
+            time.sleep(600)
+        """)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(store.StoreBusy, match=f"pid {holder.pid}"):
+        with store.writer_lock(out):
+            pass
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    with store.writer_lock(out):
+        pass
+    # Processes filling disjoint --chunks ranges share the lock; a whole run waits for them.
+    with store.writer_lock(out, shared=True), store.writer_lock(out, shared=True):
+        with pytest.raises(store.StoreBusy, match="with --chunks"):
+            with store.writer_lock(out):
+                pass
+
+
+def test_replacing_a_store_is_atomic_and_strays_are_cleaned(reference, tmp_path, cache_dir):
+    config, ref = reference
+    out = _copy(reference, tmp_path)
+    # A --no-resume killed between its two renames: the old store sits aside, none in place.
+    aside = out / f"{store.STORE_NAME}.4242{store.REPLACED}"
+    os.replace(store_path(out), aside)
+    (out / f"{store.NETCDF_NAME}.4242{store.PARTIAL}").write_bytes(b"x" * 1000)  # a killed export
+    with store.writer_lock(out):
+        pass
+    assert store_path(out).is_dir() and not aside.exists()
+    assert not list(out.glob(f"*{store.PARTIAL}"))
+    # zarr's own files written aside, left by a killed write
+    stray = store_path(out) / "rho" / "c" / f"0.abc{store.PARTIAL}"
+    stray.write_bytes(b"x")
+    resumed = cli("run", config, "--out", str(out), cache_dir=cache_dir)
+    assert resumed.returncode == 0 and "already complete" in resumed.stdout
+    assert not stray.exists()
+    assert_identical(raw(out), raw(ref))
+    # --no-resume of another config: the old results.nc goes first, the store is swapped whole.
+    other = write_config(tmp_path / "other.yaml", TINY.replace("name: tiny", "name: other").replace("saves: 11", "saves: 7"))
+    group_before = zarr.open_group(store_path(out), mode="r").attrs["config_digest"]
+    replaced = cli("run", other, "--out", str(out), "--no-resume", cache_dir=cache_dir)
+    assert replaced.returncode == 0
+    attrs = zarr.open_group(store_path(out), mode="r").attrs
+    assert attrs["config_digest"] != group_before and attrs["name"] == "other"
+    assert store.netcdf_current(out)
+    assert not list(out.glob(f"*{store.REPLACED}"))
+
+
+def _unshare_available() -> str:
+    if not shutil.which("unshare"):
+        return "no unshare command"
+    probe = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c",
+                            "d=$(mktemp -d) && mount -t tmpfs -o size=1m tmpfs $d && umount $d"], capture_output=True, text=True)
+    return "" if probe.returncode == 0 else f"cannot mount a tmpfs in a user namespace here: {probe.stderr.strip()}"
+
+
+NO_TMPFS = _unshare_available()
+
+
+@pytest.mark.skipif(bool(NO_TMPFS), reason=NO_TMPFS or "")
+def test_full_disk_fails_cleanly_and_resumes_once_space_is_freed(reference, tmp_path, cache_dir):
+    """On a tmpfs too small for the store: chunk writes fail with ENOSPC (the run stops, nothing
+    aside is left, committed chunks stay), the export refuses naming the path, and after the
+    tmpfs grows the same run finishes, identical to the reference. The CLI refuses up front."""
+    config, ref = reference
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    script = tmp_path / "full.py"
+    script.write_text(textwrap.dedent(f"""
+        import errno, json, os, pathlib, subprocess, sys
+        import thermo_ode
+        thermo_ode.use_all_cores()  # as the CLI that made the reference
+        import jax
+        jax.config.update("jax_enable_x64", True)
+        from thermo_ode import sweeps
+        from thermo_ode.sweeps import store
+        out = pathlib.Path({str(disk)!r}) / "out"
+        loaded = sweeps.load({config!r})
+        report = {{}}
+        try:
+            sweeps.run(loaded, out)
+            report["first"] = "finished"
+        except OSError as exc:
+            report["first"] = errno.errorcode.get(exc.errno, str(exc.errno))
+        report["strays"] = [str(p) for p in out.rglob("*.partial")]
+        report["committed"] = int(store.committed(__import__("zarr").open_group(store.store_path(out), mode="r")).sum()) if store.store_path(out).exists() else 0
+        cli = subprocess.run([sys.executable, "-m", "thermo_ode.cli", "run", {config!r}, "--out", str(out), "--cache-dir", {cache_dir!r}],
+                             capture_output=True, text=True)
+        report["cli"] = [cli.returncode, cli.stderr[-400:]]
+        subprocess.run(["mount", "-o", "remount,size=64m", {str(disk)!r}], check=True)
+        summary = sweeps.run(loaded, out)
+        store.export_netcdf(out)
+        report["second"] = [summary.chunks_done, summary.chunks_total]
+        import numpy as np
+        a, b = (store.open_results(o, grid=False).load() for o in (out, {str(ref)!r}))
+        report["different"] = [n for n in b.variables if not np.array_equal(a[n].values, b[n].values, equal_nan=a[n].dtype.kind == "f")]
+        print(json.dumps(report))
+        """))
+    run = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c",
+                          f"mount -t tmpfs -o size=300k tmpfs {disk} && {sys.executable} {script}"], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    assert report["first"] == "ENOSPC", report
+    assert report["strays"] == [], report
+    assert report["committed"] < CHUNKS
+    assert report["cli"][0] == 2 and "free" in report["cli"][1] and "Traceback" not in report["cli"][1], report
+    assert report["second"] == [CHUNKS, CHUNKS]
+    assert report["different"] == [], report  # the resumed store equals the uninterrupted one
+
+
+@pytest.mark.skipif(bool(NO_TMPFS), reason=NO_TMPFS or "")
+def test_read_only_run_folder_is_readable(reference, tmp_path, cache_dir):
+    """`show`, `verify` and `plot --figures elsewhere` on a read-only mount write nothing; `plot`
+    into it fails with a clear message."""
+    _, ref = reference
+    out = _copy(reference, tmp_path)
+    figures = tmp_path / "figures"
+    commands = " ; ".join(
+        f"{sys.executable} -m thermo_ode.cli {args} > {tmp_path}/{name}.out 2> {tmp_path}/{name}.err; echo $? > {tmp_path}/{name}.rc"
+        for name, args in [("show", f"show {out}"), ("verify", f"verify {out}"), ("elsewhere", f"plot {out} --figures {figures}"),
+                           ("inside", f"plot {out}")])
+    run = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c",
+                          f"mount --bind {out} {out} && mount -o remount,bind,ro {out} && {commands}"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    rc = {name: int((tmp_path / f"{name}.rc").read_text()) for name in ("show", "verify", "elsewhere", "inside")}
+    assert rc == {"show": 0, "verify": 0, "elsewhere": 0, "inside": 1}, rc
+    assert "finished" in (tmp_path / "show.out").read_text()
+    assert list(figures.glob("*.png"))
+    inside = (tmp_path / "inside.err").read_text()
+    assert "Read-only file system" in inside and "Traceback" not in inside
