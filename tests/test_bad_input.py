@@ -142,3 +142,17 @@ def test_non_finite_results_are_a_failure_never_a_success():
         assert all(np.isfinite(np.asarray(f[0])).all() for f in fields)
         assert not all(np.isfinite(np.asarray(f[1])).all() for f in fields)
         assert "nonfinite" in traj.message(1).lower()
+
+
+def test_tolerances_below_the_precision_are_refused_and_defaults_follow_it():
+    f32 = to.AttentionSystem(E.astype(np.float32), np.float32(1.0), np.float32(1.0), np.float32(0.5))
+    assert f32.dtype == np.float32
+    with pytest.raises(ValueError, match="rtol: 1e-08 is below what float32 resolves"):
+        to.simulate(f32, RHO0, 5.0, saves=3, rtol=1e-8)
+    with pytest.raises(ValueError, match="rtol: 1e-300 is below what float64 resolves"):
+        to.simulate(GOOD, RHO0, 5.0, saves=3, rtol=1e-300, atol=1e-300)
+    with pytest.raises(ValueError, match="atol"):
+        to.solve(GOOD, RHO0, 5.0, saves=3, atol=1e-320)
+    with pytest.raises(ValueError, match="max_steps must be at most 2147483647"):
+        to.simulate(GOOD, RHO0, 5.0, saves=3, max_steps=2**31)
+    assert int(to.simulate(f32, RHO0, 5.0, saves=3).status) == 0  # float32's own defaults, 1e-6 / 1e-8

@@ -115,14 +115,23 @@ def _run_dir(text: str) -> pathlib.Path | None:
     return None
 
 
-def _plot(args) -> int:
-    run_dir = _run_dir(args.dir)
+def _intact_run(text: str):
+    """`(run folder, its verification, EXIT_OK)`, or `(None, None, exit code)` after saying
+    what is wrong: no run there, or a damaged store."""
+    run_dir = _run_dir(text)
     if run_dir is None:
-        return EXIT_USAGE
-    _, problem = _damage(run_dir)
+        return None, None, EXIT_USAGE
+    check, problem = _damage(run_dir)
     if problem:
         print(problem, file=sys.stderr)
-        return EXIT_FAILED
+        return None, None, EXIT_FAILED
+    return run_dir, check, EXIT_OK
+
+
+def _plot(args) -> int:
+    run_dir, _, code = _intact_run(args.dir)
+    if run_dir is None:
+        return code
     os.environ.setdefault("MPLBACKEND", "Agg")  # files only, no screen needed
     from .plotting import plot_run
 
@@ -300,13 +309,9 @@ def _run(args) -> int:
 
 
 def _verify(args) -> int:
-    run_dir = _run_dir(args.dir)
+    run_dir, check, code = _intact_run(args.dir)
     if run_dir is None:
-        return EXIT_USAGE
-    check, problem = _damage(run_dir)
-    if problem:
-        print(problem, file=sys.stderr)
-        return EXIT_FAILED
+        return code
     print(f"{run_dir}: intact: {check.committed}/{check.total} chunks committed, every one matches its checksum")
     return EXIT_OK
 

@@ -293,8 +293,8 @@ def solve(
     dt=None,
     bath_temperature=0.0,
     key=None,
-    rtol=1e-8,
-    atol=1e-10,
+    rtol=None,
+    atol=None,
     max_steps: int = 100_000,
     time: str = "natural",
     first_order: bool | None = None,
@@ -383,7 +383,11 @@ def solve(
     key = None if key is None else key_array(key)
     if key is not None and key.shape != ():
         raise ValueError(f"key must be one key, got an array of shape {key.shape}; use jax.vmap over keys")
-    controller = diffrax.PIDController(rtol=rtol, atol=atol) if stepsize_controller is None else stepsize_controller
+    if stepsize_controller is None:
+        rtol, atol = rules.resolved_tolerances(rtol, atol, rules.precision_of(dtype))
+        controller = diffrax.PIDController(rtol=rtol, atol=atol)
+    else:
+        controller = stepsize_controller
     return _solve(
         system, rho0, velocity0, t1, ts, dt, bath, key, chart=resolved_chart, solver=resolved_solver, second_order=second_order,
         controller=controller, max_steps=int(max_steps), time=time, adjoint=adjoint or diffrax.RecursiveCheckpointAdjoint(),

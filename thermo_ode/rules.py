@@ -40,6 +40,23 @@ MIN_RTOL_EPSILONS = 4
 DEFAULT_TOLERANCES = {"float64": (1e-8, 1e-10), "float32": (1e-6, 1e-8)}
 
 
+def precision_of(dtype) -> str:
+    """"float64" for a float64 dtype, else "float32" (the precisions a run can have)."""
+    return "float64" if np.dtype(dtype) == np.float64 else "float32"
+
+
+def resolved_tolerances(rtol, atol, precision: str) -> tuple[float, float]:
+    """`rtol`/`atol`, None meaning the precision's default; a ValueError naming the one below
+    what the precision resolves (traced values are not checked)."""
+    default_rtol, default_atol = DEFAULT_TOLERANCES[precision]
+    rtol, atol = default_rtol if rtol is None else rtol, default_atol if atol is None else atol
+    if isinstance(rtol, (int, float)) and isinstance(atol, (int, float)):
+        found = tolerance_problem(rtol, atol, precision)
+        if found:
+            raise ValueError(f"{found[0]}: {found[1]}")
+    return rtol, atol
+
+
 def tolerance_problem(rtol: float, atol: float, precision: str) -> tuple[str, str] | None:
     """`(name, what is wrong)` when `rtol`/`atol` are below what `precision` resolves."""
     low = MIN_RTOL_EPSILONS * EPSILON[precision]

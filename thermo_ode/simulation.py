@@ -42,8 +42,8 @@ def simulate(
     dt=None,
     bath_temperature=0.0,
     key=None,
-    rtol: float = 1e-8,
-    atol: float = 1e-10,
+    rtol: float | None = None,
+    atol: float | None = None,
     max_steps: int = 100_000,
     time: str = "natural",
     devices: int | None = None,
@@ -74,6 +74,10 @@ def simulate(
       with the batch shape; the same key reproduces a run exactly. Legacy uint32 keys
       (`jax.random.PRNGKey(0)`, shape `(2,)` or batch + `(2,)`) are accepted and wrapped with
       `jax.random.wrap_key_data`, so they give the same noise as the typed key they wrap.
+    - `rtol`, `atol`: the adaptive solvers' tolerances; default 1e-8 and 1e-10 in float64,
+      1e-6 and 1e-8 in float32 (`thermo_ode.rules.DEFAULT_TOLERANCES`). Values below what the
+      systems' precision resolves (rtol under 4 rounding units, atol under the smallest normal
+      number) are refused.
     - `time`: `"natural"` (default) or `"physical"`: the time variable the solver steps in.
     - `devices`: split the batch over this many local devices with `jax.shard_map` (default:
       all of them; on CPU, `thermo_ode.use_all_cores()` before jax starts makes one device per
@@ -137,6 +141,7 @@ def simulate(
     steps = None if dt is None else _checked_steps(dt_values, t1_values, max_steps)
 
     dtype = system.dtype
+    rtol, atol = rules.resolved_tolerances(rtol, atol, rules.precision_of(dtype))
 
     def flat(a):
         """`a` broadcast to the batch and flattened to `(nb, ...)`, in the caller's order."""
@@ -316,6 +321,8 @@ def _system_keys(key, batch: tuple):
 
 def _check_tolerances(rtol, atol, max_steps, saves):
     for name, value in (("rtol", rtol), ("atol", atol)):
+        if value is None:  # the precision's default
+            continue
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise TypeError(f"{name} must be a float, got {type(value).__name__}")
         if not (math.isfinite(value) and value > 0):

@@ -70,7 +70,6 @@ def run(loaded: LoadedConfig, out_dir, *, resume: bool = True, devices: int | No
     hosts sharing one store); `on_chunk(done, total)` reports progress."""
     import jax
 
-    cfg = loaded.config
     devices = jax.local_device_count() if devices is None else devices
     plan = planning.plan_sweep(loaded)
     with store.writer_lock(out_dir, shared=chunks is not None):
