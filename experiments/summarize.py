@@ -268,10 +268,24 @@ def sweep_memory() -> str:
     return f"Measured by `python benchmarks/sweep_memory.py` on {r['machine']} ({r['rows'][0]['devices']} devices), end to end through the sweep runner and its store: {sizes}."
 
 
+def store_scale() -> str:
+    r = _load(ROOT / "benchmarks" / "results" / "store_scale.json")
+    mib = 2**20
+    head = ("| points | chunks | run (s) | files | store (MiB) | metadata (KiB) | open (s) | committed? (s) | verify (s) "
+            "| netCDF copy (s) | netCDF (MiB) |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    def row(x, label=""):
+        return (f"| {x['points']:,.0f}{label} | {x['chunks']:,.0f} | {x['run_s']:,.0f} | {x['files']:,.0f} | {x['bytes'] / mib:,.1f} | "
+                f"{x['metadata_bytes'] / 1024:,.1f} | {x['open_s']:.2f} | {x['committed_s']:,.2f} | {x['verify_s']:,.1f} | "
+                f"{x['export_s']:,.1f} | {x['netcdf_bytes'] / mib:,.1f} |")
+    rows = [row(x) for x in r["rows"]] + [row(r["projected"], " (extrapolated)")]
+    return "\n".join([head, *rows, "", f"Measured by `python benchmarks/store_scale.py` on {r['machine']}, "
+                       f"{r['workers']} Dask workers (`--workers {r['workers']} --no-netcdf`), one CPU device each."])
+
+
 RENDERERS = {
     "experiments": experiments, "default-run": default_run, "studies": studies, "accuracy": accuracy,
     "langevin": langevin, "minilm": minilm, "benchmark": benchmark, "benchmark-goals": benchmark_goals, "benchmark-findings": benchmark_findings,
-    "sweep-memory": sweep_memory,
+    "sweep-memory": sweep_memory, "store-scale": store_scale,
     "profile": profile,
 }
 

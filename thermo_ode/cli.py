@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import importlib.util
 import os
 import pathlib
 import sys
@@ -34,6 +35,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -51,12 +59,24 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--precision", choices=PRECISIONS,
                      help="override the config's precision (recorded in the store; a run's identity includes it)")
     run.add_argument("--devices", type=_positive_int, help="split each chunk over this many local devices (default: all)")
-    run.add_argument("--chunks", type=_chunk_range, metavar="START:STOP",
-                     help="only these chunk indices, for several hosts sharing one --out (see README)")
     run.add_argument("--netcdf", action=argparse.BooleanOptionalAction, default=True,
                      help="also write results.nc, a one-file copy of the finished store (default); --no-netcdf for sweeps too big to copy")
-    run.add_argument("--cache-dir", default=os.environ.get("THERMO_ODE_CACHE_DIR", str(DEFAULT_CACHE_DIR)),
-                     help="persistent compilation cache (default: %(default)s; env THERMO_ODE_CACHE_DIR)")
+    run.add_argument("--cache-dir",
+                     help=f"persistent compilation cache (default: $THERMO_ODE_CACHE_DIR, else {DEFAULT_CACHE_DIR}; "
+                          "with Dask, each worker's own default)")
+    engines = run.add_argument_group("more than one process (docs/clusters.md); --out must be on a file system they all share")
+    engine = engines.add_mutually_exclusive_group()
+    engine.add_argument("--workers", type=_positive_int, metavar="N", help="run the chunks on a local Dask cluster of N worker processes")
+    engine.add_argument("--scheduler", metavar="ADDRESS", help="run the chunks on the Dask cluster at ADDRESS (tcp://host:port)")
+    engine.add_argument("--distributed", action="store_true",
+                        help="one process of a jax.distributed job (SLURM, Open MPI and Cloud TPU are detected; else --coordinator ...)")
+    engine.add_argument("--chunks", type=_chunk_range, metavar="START:STOP",
+                        help="only these chunk indices: for independent jobs (a job array) with no network between them")
+    engines.add_argument("--coordinator", metavar="HOST:PORT", help="with --distributed: process 0's address")
+    engines.add_argument("--num-processes", type=_positive_int, metavar="N", help="with --distributed: processes in the job")
+    engines.add_argument("--process-id", type=_non_negative_int, metavar="I", help="with --distributed: this process's index, 0 .. N-1")
+    engines.add_argument("--heartbeat-timeout", type=_positive_int, metavar="S",
+                         help="with --distributed: seconds after which a silent process ends the job (default: JAX's, 100)")
     validate = sub.add_parser("validate", help="check a config without running it: everything `run` would refuse")
     validate.add_argument("config", help="YAML sweep config to check")
     validate.add_argument("--out", help="the output folder a run would use, for the free-disk check (default: results/<name>)")
@@ -234,7 +254,28 @@ def _validate(args) -> int:
     return EXIT_OK
 
 
+def _engine_problem(args) -> str:
+    """A misuse of the engine options, naming the option ("" if none)."""
+    manual = {"--coordinator": args.coordinator, "--num-processes": args.num_processes, "--process-id": args.process_id,
+              "--heartbeat-timeout": args.heartbeat_timeout}
+    given = [name for name, value in manual.items() if value is not None]
+    if given and not args.distributed:
+        return f"{given[0]}: only with --distributed"
+    named = [name for name in ("--coordinator", "--num-processes", "--process-id") if manual[name] is not None]
+    if named and len(named) < 3:
+        return f"--distributed: give all of --coordinator, --num-processes and --process-id, or none (missing {', '.join(sorted(set(manual) - set(named) - {'--heartbeat-timeout'}))})"
+    if args.process_id is not None and args.num_processes is not None and args.process_id >= args.num_processes:
+        return f"--process-id: {args.process_id} is not below --num-processes {args.num_processes}"
+    if (args.workers or args.scheduler) and importlib.util.find_spec("distributed") is None:
+        return f"{'--workers' if args.workers else '--scheduler'}: needs Dask: pip install 'thermo-ode[dask]'"
+    return ""
+
+
 def _run(args) -> int:
+    problem = _engine_problem(args)
+    if problem:
+        print(problem, file=sys.stderr)
+        return EXIT_USAGE
     loaded = _load(args.config, args.precision)
     if loaded is None:
         return EXIT_USAGE
@@ -245,31 +286,106 @@ def _run(args) -> int:
         return EXIT_USAGE
     from .caching import enable_compilation_cache
 
-    # Before jax and equinox are imported: it sets EQX_ON_ERROR, which equinox reads on import.
-    enable_compilation_cache(args.cache_dir)
+    # Before jax and equinox are imported: it sets EQX_ON_ERROR, which equinox reads on import
+    # (Dask workers started from here inherit it).
+    cache_dir = enable_compilation_cache(args.cache_dir)
+    if args.workers or args.scheduler:
+        return _run_on_dask(args, loaded, out_dir)
     import jax
 
     from .cores import use_all_cores
 
     use_all_cores()  # one CPU device per core, before jax starts (no effect on a GPU's count)
-
     # The CLI, not the library, chooses precision (before any array exists).
     jax.config.update("jax_enable_x64", loaded.config.precision == "float64")
-    cache = _CacheCounter()
-
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from . import sweeps
-    from .sweeps import store
-
-    console = Console()
+    if args.distributed:
+        problem = _start_jax_distributed(args)
+        if problem:
+            print(problem, file=sys.stderr)
+            return EXIT_USAGE
     available = jax.local_device_count()
     devices = args.devices or available
     if devices > available:
         print(f"--devices: {devices} requested, {available} local devices available", file=sys.stderr)
         return EXIT_USAGE
-    progress = Progress(TextColumn(f"[bold]{loaded.config.name}[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("chunks"), TimeElapsedColumn(), console=console)
+    cache = _CacheCounter()
+    from . import sweeps
+    from .sweeps import engines
+
+    if args.distributed:
+        def start(on_chunk):
+            return engines.run_on_jax_processes(loaded, out_dir, resume=args.resume, devices=devices, on_chunk=on_chunk)
+        label = f"{loaded.config.name} (process {jax.process_index()} of {jax.process_count()})"
+    else:
+        def start(on_chunk):
+            return sweeps.run(loaded, out_dir, resume=args.resume, devices=devices, chunks=args.chunks, on_chunk=on_chunk)
+        label = loaded.config.name
+    code = _drive(args, out_dir, label, start)
+    if code is None:  # a jax.distributed process other than 0: process 0 reports
+        print(f"process {jax.process_index()}: its chunks are committed; process 0 writes the summary")
+        return EXIT_OK
+    if code == EXIT_OK:
+        print(cache.report(cache_dir))
+    elif args.distributed:
+        # The other processes wait in a collective: ending at once, without JAX's orderly
+        # shutdown, lets its health check end them too.
+        sys.stdout.flush(), sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _start_jax_distributed(args) -> str:
+    """`jax.distributed.initialize` from the options, or from the cluster's environment."""
+    import jax
+
+    options = dict(coordinator_address=args.coordinator, num_processes=args.num_processes, process_id=args.process_id)
+    if args.heartbeat_timeout:
+        options["heartbeat_timeout_seconds"] = args.heartbeat_timeout
+    try:
+        jax.distributed.initialize(**options)
+    except (ValueError, RuntimeError) as exc:
+        return (f"--distributed: jax.distributed could not start ({exc}); outside SLURM, Open MPI or a Cloud TPU, "
+                "give --coordinator, --num-processes and --process-id")
+    return ""
+
+
+def _run_on_dask(args, loaded, out_dir) -> int:
+    from distributed import Client
+
+    from .sweeps import engines
+
+    try:
+        client = engines.local_cluster(args.workers) if args.workers else Client(args.scheduler, timeout="30s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        print(f"--scheduler: cannot reach the Dask scheduler at {args.scheduler} ({type(exc).__name__}: {exc})", file=sys.stderr)
+        return EXIT_USAGE
+    with client:
+        workers = len(client.scheduler_info(n_workers=-1)["workers"]) if args.scheduler else args.workers
+        print(f"dask: {workers} workers; dashboard {client.dashboard_link}")
+
+        def start(on_chunk):
+            return engines.run_on_dask(loaded, out_dir, client, resume=args.resume, devices=args.devices,
+                                       cache_dir=args.cache_dir, on_chunk=on_chunk)
+
+        code = _drive(args, out_dir, loaded.config.name, start)
+        if args.workers:
+            client.cluster.close()
+    if code == EXIT_OK:
+        print("compilation: on the workers, each with its persistent cache")
+    return code
+
+
+def _drive(args, out_dir, label: str, start) -> int | None:
+    """Run `start(on_chunk)` (which returns the run's summary, or None in a process that does
+    not report) under a progress bar; print the summary and write the netCDF copy. Returns
+    the exit code, or None for a process that does not report."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .sweeps import engines, store
+
+    console = Console()
+    progress = Progress(TextColumn(f"[bold]{label}[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("chunks"), TimeElapsedColumn(), console=console)
     task = progress.add_task("run", total=None)
     already = []  # (done, total) before this process ran anything
 
@@ -280,12 +396,14 @@ def _run(args) -> int:
 
     try:
         with progress:
-            summary = sweeps.run(loaded, out_dir, resume=args.resume, devices=devices, chunks=args.chunks, on_chunk=on_chunk)
+            summary = start(on_chunk)
+        if summary is None:
+            return None
         for line in summary.repaired:
             console.print(f"repaired: {line}; recomputed", soft_wrap=True)
         if summary.finished and args.netcdf and not store.netcdf_current(out_dir):
             store.export_netcdf(out_dir)
-    except (store.ConfigMismatch, store.StoreBusy, store.StoreDamaged) as exc:
+    except (store.ConfigMismatch, store.StoreBusy, store.StoreDamaged, engines.EngineError) as exc:
         print(f"--out: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -296,14 +414,13 @@ def _run(args) -> int:
                       "free the space (or fix the folder) and rerun the same command to resume", soft_wrap=True)
         return EXIT_FAILED
     except Exception as exc:  # the run could not finish; what was written stays
-        console.print(f"[bold red]run failed:[/] {type(exc).__name__}: {exc}", soft_wrap=True)
+        console.print(f"[bold red]run failed:[/] {type(exc).__name__}: {exc}; committed chunks are kept in {out_dir}", soft_wrap=True)
         return EXIT_FAILED
     complete_before = already and already[0][0] == already[0][1] and not summary.repaired
     if complete_before:
         console.print(f"already complete: {already[0][0]}/{already[0][1]} chunks in {out_dir} (checksums verified); nothing to run "
                       "(--no-resume starts afresh)", soft_wrap=True)
     _print_summary(console, summary)
-    console.print(cache.report(args.cache_dir), soft_wrap=True)
     _print_where(console, summary)
     return EXIT_OK
 

@@ -40,9 +40,13 @@ class RunSummary(typing.NamedTuple):
         return self.chunks_done == self.chunks_total
 
 
-def provenance(loaded: LoadedConfig, devices: int) -> dict:
-    import jax
+def provenance(loaded: LoadedConfig, devices: int, *, engine: str = "one process", backend: str | None = None) -> dict:
+    """What the store records of how it was made (not part of the run's identity). `backend`
+    defaults to this process's JAX backend."""
+    if backend is None:
+        import jax
 
+        backend = jax.default_backend()
     packages = ("thermo-ode", "jax", "jaxlib", "diffrax", "equinox", "numpy", "xarray", "zarr", "pydantic")
     versions = {}
     for name in packages:
@@ -58,8 +62,9 @@ def provenance(loaded: LoadedConfig, devices: int) -> dict:
         "config_path": str(loaded.path) if loaded.path else "",
         "versions": json.dumps(versions),
         "python": platform.python_version(),
-        "backend": jax.default_backend(),
+        "backend": backend,
         "device_count": devices,
+        "engine": engine,
         "precision": loaded.config.precision,
     }
 
@@ -72,8 +77,9 @@ def run(loaded: LoadedConfig, out_dir, *, resume: bool = True, devices: int | No
 
     devices = jax.local_device_count() if devices is None else devices
     plan = planning.plan_sweep(loaded)
+    engine = "one process" if chunks is None else f"processes sharing --chunks (this one {chunks.start}:{chunks.stop})"
     with store.writer_lock(out_dir, shared=chunks is not None):
-        repaired, todo, mine, group = _prepare(out_dir, plan, provenance(loaded, devices), resume, chunks)
+        repaired, todo, mine, group = _prepare(out_dir, plan, provenance(loaded, devices, engine=engine), resume, chunks)
         if on_chunk:
             on_chunk(len(mine) - len(todo), len(mine))
         _run_chunks(loaded, plan, group, todo, devices, lambda count: on_chunk and on_chunk(len(mine) - len(todo) + count, len(mine)))
@@ -99,6 +105,15 @@ def _prepare(out_dir, plan, attrs, resume: bool, chunks: range | None):
 
 
 def _run_chunks(loaded, plan, group, todo, devices, progress) -> None:
+    for count, chunk in enumerate(todo, start=1):
+        store.write_chunk(group, plan, chunk, compute_chunk(loaded, plan, chunk, devices))
+        progress(count)
+
+
+def compute_chunk(loaded: LoadedConfig, plan: planning.Plan, chunk: int, devices: int | None = None) -> dict[str, np.ndarray]:
+    """Simulate one chunk of the sweep on `devices` local devices (default all) and return the
+    arrays the store keeps for it (`store.write_chunk` commits them). Pure in its inputs: the
+    same chunk on the same number of devices gives the same bytes, in any process."""
     from ..linear import linear_theory
     from ..observables import time_averages
     from ..simulation import simulate
@@ -106,58 +121,56 @@ def _run_chunks(loaded, plan, group, todo, devices, progress) -> None:
 
     cfg = loaded.config
     integrate = cfg.integrate
-    for count, chunk in enumerate(todo, start=1):
-        inputs = planning.chunk_inputs(loaded, plan, chunk)
-        system = AttentionSystem(
-            inputs.energies, inputs.temperature[:, None], inputs.mass[:, None], inputs.damping[:, None], mask=inputs.mask
-        )
-        theory = linear_theory(system[:, 0])  # parameters are per point, shared by its rows
-        predicted = np.asarray(theory.relaxation_time)
-        t1 = planning.end_times(cfg, theory)
-        dt = planning.step_sizes(cfg, theory)
-        burn_in = planning.burn_in_times(cfg, theory, t1)
-        noisy = bool((inputs.bath_temperature > 0).any())
-        traj = simulate(
-            system, inputs.rho0, t1[:, None], saves=plan.saves, chart=integrate.chart, solver=cfg.solver_name,
-            dt=None if dt is None else dt[:, None], bath_temperature=inputs.bath_temperature[:, None],
-            key=_point_keys(inputs, plan.queries) if noisy else None,
-            rtol=cfg.tolerances[0], atol=cfg.tolerances[1], max_steps=integrate.max_steps, time=integrate.time,
-            devices=devices,
-        )
-        averages = time_averages(traj, burn_in[:, None])
-        t = np.asarray(traj.ts[:, 0])
-        distance = np.asarray(traj.distance)
-        status = np.asarray(traj.status)
-        final = distance[..., -1]
-        converged = (status == 0) & (final < cfg.verify.tolerance)
-        relax = np.where(converged, planning.relaxation_time(np.broadcast_to(t[:, None], distance.shape), distance, cfg.verify.tolerance), np.nan)
-        parameters = dict(
-            temperature=inputs.temperature, mass=inputs.mass, damping=inputs.damping, t1=t1,
-            bath_temperature=inputs.bath_temperature, dt=np.full_like(t1, np.nan) if dt is None else dt, burn_in=burn_in,
-        )
-        store.write_chunk(group, plan, chunk, {
-            "mean_kinetic_energy": np.asarray(averages.kinetic_energy, float),
-            "mean_distance": np.asarray(averages.distance, float),
-            "mean_rho": np.asarray(averages.rho, float),
-            "rho_fluctuation": np.asarray(averages.rho_fluctuation, float),
-            "rho": np.asarray(traj.rho, float),
-            "rho_dot": np.asarray(traj.rho_dot, float),
-            "distance": distance,
-            "hamiltonian": np.asarray(traj.hamiltonian, float),
-            "free_energy": np.asarray(traj.free_energy, float),
-            "equilibrium": np.asarray(traj.equilibrium, float),
-            "energies": inputs.energies,
-            "mask": inputs.mask,
-            "status": status.astype(np.int32),
-            "num_steps": np.asarray(traj.num_steps).astype(np.int64),
-            "final_distance": final,
-            "converged": converged,
-            "relaxation_time": relax,
-            "predicted_relaxation_time": predicted,
-            "t": t,
-            "parameters": np.stack([parameters[name] for name in PARAMETERS], axis=-1),
-        })
-        progress(count)
+    inputs = planning.chunk_inputs(loaded, plan, chunk)
+    system = AttentionSystem(
+        inputs.energies, inputs.temperature[:, None], inputs.mass[:, None], inputs.damping[:, None], mask=inputs.mask
+    )
+    theory = linear_theory(system[:, 0])  # parameters are per point, shared by its rows
+    predicted = np.asarray(theory.relaxation_time)
+    t1 = planning.end_times(cfg, theory)
+    dt = planning.step_sizes(cfg, theory)
+    burn_in = planning.burn_in_times(cfg, theory, t1)
+    noisy = bool((inputs.bath_temperature > 0).any())
+    traj = simulate(
+        system, inputs.rho0, t1[:, None], saves=plan.saves, chart=integrate.chart, solver=cfg.solver_name,
+        dt=None if dt is None else dt[:, None], bath_temperature=inputs.bath_temperature[:, None],
+        key=_point_keys(inputs, plan.queries) if noisy else None,
+        rtol=cfg.tolerances[0], atol=cfg.tolerances[1], max_steps=integrate.max_steps, time=integrate.time,
+        devices=devices,
+    )
+    averages = time_averages(traj, burn_in[:, None])
+    t = np.asarray(traj.ts[:, 0])
+    distance = np.asarray(traj.distance)
+    status = np.asarray(traj.status)
+    final = distance[..., -1]
+    converged = (status == 0) & (final < cfg.verify.tolerance)
+    relax = np.where(converged, planning.relaxation_time(np.broadcast_to(t[:, None], distance.shape), distance, cfg.verify.tolerance), np.nan)
+    parameters = dict(
+        temperature=inputs.temperature, mass=inputs.mass, damping=inputs.damping, t1=t1,
+        bath_temperature=inputs.bath_temperature, dt=np.full_like(t1, np.nan) if dt is None else dt, burn_in=burn_in,
+    )
+    return {
+        "mean_kinetic_energy": np.asarray(averages.kinetic_energy, float),
+        "mean_distance": np.asarray(averages.distance, float),
+        "mean_rho": np.asarray(averages.rho, float),
+        "rho_fluctuation": np.asarray(averages.rho_fluctuation, float),
+        "rho": np.asarray(traj.rho, float),
+        "rho_dot": np.asarray(traj.rho_dot, float),
+        "distance": distance,
+        "hamiltonian": np.asarray(traj.hamiltonian, float),
+        "free_energy": np.asarray(traj.free_energy, float),
+        "equilibrium": np.asarray(traj.equilibrium, float),
+        "energies": inputs.energies,
+        "mask": inputs.mask,
+        "status": status.astype(np.int32),
+        "num_steps": np.asarray(traj.num_steps).astype(np.int64),
+        "final_distance": final,
+        "converged": converged,
+        "relaxation_time": relax,
+        "predicted_relaxation_time": predicted,
+        "t": t,
+        "parameters": np.stack([parameters[name] for name in PARAMETERS], axis=-1),
+    }
 
 
 def _point_keys(inputs, queries: int):
