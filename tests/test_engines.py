@@ -170,3 +170,14 @@ def test_engine_options_are_checked(tmp_path, args, message):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == command_line.EXIT_USAGE and message in result.stderr, result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_slurm_example_asks_for_one_single_threaded_worker_per_job(tmp_path):
+    pytest.importorskip("dask_jobqueue")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run([sys.executable, os.path.join(root, "examples", "dask_slurm.py"), "c.yaml", str(tmp_path), "--cpus", "32",
+                             "--gpus", "1", "--print-job-script"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    script = result.stdout
+    assert "#SBATCH --cpus-per-task=32" in script and "#SBATCH --gpus=1" in script
+    assert "dask_worker" in script and "--nthreads 1" in script

@@ -325,3 +325,26 @@ def test_natural_end_times():
     for m, expected in ((np.array([0.1, 1.0, 10.0]), 7 * np.sqrt(np.array([0.1, 1.0, 10.0]) / T)), (np.zeros(3), 7 * g / T)):
         theory = to.linear_theory(to.AttentionSystem(np.zeros((3, 2)), T, m, g))
         np.testing.assert_allclose(planning.end_times(cfg, theory), expected, rtol=1e-14)
+
+
+def test_grid_view_reads_only_what_is_selected_and_equals_the_unstacked_store(tmp_path, monkeypatch):
+    """Three axes, one listed in descending order: the lazy grid view equals xarray's unstack
+    of the flat store (each axis ascending), and opening it reads no per-point data."""
+    from thermo_ode.sweeps import grid
+
+    text = textwrap.dedent(SMALL).replace("mass: {logspace: [-1, 1, 6]}", "mass: [2.0, 0.5, 1.0]\n  seed: {range: [0, 2]}")
+    summary = sweeps.run(sweeps.parse(text.replace("saves: 31", "saves: 5")), tmp_path / "out")
+    assert summary.finished and summary.points == 12
+    reads = []
+    original = grid._GridArray._outer
+    monkeypatch.setattr(grid._GridArray, "_outer", lambda self, key: reads.append(key) or original(self, key))
+    lazy = open_results(tmp_path / "out")
+    assert reads == [] and list(lazy["mass"].values) == [0.5, 1.0, 2.0]
+    one = lazy["final_distance"].sel(temperature=4.0, mass=2.0, seed=1).values
+    assert len(reads) == 1
+    flat = open_results(tmp_path / "out", grid=False)
+    keys = ["temperature", "mass", "seed"]
+    eager = flat.drop_vars("chunk_checksum").set_index(point=keys).unstack("point").transpose("save", *keys, ...)
+    assert lazy.load().identical(eager)
+    point = int(np.flatnonzero((flat["temperature"].values == 4.0) & (flat["mass"].values == 2.0) & (flat["seed"].values == 1))[0])
+    np.testing.assert_array_equal(one, flat["final_distance"].values[point])

@@ -136,7 +136,8 @@ def run_on_jax_processes(loaded: LoadedConfig, out_dir, *, resume: bool = True, 
         group = zarr.open_group(store.store_path(out_dir), mode="r+")
         todo = np.flatnonzero(~store.committed(group))
         mine = [int(c) for c in todo[me::count]]  # interleaved: neighbouring chunks cost alike
-        report(0, len(mine))
+        # Progress counts this process's chunks; a store with nothing left reports as complete.
+        report(*((plan.chunks, plan.chunks) if todo.size == 0 else (0, len(mine))))
         _run_chunks(loaded, plan, group, mine, devices, lambda done: report(done, len(mine)))
         multihost_utils.sync_global_devices("thermo-ode: every chunk committed")
         if me != 0:

@@ -381,16 +381,10 @@ def open_results(out_dir, grid: bool = True):
 
 
 def grid_view(raw):
-    """The flat-`point` dataset reshaped to one dimension per swept key, in config order, after
-    `save`. `save` comes first because xarray's `plot.line(x="t")` draws one line per value of
-    the second dimension: after selecting all but one axis, that is the remaining axis."""
-    keys = json.loads(raw.attrs["sweep_keys"])
-    ds = raw.drop_vars([name for name in ("chunk_checksum", "chunk_done") if name in raw.variables])
-    if len(keys) == 1:
-        ds = ds.swap_dims(point=keys[0])
-    elif keys:
-        ds = ds.set_index(point=keys).unstack("point")
-    return ds.transpose("save", *keys, ...)
+    """The flat-`point` dataset with one dimension per swept key (`grid.grid_view`)."""
+    from .grid import grid_view as view
+
+    return view(raw)
 
 
 # --- the one-file copy ---------------------------------------------------------------------------
