@@ -155,8 +155,13 @@ def _plot(args) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")  # files only, no screen needed
     from .plotting import plot_run
 
+    from .plotting import NothingToPlot
+
     try:
         paths = plot_run(run_dir, svg=args.svg, figures_dir=args.figures)
+    except NothingToPlot as exc:
+        print(f"plot: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except OSError as exc:
         print(f"plot failed: {_os_error(exc)}" + (" (a read-only run folder? --figures writes elsewhere)" if exc.errno in (13, 30) else ""),
               file=sys.stderr)
@@ -166,12 +171,13 @@ def _plot(args) -> int:
     return EXIT_OK
 
 
-def _os_error(exc: OSError) -> str:
-    """`cannot write PATH: No space left on device (ENOSPC)`."""
+def _os_error(exc: OSError, folder=None) -> str:
+    """`cannot write PATH: No space left on device (ENOSPC)` (the folder being written when the
+    error does not name its file)."""
     import errno as errnos
 
     name = errnos.errorcode.get(exc.errno, "") if exc.errno else ""
-    where = f"cannot write {exc.filename}: " if exc.filename else ""
+    where = f"cannot write {exc.filename}: " if exc.filename else f"cannot write into {folder}: " if folder else ""
     return f"{where}{exc.strerror or exc}" + (f" ({name})" if name else "")
 
 
@@ -188,8 +194,8 @@ def _damage(run_dir) -> tuple[object, str]:
         return None, f"{run_dir}: the store cannot be read ({type(exc).__name__}: {exc}); `thermo-ode run --no-resume` writes it anew"
     if check.intact:
         return check, ""
-    return check, "\n".join([f"{run_dir}: damaged; `thermo-ode run` with the same config recomputes what is damaged:"]
-                            + ["  " + line for line in check.describe()])
+    remedy = "" if check.layout_problem else "; `thermo-ode run` with the same config recomputes what is damaged"
+    return check, "\n".join([f"{run_dir}: damaged{remedy}:"] + ["  " + line for line in check.describe()])
 
 
 def _load(path, precision=None):
@@ -206,7 +212,14 @@ def _load(path, precision=None):
 
 def _needs(loaded, out_dir: pathlib.Path, netcdf: bool) -> tuple[str, list[str]]:
     """What a run into `out_dir` needs, as lines for people, and the problem ("" if none) when
-    this machine's memory or the output's free disk cannot hold it."""
+    this machine's memory or the output's free disk cannot hold it, or `out_dir` cannot be."""
+    try:
+        return _sizes_against_machine(loaded, out_dir, netcdf)
+    except OSError as exc:  # a name too long for the file system, a path through a file, ...
+        return f"--out: {out_dir}: {exc.strerror or exc}", []
+
+
+def _sizes_against_machine(loaded, out_dir: pathlib.Path, netcdf: bool) -> tuple[str, list[str]]:
     from .sweeps import limits, loading, store
 
     sizes = loading.sweep_sizes(loaded)
@@ -281,6 +294,12 @@ def _run(args) -> int:
         return EXIT_USAGE
     out_dir = pathlib.Path(args.out or pathlib.Path("results") / loaded.config.name)
     problem, _ = _needs(loaded, out_dir, args.netcdf)
+    if not problem and args.chunks and args.chunks.stop > 0:
+        from .sweeps import plan as planning
+
+        total = planning.plan_sweep(loaded).chunks
+        if args.chunks.stop > total:  # 0:0 (create the store only) is always allowed
+            problem = f"--chunks: {args.chunks.start}:{args.chunks.stop} goes beyond the sweep's {total} chunks (0:{total})"
     if problem:
         print(problem, file=sys.stderr)
         return EXIT_USAGE
@@ -314,11 +333,13 @@ def _run(args) -> int:
 
     if args.distributed:
         def start(on_chunk):
-            return engines.run_on_jax_processes(loaded, out_dir, resume=args.resume, devices=devices, on_chunk=on_chunk)
+            return engines.run_on_jax_processes(loaded, out_dir, resume=args.resume, devices=devices, netcdf=args.netcdf,
+                                                on_chunk=on_chunk)
         label = f"{loaded.config.name} (process {jax.process_index()} of {jax.process_count()})"
     else:
         def start(on_chunk):
-            return sweeps.run(loaded, out_dir, resume=args.resume, devices=devices, chunks=args.chunks, on_chunk=on_chunk)
+            return sweeps.run(loaded, out_dir, resume=args.resume, devices=devices, chunks=args.chunks, netcdf=args.netcdf,
+                              on_chunk=on_chunk)
         label = loaded.config.name
     code = _drive(args, out_dir, label, start)
     if code is None:  # a jax.distributed process other than 0: process 0 reports
@@ -365,7 +386,7 @@ def _run_on_dask(args, loaded, out_dir) -> int:
 
         def start(on_chunk):
             return engines.run_on_dask(loaded, out_dir, client, resume=args.resume, devices=args.devices,
-                                       cache_dir=args.cache_dir, on_chunk=on_chunk)
+                                       cache_dir=args.cache_dir, netcdf=args.netcdf, on_chunk=on_chunk)
 
         code = _drive(args, out_dir, loaded.config.name, start)
         if args.workers:
@@ -384,7 +405,7 @@ def _drive(args, out_dir, label: str, start) -> int | None:
 
     from .sweeps import engines, store
 
-    console = Console()
+    console, errors = Console(), Console(stderr=True)
     progress = Progress(TextColumn(f"[bold]{label}[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("chunks"), TimeElapsedColumn(), console=console)
     task = progress.add_task("run", total=None)
     already = []  # (done, total) before this process ran anything
@@ -401,20 +422,18 @@ def _drive(args, out_dir, label: str, start) -> int | None:
             return None
         for line in summary.repaired:
             console.print(f"repaired: {line}; recomputed", soft_wrap=True)
-        if summary.finished and args.netcdf and not store.netcdf_current(out_dir):
-            store.export_netcdf(out_dir)
     except (store.ConfigMismatch, store.StoreBusy, store.StoreDamaged, engines.EngineError) as exc:
         print(f"--out: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        console.print(f"interrupted: finished chunks are kept in {out_dir}; rerun the same command to resume", soft_wrap=True)
+        errors.print(f"interrupted: finished chunks are kept in {out_dir}; rerun the same command to resume", soft_wrap=True)
         return EXIT_FAILED
     except OSError as exc:  # a full disk, a read-only folder: what was committed stays
-        console.print(f"[bold red]run failed:[/] {_os_error(exc)}; committed chunks are kept in {out_dir}: "
-                      "free the space (or fix the folder) and rerun the same command to resume", soft_wrap=True)
+        errors.print(f"[bold red]run failed:[/] {_os_error(exc, out_dir)}; committed chunks are kept in {out_dir}: "
+                     "free the space (or fix the folder) and rerun the same command to resume", soft_wrap=True)
         return EXIT_FAILED
     except Exception as exc:  # the run could not finish; what was written stays
-        console.print(f"[bold red]run failed:[/] {type(exc).__name__}: {exc}; committed chunks are kept in {out_dir}", soft_wrap=True)
+        errors.print(f"[bold red]run failed:[/] {type(exc).__name__}: {exc}; committed chunks are kept in {out_dir}", soft_wrap=True)
         return EXIT_FAILED
     complete_before = already and already[0][0] == already[0][1] and not summary.repaired
     if complete_before:
@@ -429,7 +448,13 @@ def _verify(args) -> int:
     run_dir, check, code = _intact_run(args.dir)
     if run_dir is None:
         return code
+    from .sweeps import store
+
     print(f"{run_dir}: intact: {check.committed}/{check.total} chunks committed, every one matches its checksum")
+    problem = store.netcdf_problem(run_dir)
+    if problem:
+        print(f"{run_dir}: {problem}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 
@@ -450,6 +475,9 @@ def _show(args) -> int:
         group = zarr.open_group(store.store_path(run_dir), mode="r")
         attrs = group.attrs
         check = store.verify(group) if args.verify else None
+        if check is not None and check.layout_problem:
+            print(f"{run_dir}: damaged: {check.layout_problem}", file=sys.stderr)
+            return EXIT_FAILED
         summary = sweeps.summarize(run_dir, exclude=check.damaged if check else ())
     except Exception as exc:
         print(f"{run_dir}: the store cannot be read ({type(exc).__name__}: {exc}); `thermo-ode run --no-resume` writes it anew",
@@ -470,6 +498,8 @@ def _show(args) -> int:
         state = "finished" if summary.finished else "interrupted or in progress"
         verified = " (not verified)" if check is None else " (checksums verified)"
     console.print(f"{state}: {summary.chunks_done}/{summary.chunks_total} chunks{verified}")
+    if check is not None and store.netcdf_problem(run_dir):
+        console.print(f"[bold red]{store.netcdf_problem(run_dir)}[/]", soft_wrap=True)
     _print_summary(console, summary)
     _print_where(console, summary)
     return EXIT_OK

@@ -56,6 +56,10 @@ class Series(typing.NamedTuple):
         return float(_theory(self.temperature, self.mass, self.damping).decay_rate)
 
 
+class NothingToPlot(ValueError):
+    """The run has no committed chunk yet."""
+
+
 def _theory(temperature, mass, damping):
     """The linear theory of systems with these parameters (any energies: it does not use them)."""
     from .linear import linear_theory
@@ -554,7 +558,7 @@ def plot_run(out_dir, svg: bool = False, figures_dir=None) -> list[str]:
     keys = json.loads(raw.attrs["sweep_keys"])
     done = np.flatnonzero(raw["status"].values[:, 0] >= 0)  # points written so far
     if done.size == 0:
-        raise ValueError(f"{out_dir} has no finished chunk to plot")
+        raise NothingToPlot(f"{out_dir} has no finished chunk to plot yet; `thermo-ode run` computes them")
     spread = done[np.linspace(0, done.size - 1, min(6, done.size)).round().astype(int)]
     first = series_from_results(raw, int(done[0]))
     written = []

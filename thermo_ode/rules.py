@@ -28,6 +28,7 @@ MAX_STEPS = 2**31 - 1
 
 # Seeds: numpy's generators take any integer >= 0, jax's keys 32 bits, and swept seeds pass
 # through float64 (exact to 2^53): one range for all of them.
+MAX_D_K = 2**16  # key dimension of random heads (real ones: 32 to 256)
 MAX_SEED = 2**32 - 1
 
 # Tolerances a precision can resolve: rtol below a few rounding units makes the error estimate

@@ -37,16 +37,14 @@ SWEEP_CEILINGS = {
     "layer": (rules.MINILM_LAYERS - 1, f"MiniLM has {rules.MINILM_LAYERS} layers"),
     "head": (rules.MINILM_HEADS - 1, f"MiniLM has {rules.MINILM_HEADS} heads"),
     **{key: (rules.MAX_SEED, "seeds are 32-bit") for key in ("seed", "initial_seed", "noise_seed")},
+    "d_k": (rules.MAX_D_K, "each point draws its q and k vectors in memory"),
 }
 
 
 def size_problems(cfg: Config) -> list[tuple[tuple, str]]:
     """A grid whose per-point arrays cannot fit this machine's memory, found from the axes'
-    lengths before any axis is built."""
-    from .schema import SweepAxes
-
-    lengths = {key: limits.axis_length(getattr(cfg.sweep, key)) for key in cfg.sweep.order if key in SweepAxes.model_fields
-               and key != "order" and getattr(cfg.sweep, key) is not None}
+    lengths, before any axis is built."""
+    lengths = {key: limits.axis_length(getattr(cfg.sweep, key)) for key in cfg.sweep.order}
     if not lengths:
         return []
     points = math.prod(lengths.values())
@@ -261,26 +259,50 @@ def _precision_problems(loaded: LoadedConfig, axes: dict) -> list[tuple[tuple, s
     tiny, huge = rules.TINY[precision], rules.HUGE[precision]
     baths = axes.get("bath_temperature", np.array([cfg.system.bath_temperature]))
     with np.errstate(all="ignore"):
-        spread = np.ptp(loaded.energies) if loaded.energies is not None else 0.0
+        spread = _energy_spread(loaded, axes)
         quantities = {
             "temperature": (T, ("sweep", "temperature") if "temperature" in axes else ("system", "temperature")),
             "mass": (m[m > 0], ("sweep", "mass") if "mass" in axes else ("system", "mass")),
-            "damping": (gamma[gamma > 0], ("system", "damping")),
+            "damping": (gamma[gamma > 0], _damping_key(cfg, axes)),
             "bath_temperature": (baths[baths > 0], ("sweep", "bath_temperature") if "bath_temperature" in axes else ("system", "bath_temperature")),
             "temperature / mass": ((T / m)[m > 0], ("system", "mass")),
-            "damping / mass": ((gamma / m)[(m > 0) & (gamma > 0)], ("system", "damping")),
-            "temperature / damping": ((T / gamma)[gamma > 0], ("system", "damping")),
+            "damping / mass": ((gamma / m)[(m > 0) & (gamma > 0)], _damping_key(cfg, axes)),
+            "temperature / damping": ((T / gamma)[gamma > 0], _damping_key(cfg, axes)),
             "energy spread / temperature": (spread / T if spread > 0 else np.array([]), ("system", "temperature")),
         }
     for name, (values, loc) in quantities.items():
         values = values[~np.isnan(values)] if np.ndim(values) else np.atleast_1d(values)
-        bad = (np.abs(values) < tiny) | (np.abs(values) > huge) | ~np.isfinite(values)
+        # Rates and energy ratios enter the solver's error norm squared: their squares must fit.
+        top, why = (math.sqrt(huge), ", squared by the solver's error norm") if name in SQUARED else (huge, "")
+        bad = (np.abs(values) < tiny) | (np.abs(values) > top) | ~np.isfinite(values)
         if bad.any():
             value = values[bad][0]
             problems.append((loc, f"{name} = {value:.3g} cannot be represented in {precision} (normal numbers "
-                             f"{tiny:.3g} to {huge:.3g}); the run would compute NaN or infinity"))
+                             f"{tiny:.3g} to {top:.3g}{why}); the run would compute NaN or infinity"))
             return problems
     return problems + _time_problems(cfg, T, m, gamma)
+
+
+SQUARED = ("damping / mass", "energy spread / temperature")
+
+
+def _damping_key(cfg: Config, axes: dict) -> tuple[str, str]:
+    """Where the damping was written: swept, or in `system`, as a damping or a damping ratio."""
+    for name in ("damping", "damping_ratio"):
+        if name in axes:
+            return ("sweep", name)
+    return ("system", "damping" if cfg.system.damping is not None else "damping_ratio")
+
+
+def _energy_spread(loaded: LoadedConfig, axes: dict) -> float:
+    """The widest spread of energies in the sweep: exact for fixed energies, 12 standard
+    deviations for Gaussian ones (0 where it is bounded by construction)."""
+    cfg = loaded.config
+    if loaded.energies is not None:
+        return float(np.ptp(loaded.energies))
+    if cfg.system.energies.kind == "gaussian":
+        return 12 * float(np.max(axes.get("scale", cfg.system.energies.scale)))
+    return 0.0
 
 
 def _time_problems(cfg: Config, T, m, gamma) -> list[tuple[tuple, str]]:
@@ -288,17 +310,30 @@ def _time_problems(cfg: Config, T, m, gamma) -> list[tuple[tuple, str]]:
     max_steps, at every combination of parameters (both may be written in natural time or
     relaxation times, so they differ from point to point)."""
     integrate, precision = cfg.integrate, cfg.precision
-    specs = {"t1": integrate.t1} if integrate.dt is None else {"t1": integrate.t1, "dt": integrate.dt}
+    specs = {"t1": integrate.t1}
+    specs.update({name: getattr(integrate, name) for name in ("dt", "burn_in") if getattr(integrate, name) is not None})
     with np.errstate(all="ignore"):
         relaxation = 1 / decay_rate(T, m, gamma)
         omega0 = np.where(m > 0, natural_frequency(T, np.where(m > 0, m, 1)), np.inf)
         times = {name: spec_to_physical(spec, omega0, relaxation) for name, spec in specs.items()}
+    if "burn_in" in times and (times["burn_in"] > times["t1"]).any():
+        i = int(np.argmax(times["burn_in"] > times["t1"]))
+        return [(("integrate", "burn_in"), f"is {times['burn_in'][i]:.4g} in physical time, after t1 = {times['t1'][i]:.4g} at "
+                 f"temperature {T[i]:.4g}, mass {m[i]:.4g}: the time averages would hold no save")]
     for name, values in times.items():
+        if name == "burn_in":
+            continue  # 0 is allowed, and it was compared with t1 above
         bad = ~np.isfinite(values) | (values < rules.TINY[precision]) | (values > rules.HUGE[precision])
         if bad.any():
             i = int(np.argmax(bad))
             return [(("integrate", name), f"is {values[i]:.4g} in physical time at temperature {T[i]:.4g}, mass {m[i]:.4g}: "
                      f"not a normal {precision} number")]
+    with np.errstate(all="ignore"):
+        units = times["t1"] * np.maximum(np.where(np.isfinite(omega0), omega0, 0), 1 / relaxation)  # natural time units
+    if not (units <= math.sqrt(rules.HUGE[precision])).all():
+        i = int(np.argmax(~(units <= math.sqrt(rules.HUGE[precision]))))
+        return [(("integrate", "t1"), f"is {units[i]:.4g} natural time units at temperature {T[i]:.4g}, mass {m[i]:.4g}: more than "
+                 f"the {math.sqrt(rules.HUGE[precision]):.3g} the solver's arithmetic in {precision} can hold")]
     if integrate.dt is None:
         return []
     t1, dt = times["t1"], times["dt"]

@@ -25,7 +25,7 @@ import numpy as np
 from . import plan as planning
 from . import store
 from .loading import LoadedConfig
-from .run import RunSummary, _prepare, _run_chunks, compute_chunk, provenance, summarize
+from .run import RunSummary, _prepare, _run_chunks, compute_chunk, finish, provenance
 
 
 class EngineError(Exception):
@@ -36,13 +36,13 @@ class EngineError(Exception):
 
 
 def run_on_dask(loaded: LoadedConfig, out_dir, client, *, resume: bool = True, devices: int | None = None,
-                cache_dir=None, on_chunk=None) -> RunSummary:
+                cache_dir=None, netcdf: bool = False, on_chunk=None) -> RunSummary:
     """Run (or resume) the sweep into `out_dir` as one Dask task per chunk still to do, on the
     cluster of `client` (a `distributed.Client`). Each task uses `devices` local devices of its
     worker (default all of them) and the persistent compilation cache `cache_dir` (default the
     worker's own: `$THERMO_ODE_CACHE_DIR` or `~/.cache/thermo-ode/jax`). `on_chunk(done,
-    total)` reports progress. The store equals, bit for bit, a one-process run with the same
-    number of devices per chunk."""
+    total)` reports progress; `netcdf` writes results.nc once the store is finished. The store
+    equals, bit for bit, a one-process run with the same number of devices per chunk."""
     from distributed import as_completed
 
     out_dir = pathlib.Path(out_dir).absolute()  # workers may start elsewhere
@@ -65,7 +65,7 @@ def run_on_dask(loaded: LoadedConfig, out_dir, client, *, resume: bool = True, d
         if made_on:  # what the chunks of this run were computed on
             group.attrs.update(backend=", ".join(sorted({b for b, _ in made_on})),
                                device_count=max(n for _, n in made_on))
-    return summarize(out_dir)._replace(repaired=repaired)
+        return finish(out_dir, repaired, netcdf)
 
 
 def _dask_task(chunk: int, *, loaded: LoadedConfig, out_dir: str, devices: int | None, cache_dir: str | None):
@@ -101,11 +101,12 @@ def local_cluster(workers: int):
 
 
 def run_on_jax_processes(loaded: LoadedConfig, out_dir, *, resume: bool = True, devices: int | None = None,
-                         on_chunk=None) -> RunSummary | None:
+                         netcdf: bool = False, on_chunk=None) -> RunSummary | None:
     """Run (or resume) the sweep into `out_dir` from every process of a `jax.distributed` job
     (call `jax.distributed.initialize` first). Each process computes every `count`-th chunk
     still to do on `devices` of its local devices (default all). Process 0 returns the
-    summary once every chunk is committed; the others return None."""
+    summary once every chunk is committed (and, with `netcdf`, writes results.nc); the others
+    return None."""
     import jax
     import zarr
     from jax.experimental import multihost_utils
@@ -142,7 +143,7 @@ def run_on_jax_processes(loaded: LoadedConfig, out_dir, *, resume: bool = True, 
         multihost_utils.sync_global_devices("thermo-ode: every chunk committed")
         if me != 0:
             return None
-        return summarize(out_dir)._replace(repaired=repaired)
+        return finish(out_dir, repaired, netcdf)
 
 
 def _same_run(loaded: LoadedConfig, out_dir: pathlib.Path) -> str:

@@ -28,10 +28,16 @@ UNION_TAGS = {
 }
 
 
+MAX_REPORTED = 20  # problems listed; the rest are counted
+
+
 class ConfigError(Exception):
     """One or more problems, each already formatted as `FILE:LINE:COL: key: message`."""
 
-    def __init__(self, problems: list[str]):
+    def __init__(self, problems: list[str], more: int = 0):
+        more += max(len(problems) - MAX_REPORTED, 0)
+        if more:  # a file of 300,000 unknown keys gets a readable answer
+            problems = problems[:MAX_REPORTED] + [f"... and {more:,} more problems like these"]
         super().__init__("\n".join(problems))
         self.problems = problems
 
@@ -85,7 +91,7 @@ def _did_you_mean(path: pathlib.Path) -> str:
 def parse(text: str, filename: str = "<config>", path: pathlib.Path | None = None, overrides: dict | None = None) -> LoadedConfig:
     try:
         root = _check_shape(text, filename)  # before building anything: depth and expanded size
-        data = yaml.safe_load(text)
+        data = yaml.constructor.SafeConstructor().construct_document(root) if root is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         if mark is None and isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow
@@ -106,11 +112,16 @@ def parse(text: str, filename: str = "<config>", path: pathlib.Path | None = Non
     if odd:  # YAML reads `yes:` as True and `7:` as 7; name them as written
         raise ConfigError([locator.line_at(key.start_mark, path + (_written(key),), f"a key must be a name; YAML reads "
                                             f"{_written(key)!r} as {key.tag.rsplit(':', 1)[-1]} (no config key is named so)") for key, path in odd])
+    booleans = list(_booleans(root, ()))
+    if booleans:  # no key takes one; `mass: yes` or `tokens: true` is a slip, not 1
+        raise ConfigError([locator.line_at(node.start_mark, path, f"{node.value!r} is read by YAML as a boolean; "
+                                           "no config key takes one (write a number or a name)") for node, path in booleans])
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
         errors = sorted(exc.errors(), key=lambda err: _line_of(locator.mark(tuple(err["loc"]))))
-        raise ConfigError([_format_pydantic(error, locator) for error in errors]) from None
+        shown = [_format_pydantic(error, locator) for error in errors[:MAX_REPORTED]]
+        raise ConfigError(shown, more=len(errors) - len(shown)) from None
     base_dir = path.parent if path is not None else pathlib.Path.cwd()
     problems = [locator.line(loc, message) for loc, message in size_problems(config)]
     if problems:  # before any sweep axis is built
@@ -139,11 +150,16 @@ def sweep_sizes(loaded: LoadedConfig) -> limits.Sizes:
     return limits.sizes(plan.points, plan.queries, plan.saves, plan.tokens, len(plan.axes), plan.chunk_size)
 
 
+# libyaml where PyYAML was built with it (its wheels are): some 20 times faster than the pure
+# Python parser on a long list, with the same nodes and marks.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _check_shape(text: str, filename: str):
     """Refuse YAML nested deeper than any config, or whose aliases expand beyond any config's
     size (a billion-laughs file), from its events and node graph: nothing is expanded."""
     depth = 0
-    for event in yaml.parse(text):
+    for event in yaml.parse(text, Loader=_LOADER):
         if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
             depth += 1
             if depth > limits.MAX_YAML_DEPTH:
@@ -152,7 +168,7 @@ def _check_shape(text: str, filename: str):
                                    "levels deep; a config nests at most 4"])
         elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
             depth -= 1
-    root = yaml.compose(text)
+    root = yaml.compose(text, Loader=_LOADER)
     counts: dict[int, int] = {}
 
     def expanded(node) -> int:  # children before parents, each node once (aliases share nodes)
@@ -194,6 +210,18 @@ def _non_text_keys(node, path):
             yield from _non_text_keys(item, path + (i,))
 
 
+def _booleans(node, path):
+    """Scalar values that YAML reads as booleans (`true`, `yes`, `off`, ...)."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            yield from _booleans(value, path + (key.value,))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            yield from _booleans(item, path + (i,))
+    elif isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:bool":
+        yield node, path
+
+
 def _duplicate_keys(node, path):
     if isinstance(node, yaml.MappingNode):
         seen = {}
@@ -217,6 +245,15 @@ class _Locator:
 
     def __init__(self, filename: str, root):
         self.filename, self.root = filename, root
+        self._keys: dict[int, dict] = {}  # id(mapping node) -> {key: (key node, value node)}, first of repeats
+
+    def _entry(self, node, part):
+        if id(node) not in self._keys:
+            entries = {}
+            for key, value in node.value:
+                entries.setdefault(key.value, (key, value))
+            self._keys[id(node)] = entries
+        return self._keys[id(node)].get(part) if isinstance(part, typing.Hashable) else None
 
     def mark(self, loc):
         return self.resolve(loc)[0]
@@ -228,7 +265,7 @@ class _Locator:
         written = []
         for part in loc:
             if isinstance(node, yaml.MappingNode):
-                match = next(((k, v) for k, v in node.value if k.value == part), None)
+                match = self._entry(node, part)
                 if match is None:
                     if not (isinstance(part, str) and part in UNION_TAGS):  # a key the file lacks
                         node = None
@@ -274,6 +311,8 @@ def _format_pydantic(error: dict, locator: _Locator) -> str:
             message += f" (allowed: {', '.join(allowed)})"
     elif error["type"] == "missing":
         message = "too few items" if loc and isinstance(loc[-1], int) else "required key is missing"
+    elif error["type"] == "value_error":  # raised by a validator of ours: its message is the message
+        message = str(error["ctx"]["error"])
     elif error["type"] == "union_tag_invalid":
         message = f"unknown kind {error['ctx']['tag']!r}; expected one of {error['ctx']['expected_tags']}"
     elif isinstance(error.get("input"), (int, float, str, bool)) and error["type"] != "literal_error":
@@ -291,7 +330,7 @@ def _allowed_keys(path) -> list[str]:
         model = _model_of(field.annotation)
         if model is None:
             return []
-    return [name for name in model.model_fields if name != "order"]
+    return list(model.model_fields)
 
 
 def _model_of(annotation):

@@ -69,10 +69,12 @@ def provenance(loaded: LoadedConfig, devices: int, *, engine: str = "one process
     }
 
 
-def run(loaded: LoadedConfig, out_dir, *, resume: bool = True, devices: int | None = None, chunks: range | None = None, on_chunk=None) -> RunSummary:
+def run(loaded: LoadedConfig, out_dir, *, resume: bool = True, devices: int | None = None, chunks: range | None = None,
+        netcdf: bool = False, on_chunk=None) -> RunSummary:
     """Run (or resume) the sweep into `out_dir`, each chunk split over `devices` local devices
     (default all). `chunks` restricts this process to a range of chunk indices (for several
-    hosts sharing one store); `on_chunk(done, total)` reports progress."""
+    hosts sharing one store); `netcdf` writes results.nc once the store is finished;
+    `on_chunk(done, total)` reports progress."""
     import jax
 
     devices = jax.local_device_count() if devices is None else devices
@@ -83,7 +85,16 @@ def run(loaded: LoadedConfig, out_dir, *, resume: bool = True, devices: int | No
         if on_chunk:
             on_chunk(len(mine) - len(todo), len(mine))
         _run_chunks(loaded, plan, group, todo, devices, lambda count: on_chunk and on_chunk(len(mine) - len(todo) + count, len(mine)))
-    return summarize(out_dir)._replace(repaired=repaired)
+        return finish(out_dir, repaired, netcdf)
+
+
+def finish(out_dir, repaired: tuple[str, ...], netcdf: bool) -> RunSummary:
+    """The run's summary, and (with `netcdf`, once every chunk is in) its one-file copy; call
+    it holding the writer lock, so no other run can write meanwhile."""
+    summary = summarize(out_dir)._replace(repaired=repaired)
+    if netcdf and summary.finished and not store.netcdf_current(out_dir):
+        store.export_netcdf(out_dir)
+    return summary
 
 
 def _prepare(out_dir, plan, attrs, resume: bool, chunks: range | None):
@@ -93,6 +104,8 @@ def _prepare(out_dir, plan, attrs, resume: bool, chunks: range | None):
     group = store.open_for_run(out_dir, plan, attrs, resume)
     mine = range(plan.chunks) if chunks is None else range(max(chunks.start, 0), min(chunks.stop, plan.chunks))
     check = store.verify(group, mine)
+    if check.layout_problem:
+        raise store.StoreDamaged(f"{store.store_path(out_dir)}: {check.layout_problem}")
     repaired = tuple(check.describe(limit=len(check.damaged)))
     if check.static_problem:
         store.repair_static(group, plan)

@@ -8,7 +8,7 @@ import json
 from typing import Annotated, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, model_validator
 
 from .. import rules
 
@@ -28,7 +28,7 @@ class RandomQK(Strict):
     """Isotropic Gaussian `q` and `k` (a freshly initialised head); `T` defaults to `sqrt(d_k)`."""
 
     kind: Literal["random_qk"]
-    d_k: int = Field(64, ge=1)
+    d_k: int = Field(64, ge=1, le=rules.MAX_D_K)
     seed: Seed = 0
 
 
@@ -104,14 +104,21 @@ Initial = Annotated[Union[Uniform, Dirichlet, ListInitial], Field(discriminator=
 # --- sweep axes ------------------------------------------------------------------------------
 
 
+def _one_value_is_a(spec: tuple) -> tuple:
+    a, b, n = spec
+    if n == 1 and a != b:
+        raise ValueError(f"n = 1 gives a alone ({a:g}), not b; write [a] for one value, or n >= 2")
+    return spec
+
+
 class Logspace(Strict):
     """`10**linspace(a, b, n)`."""
 
-    logspace: tuple[Finite, Finite, Count]
+    logspace: Annotated[tuple[Finite, Finite, Count], AfterValidator(_one_value_is_a)]
 
 
 class Linspace(Strict):
-    linspace: tuple[Finite, Finite, Count]
+    linspace: Annotated[tuple[Finite, Finite, Count], AfterValidator(_one_value_is_a)]
 
 
 class Range(Strict):
@@ -170,17 +177,23 @@ class SweepAxes(Strict):
     noise_seed: Axis | None = None
     layer: Axis | None = None
     head: Axis | None = None
-    order: tuple[str, ...] = Field(default=(), exclude=True)  # the keys as written in the file
+    _order: tuple[str, ...] = PrivateAttr(default=())  # the keys as written in the file
 
-    @model_validator(mode="before")
+    @model_validator(mode="wrap")
     @classmethod
-    def _remember_order(cls, data):
+    def _remember_order(cls, data, handler):
+        model = handler(data)
         if isinstance(data, dict):
-            data = dict(data, order=tuple(k for k in data if k != "order"))
-        return data
+            model._order = tuple(data)
+        return model
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        """The swept keys, in the order written."""
+        return tuple(key for key in self._order if getattr(self, key, None) is not None)
 
     def axes(self) -> dict[str, np.ndarray]:
-        return {key: axis_values(getattr(self, key)) for key in self.order if getattr(self, key) is not None}
+        return {key: axis_values(getattr(self, key)) for key in self.order}
 
 
 INTEGER_KEYS = {"tokens", "seed", "d_k", "initial_seed", "noise_seed", "layer", "head"}
@@ -189,7 +202,8 @@ INTEGER_KEYS = {"tokens", "seed", "d_k", "initial_seed", "noise_seed", "layer", 
 def axis_values(axis) -> np.ndarray:
     if isinstance(axis, Logspace):
         a, b, n = axis.logspace
-        return 10.0 ** np.linspace(a, b, n)
+        with np.errstate(over="ignore", under="ignore"):  # out-of-range values are refused by the checks, located
+            return 10.0 ** np.linspace(a, b, n)
     if isinstance(axis, Linspace):
         a, b, n = axis.linspace
         return np.linspace(a, b, n)
@@ -271,7 +285,7 @@ class Verify(Strict):
 
 
 class Config(Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100)  # names a folder
     precision: Literal["float64", "float32"] = "float64"
     system: SystemConfig
     initial: Initial = Field(default_factory=lambda: Uniform(kind="uniform"))

@@ -37,7 +37,7 @@ from .plan import Plan
 STORE_NAME = "results.zarr"
 NETCDF_NAME = "results.nc"
 LOCK_NAME = ".thermo-ode.lock"
-STORE_FORMAT = 2  # 2: chunks committed by checksum (1 had a bare `chunk_done` flag)
+STORE_FORMAT = 3  # 3: arrays' layout recorded; 2: chunks committed by checksum; 1: a bare `chunk_done` flag
 PARTIAL = ".partial"  # suffix of files and folders written aside before a rename
 REPLACED = ".replaced"  # suffix of a store being replaced by --no-resume
 PARAMETERS = ("temperature", "mass", "damping", "t1", "bath_temperature", "dt", "burn_in")  # dt NaN: adaptive
@@ -218,7 +218,7 @@ def _create(path: pathlib.Path, plan: Plan, attrs: dict):
         static = _write_static(group, plan)
         group.create_array("chunk_checksum", shape=(plan.chunks,), chunks=(1,), dtype=str, fill_value="", dimension_names=("chunk",))
         group.attrs.update(dict(attrs, sweep_keys=json.dumps(list(plan.axes)), grid_shape=json.dumps(list(plan.shape)),
-                                chunk_size=plan.chunk_size, store_format=STORE_FORMAT,
+                                chunk_size=plan.chunk_size, store_format=STORE_FORMAT, layout=json.dumps(_layout(group)),
                                 static_checksum=_static_checksum({k: v for k, (_, v) in static.items()})))
         if path.exists():
             aside = path.with_name(f"{path.name}.{os.getpid()}{REPLACED}")
@@ -274,12 +274,21 @@ def committed(group) -> np.ndarray:
 def write_chunk(group, plan: Plan, chunk: int, data: dict[str, np.ndarray]) -> None:
     """Write one chunk's rows of every variable, then its checksum (the commit point)."""
     start, stop = plan.chunk_range(chunk)
-    rows = {name: np.asarray(values[: stop - start]).astype(group[name].dtype) for name, values in data.items()}
+    rows = {name: _canonical(np.asarray(values[: stop - start]).astype(group[name].dtype)) for name, values in data.items()}
     if set(rows) != set(_variables(plan)):
         raise ValueError(f"a chunk needs exactly the variables {sorted(_variables(plan))}")
     for name, values in rows.items():
         group[name][start:stop] = values
     group["chunk_checksum"][chunk] = _digest(chunk, rows)
+
+
+def _canonical(values: np.ndarray) -> np.ndarray:
+    """Every NaN as the fill value's NaN: zarr does not write a chunk equal to its fill value
+    (NaN counts as equal to any NaN), so a chunk of failed points reads back as the fill's bits,
+    and its checksum must be of those."""
+    if values.dtype.kind == "f":
+        return np.where(np.isnan(values), np.array(np.nan, values.dtype), values)
+    return values
 
 
 def uncommit(group, chunks) -> None:
@@ -295,10 +304,11 @@ class Verification(typing.NamedTuple):
     total: int
     damaged: dict[int, str]  # committed chunk -> what is wrong with it
     static_problem: str  # "" when the coordinates and swept values are intact
+    layout_problem: str  # "" when every array is there with the shape, type and chunks it was made with
 
     @property
     def intact(self) -> bool:
-        return not self.damaged and not self.static_problem
+        return not self.damaged and not self.static_problem and not self.layout_problem
 
     def describe(self, limit: int = 5) -> list[str]:
         lines = [f"chunk {c}: {why}" for c, why in list(self.damaged.items())[:limit]]
@@ -306,12 +316,21 @@ class Verification(typing.NamedTuple):
             lines.append(f"... and {len(self.damaged) - limit} more damaged chunks")
         if self.static_problem:
             lines.append(self.static_problem)
+        if self.layout_problem:
+            lines.append(self.layout_problem)
         return lines
 
 
 def verify(group, chunks=None) -> Verification:
-    """Check every committed chunk (or those in `chunks`) against its checksum, and the
-    coordinates against theirs. Reads the whole store."""
+    """Check the arrays' metadata, then every committed chunk (or those in `chunks`) against
+    its checksum, and the coordinates against theirs. Reads the whole store."""
+    problem = _layout_problem(group)
+    if problem:  # no chunk can be trusted, nor even read, through altered metadata
+        try:
+            done = committed(group)
+        except Exception:
+            done = np.zeros(0, bool)
+        return Verification(int(done.sum()), int(done.size), {}, "", problem)
     done = committed(group)
     checksums = group["chunk_checksum"]
     chunk_size, points = int(group.attrs["chunk_size"]), group["status"].shape[0]
@@ -328,7 +347,7 @@ def verify(group, chunks=None) -> Verification:
             continue
         if _digest(int(c), rows) != checksums[int(c)]:
             damaged[int(c)] = "checksum mismatch (a file of it is missing, truncated, swapped or altered)" + _missing_hint(group, c)
-    return Verification(int(done.sum()), int(done.size), damaged, _static_problem(group))
+    return Verification(int(done.sum()), int(done.size), damaged, _static_problem(group), "")
 
 
 _VARIABLE_NAMES = tuple(_variables(Plan({}, (), 1, 1, 1, 2, 1)))
@@ -342,6 +361,32 @@ def _missing_hint(group, chunk: int) -> str:
         return ""
     missing = [name for name in _VARIABLE_NAMES if not (pathlib.Path(root) / group.path / name / "c" / str(chunk)).exists()]
     return f"; no file for {', '.join(missing)}" if missing else ""
+
+
+def _layout(group) -> dict[str, list]:
+    """Each array's shape, chunks, data type and fill value, as made."""
+    names = [*_VARIABLE_NAMES, "chunk_checksum"]
+    return {name: _array_layout(group[name]) for name in names}
+
+
+def _array_layout(array) -> list:
+    return [list(array.shape), list(array.chunks), str(array.dtype), repr(array.fill_value)]
+
+
+def _layout_problem(group) -> str:
+    """Arrays missing, unreadable, or not as they were made ("" if none)."""
+    expected = json.loads(group.attrs.get("layout", "{}"))
+    altered = []
+    for name, made in expected.items():
+        try:
+            if _array_layout(group[name]) != made:
+                altered.append(name)
+        except Exception as exc:
+            altered.append(f"{name} ({'missing' if isinstance(exc, KeyError) else type(exc).__name__})")
+    if not altered:
+        return ""
+    return (f"array metadata altered or missing: {', '.join(altered)}; this cannot be repaired in place: "
+            "`thermo-ode run --no-resume` writes the store anew")
 
 
 def _static_problem(group) -> str:
@@ -391,19 +436,33 @@ def grid_view(raw):
 
 
 def netcdf_current(out_dir) -> bool:
-    """Whether results.nc exists and was written from this store's config and inputs."""
+    """Whether results.nc exists and is, byte for byte, the copy this store last wrote."""
     target = pathlib.Path(out_dir) / NETCDF_NAME
     if not target.is_file():
         return False
     try:
-        import h5netcdf
         import zarr
 
-        with h5netcdf.File(target, "r") as f:
-            found = f.attrs.get("config_digest")
-        return found == zarr.open_group(store_path(out_dir), mode="r").attrs["config_digest"]
+        recorded = zarr.open_group(store_path(out_dir), mode="r").attrs.get("netcdf_checksum")
+        return recorded is not None and _file_digest(target) == recorded
     except Exception:  # unreadable: write it again
         return False
+
+
+def netcdf_problem(out_dir) -> str:
+    """What is wrong with results.nc ("" if it is absent or current)."""
+    if not (pathlib.Path(out_dir) / NETCDF_NAME).exists() or netcdf_current(out_dir):
+        return ""
+    return (f"{NETCDF_NAME} is not the copy this store wrote (altered, or left by another run): "
+            "`thermo-ode run` with the same config writes it again")
+
+
+def _file_digest(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 24):
+            h.update(block)
+    return h.hexdigest()
 
 
 def remove_netcdf(out_dir) -> None:
@@ -429,7 +488,11 @@ def export_netcdf(out_dir) -> pathlib.Path:
     partial = target.with_name(f"{target.name}.{os.getpid()}{PARTIAL}")
     try:
         ds.to_netcdf(partial, engine="h5netcdf")
+        digest = _file_digest(partial)
         os.replace(partial, target)
+        import zarr
+
+        zarr.open_group(store_path(out_dir), mode="r+").attrs["netcdf_checksum"] = digest
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(partial)
