@@ -117,6 +117,17 @@ CASES = {
     "float32 rtol 1e-8": (dict(data=_with(**{"precision": "float32", "integrate.rtol": 1e-8})), ("integrate.rtol", "float32")),
     "keys yes: and 7:": (dict(text=_dump(BASE) + "yes: 1\n7: 2\n"), ("yes:", "7:")),
     "config too large": (dict(text="name: big\n#" + "x" * (17 * 2**20) + "\n"), ("more than",)),
+    "a boolean for a number": (dict(data=_with(**{"system.mass": True})), ("system.mass", "boolean")),
+    "yes for a temperature": (dict(text=_dump(BASE).replace("temperature: 1.0", "temperature: yes")), ("system.temperature", "boolean")),
+    "sweep.order": (dict(data=_with(**{"sweep.order": ["mass"]})), ("sweep.order", "unknown key")),
+    "linspace n = 1": (dict(data=_with(**{"sweep.mass": {"linspace": [1, 5, 1]}})), ("sweep.mass", "n = 1")),
+    "burn_in after t1": (dict(data=_with(**{"integrate.burn_in": 1000.0})), ("integrate.burn_in", "after t1")),
+    "gaussian scale 1e200": (dict(data=_with(**{"system.energies": {"kind": "gaussian", "scale": 1e200}})), ("energy spread",)),
+    "damping_ratio 1e300": (dict(data=_with(**{"system.damping_ratio": 1e300})), ("system.damping_ratio",)),
+    "t1 1e308": (dict(data=_with(**{"integrate.t1": 1e308})), ("integrate.t1", "natural time units")),
+    "d_k 1e12": (dict(data=_with(**{"system.energies": {"kind": "random_qk", "d_k": 10**12}})), ("system.energies.d_k",)),
+    "name of 300 characters": (dict(data=_with(name="n" * 300)), ("name", "100 characters")),
+    "30,000 unknown keys": (dict(text=_dump(BASE) + "".join(f"k{i}: 1\n" for i in range(30000))), ("unknown key", "more problems")),
 }
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import zarr
 
-from test_sweep_run import assert_identical, cli, raw, write_config
+from test_sweep_run import assert_identical, cli, raw, summary_counts, write_config
 from thermo_ode.sweeps import store
 from thermo_ode.sweeps.store import store_path
 
@@ -277,3 +277,74 @@ def test_read_only_run_folder_is_readable(reference, tmp_path, cache_dir):
     assert list(figures.glob("*.png"))
     inside = (tmp_path / "inside.err").read_text()
     assert "Read-only file system" in inside and "Traceback" not in inside
+
+
+def test_a_chunk_of_failed_points_verifies(tmp_path, cache_dir):
+    """max_steps 1: every point fails, every float result is NaN, a chunk equals the fill value
+    and zarr writes no file for it; the checksum is still that of what reads back."""
+    config = write_config(tmp_path / "c.yaml", TINY.replace("chunk_size: 2}", "chunk_size: 2, max_steps: 1}"))
+    out = tmp_path / "out"
+    result = cli("run", config, "--out", str(out), cache_dir=cache_dir)
+    assert result.returncode == 0, result.stderr
+    assert summary_counts(result.stdout)["failed"] == 8
+    assert cli("verify", str(out), cache_dir=cache_dir).returncode == 0
+    shown = cli("show", str(out), cache_dir=cache_dir)
+    assert shown.returncode == 0 and f"finished: {CHUNKS}/{CHUNKS} chunks (checksums verified)" in shown.stdout
+
+
+@pytest.mark.parametrize("edit", ["dtype", "deleted array", "garbage metadata"])
+def test_altered_array_metadata_is_refused_not_repaired(reference, tmp_path, cache_dir, edit):
+    out = _copy(reference, tmp_path)
+    meta = store_path(out) / "rho" / "zarr.json"
+    if edit == "dtype":
+        meta.write_text(meta.read_text().replace('"data_type": "float64"', '"data_type": "float32"'))
+    elif edit == "deleted array":
+        shutil.rmtree(meta.parent)
+    else:
+        meta.write_text("{not json")
+    checked = cli("verify", str(out), cache_dir=cache_dir)
+    assert checked.returncode == 1 and "rho" in checked.stderr and "--no-resume" in checked.stderr
+    for command in (["show", str(out)], ["plot", str(out), "--figures", str(tmp_path / "f")]):
+        done = cli(*command, cache_dir=cache_dir)
+        assert done.returncode == 1 and "rho" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    rerun = cli("run", reference[0], "--out", str(out), cache_dir=cache_dir)
+    assert rerun.returncode == 2 and "array metadata altered or missing: rho" in rerun.stderr
+    replaced = cli("run", reference[0], "--out", str(out), "--no-resume", cache_dir=cache_dir)
+    assert replaced.returncode == 0, replaced.stderr
+    assert_identical(raw(out), raw(reference[1]))
+
+
+def test_altered_netcdf_copy_is_found_and_written_again(reference, tmp_path, cache_dir):
+    out = _copy(reference, tmp_path)
+    nc = out / store.NETCDF_NAME
+    data = bytearray(nc.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    nc.write_bytes(bytes(data))
+    checked = cli("verify", str(out), cache_dir=cache_dir)
+    assert checked.returncode == 1 and "results.nc is not the copy this store wrote" in checked.stderr
+    assert cli("run", reference[0], "--out", str(out), cache_dir=cache_dir).returncode == 0
+    assert cli("verify", str(out), cache_dir=cache_dir).returncode == 0
+    import xarray as xr
+
+    with xr.open_dataset(nc, engine="h5netcdf") as ours, xr.open_dataset(reference[1] / store.NETCDF_NAME, engine="h5netcdf") as theirs:
+        assert ours.drop_attrs().identical(theirs.drop_attrs())  # attrs name each run's own folder
+
+
+def test_the_netcdf_copy_is_written_under_the_writer_lock(tmp_path, monkeypatch):
+    """A second writer cannot start while the first writes its summary and netCDF copy."""
+    from thermo_ode import sweeps
+
+    out = tmp_path / "out"
+    attempts = []
+    export = store.export_netcdf
+
+    def export_while_another_tries(out_dir):
+        with pytest.raises(store.StoreBusy):
+            with store.writer_lock(out_dir):
+                pass
+        attempts.append(out_dir)
+        return export(out_dir)
+
+    monkeypatch.setattr(store, "export_netcdf", export_while_another_tries)
+    summary = sweeps.run(sweeps.parse(textwrap.dedent(TINY)), out, netcdf=True)
+    assert summary.finished and attempts == [out] and store.netcdf_current(out)

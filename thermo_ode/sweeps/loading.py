@@ -36,8 +36,9 @@ class ConfigError(Exception):
 
     def __init__(self, problems: list[str], more: int = 0):
         more += max(len(problems) - MAX_REPORTED, 0)
-        if more:  # a file of 300,000 unknown keys gets a readable answer
-            problems = problems[:MAX_REPORTED] + [f"... and {more:,} more problems like these"]
+        if more:  # a file of 300,000 unknown keys gets a readable answer, located in that file
+            source = problems[0].split(":", 1)[0]
+            problems = problems[:MAX_REPORTED] + [f"{source}: ... and {more:,} more problems like these"]
         super().__init__("\n".join(problems))
         self.problems = problems
 
@@ -99,7 +100,10 @@ def parse(text: str, filename: str = "<config>", path: pathlib.Path | None = Non
             where = f"{filename}:{line}:{exc.position - (text.rfind(chr(10), 0, exc.position) + 1) + 1}"
             raise ConfigError([f"{where}: not a YAML text file: character {exc.character!r} is not allowed"]) from None
         where = f"{filename}:{mark.line + 1}:{mark.column + 1}" if mark else filename
-        raise ConfigError([f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}"]) from None
+        problem = getattr(exc, "problem", None) or str(exc)
+        if "nesting depth" in problem:  # libyaml's own limit, met before ours
+            raise ConfigError([f"{where}: nested more than {limits.MAX_YAML_DEPTH} levels deep; a config nests at most 4"]) from None
+        raise ConfigError([f"{where}: invalid YAML: {problem}"]) from None
     if isinstance(data, dict) and overrides:
         data = dict(data, **overrides)
     if not isinstance(data, dict):

@@ -485,6 +485,7 @@ def export_netcdf(out_dir) -> pathlib.Path:
         raise OSError(errno.ENOSPC, f"No space left on device: results.nc needs {need / 2**20:.1f} MiB, "
                       f"{free / 2**20:.1f} MiB free", str(target))
     ds = open_results(out_dir).load()
+    ds.attrs.pop("netcdf_checksum", None)  # the copy's own record, kept by the store
     partial = target.with_name(f"{target.name}.{os.getpid()}{PARTIAL}")
     try:
         ds.to_netcdf(partial, engine="h5netcdf")
