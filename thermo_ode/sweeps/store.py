@@ -194,9 +194,10 @@ def open_for_run(out_dir, plan: Plan, attrs: dict, resume: bool):
             raise ConfigMismatch(f"{path} was written by an older thermo-ode (store format {fmt}, now {STORE_FORMAT}); "
                                  "--no-resume replaces it")
         return group
+    group = _create(path, plan, attrs)
     if not resume:
-        remove_netcdf(out_dir)  # a copy of the results being replaced
-    return _create(path, plan, attrs)
+        remove_netcdf(out_dir)  # a copy of the results just replaced (until then, theirs)
+    return group
 
 
 def _create(path: pathlib.Path, plan: Plan, attrs: dict):
