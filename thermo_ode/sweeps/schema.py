@@ -326,5 +326,8 @@ class Config(Strict):
 def resolved_json(config: Config) -> str:
     data = config.model_dump(mode="json")
     data["integrate"]["rtol"], data["integrate"]["atol"] = config.tolerances
-    data["sweep"] = {key: values.tolist() for key, values in config.sweep.axes().items()}
+    # The axes in the order written (the grid's C order is part of a run's identity), each as
+    # written: a generated axis by its rule, so that a 10^8-value range costs a line, not 1 GB.
+    dumped = data["sweep"]
+    data["sweep"] = [[key, dumped[key]] for key in config.sweep.order]
     return json.dumps(data, sort_keys=True)
