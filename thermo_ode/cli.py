@@ -239,6 +239,8 @@ def _sizes_against_machine(loaded, out_dir: pathlib.Path, netcdf: bool) -> tuple
              f"memory {limits.human(memory)} at most (largest: " + ("the netCDF copy" if memory == limits.EXPORT_COPIES * sizes.netcdf and netcdf
                                                                else "one chunk" if memory == sizes.chunk_memory else "the per-point arrays")
              + f"); {limits.human(available)} available, {limits.human(free)} free at {out_dir}"]
+    if not limits.writable(out_dir):
+        return f"--out: {limits.nearest_existing(out_dir)} is not writable (a read-only folder or mount?)", lines
     if memory > available:
         return (f"the run needs about {limits.human(memory)} of memory, {limits.human(memory - available)} more than the "
                 f"{limits.human(available)} available" + (" (--no-netcdf skips the one-file copy)" if netcdf else "")), lines
@@ -258,6 +260,8 @@ def _validate(args) -> int:
     axes = ", ".join(f"{k}[{len(v)}]" for k, v in plan.axes.items()) or "no sweep"
     out_dir = pathlib.Path(args.out or pathlib.Path("results") / loaded.config.name)
     problem, lines = _needs(loaded, out_dir, args.netcdf)
+    if not problem:
+        problem = _other_run(loaded, out_dir)
     if problem:
         print(f"{args.config}: {problem}", file=sys.stderr)
         return EXIT_USAGE
@@ -282,6 +286,23 @@ def _engine_problem(args) -> str:
     if (args.workers or args.scheduler) and importlib.util.find_spec("distributed") is None:
         return f"{'--workers' if args.workers else '--scheduler'}: needs Dask: pip install 'thermo-ode[dask]'"
     return ""
+
+
+def _other_run(loaded, out_dir: pathlib.Path) -> str:
+    """The results of another config or inputs already in `out_dir`, which `run` refuses
+    ("" if none)."""
+    from .sweeps import store
+
+    try:
+        import zarr
+
+        found = zarr.open_group(store.store_path(out_dir), mode="r").attrs.get("config_digest")
+    except Exception:  # none there (a damaged one is `run`'s to report)
+        return ""
+    if found == loaded.digest:
+        return ""
+    return (f"--out: {out_dir} holds results of a different config or input files (digest {found}, this config "
+            f"{loaded.digest}); `run` would refuse it: use another --out, or `run --no-resume` to replace them")
 
 
 def _run(args) -> int:

@@ -83,12 +83,23 @@ def available_memory() -> int:
     return max(min(found), 0)
 
 
-def free_disk(path) -> int:
-    """Free bytes on the file system that holds `path` (or would: its nearest existing folder)."""
+def nearest_existing(path) -> pathlib.Path:
+    """`path`, or its nearest existing parent folder (where it would be made)."""
     path = pathlib.Path(path).absolute()
     while not path.exists() and path != path.parent:
         path = path.parent
-    return shutil.disk_usage(path).free
+    return path
+
+
+def free_disk(path) -> int:
+    """Free bytes on the file system that holds `path` (or would: its nearest existing folder)."""
+    return shutil.disk_usage(nearest_existing(path)).free
+
+
+def writable(path) -> bool:
+    """Whether `path` (or, if it does not exist yet, the folder it would be made in) can be
+    written (a read-only mount answers no, even to root)."""
+    return os.access(nearest_existing(path), os.W_OK)
 
 
 def human(n: float) -> str:
