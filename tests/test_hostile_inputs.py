@@ -237,3 +237,25 @@ def test_fuzz_validate_answers_ok_or_a_located_exit_2_and_run_agrees(tmp_path_fa
         result = subprocess.run([sys.executable, "-m", "thermo_ode.cli", "run", str(folder / "c.yaml"), "--out", str(folder / "out"),
                                  "--cache-dir", str(folder.parent / "cache")], capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, ((folder / "c.yaml").read_text(), result.stdout[-2000:], result.stderr[-2000:])
+
+
+@pytest.mark.parametrize("case", ["a file", "inside a file", "a name too long"])
+def test_bad_out_folders_are_refused_by_validate_and_run(tmp_path, capsys, case):
+    config = _config(tmp_path)
+    (tmp_path / "f").write_text("")
+    out = {"a file": tmp_path / "f", "inside a file": tmp_path / "f" / "run", "a name too long": tmp_path / ("b" * 300)}[case]
+    for command in ("validate", "run"):
+        code, lines, _ = _outcome(capsys, command, config, "--out", str(out))
+        assert code == 2 and len(lines) == 1 and "--out: " in lines[0], (command, lines)
+
+
+def test_out_holding_another_run_and_chunks_beyond_the_sweep_are_refused(tmp_path, capsys):
+    config = _config(tmp_path)
+    out = str(tmp_path / "out")
+    assert _outcome(capsys, "run", config, "--out", out, "--chunks", "0:0")[0] == 0  # creates the store
+    other = tmp_path / "other.yaml"
+    other.write_text(_dump(_with(**{"sweep.mass": [0.25, 1.0]})))
+    code, lines, _ = _outcome(capsys, "validate", str(other), "--out", out)
+    assert code == 2 and "holds results of a different config" in lines[0]
+    code, lines, _ = _outcome(capsys, "run", config, "--out", out, "--chunks", "3:9")
+    assert code == 2 and lines == ["--chunks: 3:9 goes beyond the sweep's 1 chunks (0:1)"]

@@ -239,6 +239,13 @@ def _sizes_against_machine(loaded, out_dir: pathlib.Path, netcdf: bool) -> tuple
              f"memory {limits.human(memory)} at most (largest: " + ("the netCDF copy" if memory == limits.EXPORT_COPIES * sizes.netcdf and netcdf
                                                                else "one chunk" if memory == sizes.chunk_memory else "the per-point arrays")
              + f"); {limits.human(available)} available, {limits.human(free)} free at {out_dir}"]
+    existing = limits.nearest_existing(out_dir)
+    name_max = os.pathconf(existing, "PC_NAME_MAX") if existing.is_dir() else 255
+    long = [part for part in pathlib.Path(out_dir).absolute().relative_to(existing).parts if len(os.fsencode(part)) > name_max]
+    if long:
+        return f"--out: the folder name {long[0][:40]}... is longer than the {name_max} bytes this file system allows", lines
+    if not limits.nearest_existing(out_dir).is_dir():
+        return f"--out: {limits.nearest_existing(out_dir)} is a file, not a folder", lines
     if not limits.writable(out_dir):
         return f"--out: {limits.nearest_existing(out_dir)} is not writable (a read-only folder or mount?)", lines
     if memory > available:
