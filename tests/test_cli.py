@@ -68,14 +68,14 @@ def test_version_flag_and_positional_help(capsys):
         assert re.search(rf"^\s+{positional}\s+\S", out, re.M) and words in out, out
 
 
-def test_run_summary_rerun_precision_and_paths(tmp_path):
+def test_run_summary_rerun_precision_and_paths(tmp_path, cache_dir):
     """The summary names the worst and slowest rows with units and prints whole paths at 80
     columns; a rerun says the run is already complete; --precision is recorded and is part of
     the run's identity; show and plot take the folder or its results.zarr, and a mistyped
     folder gets the runs that exist."""
     (tmp_path / "tiny.yaml").write_text(TINY)
     out_dir = tmp_path / "a-rather-long-folder-name-for-the-results-of-this-tiny-sweep"
-    first = _cli("run", "tiny.yaml", "--out", str(out_dir), cwd=tmp_path, cache=tmp_path / "cache")
+    first = _cli("run", "tiny.yaml", "--out", str(out_dir), cwd=tmp_path, cache=cache_dir)
     assert first.returncode == 0, first.stderr
     text = first.stdout
     assert re.search(r"worst final distance\s+│\s+\d\.\de-\d\d \(Fisher-Rao, rad\) at mass=", text), text
@@ -83,21 +83,21 @@ def test_run_summary_rerun_precision_and_paths(tmp_path):
     assert f"results: {out_dir / 'results.zarr'} and {out_dir / 'results.nc'}" in text.replace("\n", "")
     assert f"figures: thermo-ode plot {out_dir}" in text.replace("\n", "")
     assert re.search(r"\d+ programs? loaded, \d+ programs? compiled", text)
-    again = _cli("run", "tiny.yaml", "--out", str(out_dir), cwd=tmp_path, cache=tmp_path / "cache")
+    again = _cli("run", "tiny.yaml", "--out", str(out_dir), cwd=tmp_path, cache=cache_dir)
     assert again.returncode == 0 and "already complete: 1/1 chunks" in again.stdout
     # Another precision is another run: refused on the same folder, recorded in its own.
-    clash = _cli("run", "tiny.yaml", "--out", str(out_dir), "--precision", "float32", cwd=tmp_path, cache=tmp_path / "cache")
+    clash = _cli("run", "tiny.yaml", "--out", str(out_dir), "--precision", "float32", cwd=tmp_path, cache=cache_dir)
     assert clash.returncode == 2 and "different config" in clash.stderr
-    single = _cli("run", "tiny.yaml", "--out", "f32", "--precision", "float32", cwd=tmp_path, cache=tmp_path / "cache")
+    single = _cli("run", "tiny.yaml", "--out", "f32", "--precision", "float32", cwd=tmp_path, cache=cache_dir)
     assert single.returncode == 0, single.stderr
     import zarr
 
     attrs = zarr.open_group(tmp_path / "f32" / "results.zarr", mode="r").attrs
     assert attrs["precision"] == "float32" and '"precision": "float32"' in attrs["config_resolved"]
     # show and plot: the folder, its results.zarr, and a helpful miss.
-    shown = _cli("show", str(out_dir / "results.zarr"), cwd=tmp_path, cache=tmp_path / "cache")
+    shown = _cli("show", str(out_dir / "results.zarr"), cwd=tmp_path, cache=cache_dir)
     assert shown.returncode == 0 and "finished: 1/1 chunks" in shown.stdout
-    missing = _cli("show", str(tmp_path / "f3"), cwd=tmp_path, cache=tmp_path / "cache")
+    missing = _cli("show", str(tmp_path / "f3"), cwd=tmp_path, cache=cache_dir)
     assert missing.returncode == 2 and f"did you mean {tmp_path / 'f32'}?" in missing.stderr
     assert "runs found:" in missing.stderr and str(out_dir) in missing.stderr
 

@@ -24,11 +24,6 @@ LONGER = SMALL.replace("{logspace: [-1, 1, 6]}", "{logspace: [-1, 1, 24]}")
 
 
 @pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory):
-    return str(tmp_path_factory.mktemp("jax-cache"))
-
-
-@pytest.fixture(scope="module")
 def references(tmp_path_factory, cache_dir):
     """One-process runs, one device per chunk (as each worker and process has here)."""
     folder = tmp_path_factory.mktemp("references")

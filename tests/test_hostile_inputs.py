@@ -199,7 +199,7 @@ def _mutate(data, mutations):
     return data
 
 
-def test_fuzz_validate_answers_ok_or_a_located_exit_2_and_run_agrees(tmp_path_factory, capsys):
+def test_fuzz_validate_answers_ok_or_a_located_exit_2_and_run_agrees(tmp_path_factory, capsys, cache_dir):
     """Mutated configs and energies files: `validate` answers exit 0 or exit 2 with located
     lines, within seconds, never a traceback; a few of those it accepts then run to exit 0."""
     accepted, refused = [], []
@@ -235,7 +235,7 @@ def test_fuzz_validate_answers_ok_or_a_located_exit_2_and_run_agrees(tmp_path_fa
     assert refused and accepted, (len(refused), len(accepted))
     for folder in accepted[:3]:
         result = subprocess.run([sys.executable, "-m", "thermo_ode.cli", "run", str(folder / "c.yaml"), "--out", str(folder / "out"),
-                                 "--cache-dir", str(folder.parent / "cache")], capture_output=True, text=True, timeout=300)
+                                 "--cache-dir", cache_dir], capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, ((folder / "c.yaml").read_text(), result.stdout[-2000:], result.stderr[-2000:])
 
 

@@ -66,15 +66,15 @@ def workdir(tmp_path_factory):
     return work
 
 
-def _env(work: pathlib.Path) -> dict:
+def _env(work: pathlib.Path, cache_dir: str) -> dict:
     return dict(
         os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg", SHARED=str(work / "shared"),
-        THERMO_ODE_CACHE_DIR=str(work / "jax-cache"), COLUMNS="120",
+        THERMO_ODE_CACHE_DIR=cache_dir, COLUMNS="120",
     )
 
 
 @pytest.fixture(scope="module")
-def commands_ran(workdir):
+def commands_ran(workdir, cache_dir):
     """Runs each command line of the README's bash blocks, in order, and returns how many ran."""
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     ran = 0
@@ -100,7 +100,7 @@ def commands_ran(workdir):
             argv = [sys.executable, "-m", "jupytext", *[str(ROOT / w) if w.endswith((".ipynb", ".py")) else w for w in words[1:]]]
         else:
             raise AssertionError(f"README command {command!r}: the test does not know how to run it")
-        out = subprocess.run(argv, cwd=workdir, env=_env(workdir), capture_output=True, text=True, timeout=600)
+        out = subprocess.run(argv, cwd=workdir, env=_env(workdir, cache_dir), capture_output=True, text=True, timeout=600)
         assert out.returncode == 0, f"{command}\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
         ran += 1
     return ran
@@ -112,7 +112,7 @@ def test_readme_commands_run(commands_ran):
     assert commands_ran >= 3
 
 
-def test_readme_python_examples_run(workdir, commands_ran):
+def test_readme_python_examples_run(workdir, commands_ran, cache_dir):
     """Each python block runs as written, in order, after the commands (it may read their results)."""
     blocks = code_blocks("python")
     assert blocks
@@ -121,7 +121,7 @@ def test_readme_python_examples_run(workdir, commands_ran):
             continue
         script = workdir / f"example_{i}.py"
         script.write_text(block)
-        out = subprocess.run([sys.executable, str(script)], cwd=workdir, env=_env(workdir), capture_output=True, text=True, timeout=600)
+        out = subprocess.run([sys.executable, str(script)], cwd=workdir, env=_env(workdir, cache_dir), capture_output=True, text=True, timeout=600)
         assert out.returncode == 0, f"README python block {i}:\n{block}\n{out.stderr[-3000:]}"
 
 

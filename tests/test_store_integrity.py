@@ -34,11 +34,6 @@ CHUNKS = 4
 
 
 @pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory):
-    return str(tmp_path_factory.mktemp("jax-cache"))
-
-
-@pytest.fixture(scope="module")
 def reference(tmp_path_factory, cache_dir):
     folder = tmp_path_factory.mktemp("reference")
     config = write_config(folder / "tiny.yaml", TINY)

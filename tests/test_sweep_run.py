@@ -30,11 +30,6 @@ integrate: {t1: {relaxation_times: 25}, saves: 31, chunk_size: 2}
 """
 
 
-@pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory):
-    return str(tmp_path_factory.mktemp("jax-cache"))
-
-
 def cli(*args, cache_dir, env=None, cwd=None):
     full_env = dict(os.environ, **(env or {}))
     return subprocess.run(
