@@ -25,7 +25,7 @@ import numpy as np
 from . import plan as planning
 from . import store
 from .loading import LoadedConfig
-from .run import RunSummary, _prepare, _run_chunks, compute_chunk, finish, provenance
+from .run import RunSummary, compute_chunk, finish, prepare_store, provenance, run_chunks
 
 
 class EngineError(Exception):
@@ -50,7 +50,7 @@ def run_on_dask(loaded: LoadedConfig, out_dir, client, *, resume: bool = True, d
     report = on_chunk or (lambda done, total: None)
     with store.writer_lock(out_dir):
         attrs = provenance(loaded, devices or 0, engine="dask", backend="(the workers')")
-        repaired, todo, mine, group = _prepare(out_dir, plan, attrs, resume, None)
+        repaired, todo, mine, group = prepare_store(out_dir, plan, attrs, resume, None)
         report(len(mine) - len(todo), len(mine))
         keys = [f"thermo-ode-{loaded.digest[:12]}-chunk-{chunk}" for chunk in todo]
         futures = client.map(_dask_task, todo, key=keys, loaded=loaded, out_dir=str(out_dir), devices=devices,
@@ -122,7 +122,7 @@ def run_on_jax_processes(loaded: LoadedConfig, out_dir, *, resume: bool = True, 
             try:
                 held.enter_context(store.writer_lock(out_dir))
                 attrs = provenance(loaded, devices, engine=f"jax.distributed, {count} processes")
-                repaired = _prepare(out_dir, plan, attrs, resume, None)[0]
+                repaired = prepare_store(out_dir, plan, attrs, resume, None)[0]
             except Exception as exc:  # every process must hear of it, or they would wait forever
                 failure = exc
         if not multihost_utils.broadcast_one_to_all(np.int32(failure is None)):
@@ -139,7 +139,7 @@ def run_on_jax_processes(loaded: LoadedConfig, out_dir, *, resume: bool = True, 
         mine = [int(c) for c in todo[me::count]]  # interleaved: neighbouring chunks cost alike
         # Progress counts this process's chunks; a store with nothing left reports as complete.
         report(*((plan.chunks, plan.chunks) if todo.size == 0 else (0, len(mine))))
-        _run_chunks(loaded, plan, group, mine, devices, lambda done: report(done, len(mine)))
+        run_chunks(loaded, plan, group, mine, devices, lambda done: report(done, len(mine)))
         multihost_utils.sync_global_devices("thermo-ode: every chunk committed")
         if me != 0:
             return None

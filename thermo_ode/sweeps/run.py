@@ -81,10 +81,10 @@ def run(loaded: LoadedConfig, out_dir, *, resume: bool = True, devices: int | No
     plan = planning.plan_sweep(loaded)
     engine = "one process" if chunks is None else f"processes sharing --chunks (this one {chunks.start}:{chunks.stop})"
     with store.writer_lock(out_dir, shared=chunks is not None):
-        repaired, todo, mine, group = _prepare(out_dir, plan, provenance(loaded, devices, engine=engine), resume, chunks)
+        repaired, todo, mine, group = prepare_store(out_dir, plan, provenance(loaded, devices, engine=engine), resume, chunks)
         if on_chunk:
             on_chunk(len(mine) - len(todo), len(mine))
-        _run_chunks(loaded, plan, group, todo, devices, lambda count: on_chunk and on_chunk(len(mine) - len(todo) + count, len(mine)))
+        run_chunks(loaded, plan, group, todo, devices, lambda count: on_chunk and on_chunk(len(mine) - len(todo) + count, len(mine)))
         return finish(out_dir, repaired, netcdf)
 
 
@@ -97,7 +97,7 @@ def finish(out_dir, repaired: tuple[str, ...], netcdf: bool) -> RunSummary:
     return summary
 
 
-def _prepare(out_dir, plan, attrs, resume: bool, chunks: range | None):
+def prepare_store(out_dir, plan, attrs, resume: bool, chunks: range | None):
     """Open (or create, or replace) the store, verify the committed chunks this process owns and
     uncommit those that fail, so they are computed again. Returns what was repaired, the chunks
     to compute, this process's chunk range and the group."""
@@ -117,7 +117,8 @@ def _prepare(out_dir, plan, attrs, resume: bool, chunks: range | None):
     return repaired, [c for c in mine if not done[c]], mine, group
 
 
-def _run_chunks(loaded, plan, group, todo, devices, progress) -> None:
+def run_chunks(loaded, plan, group, todo, devices, progress) -> None:
+    """Compute and commit the chunks `todo` one after another; `progress(count)` after each."""
     for count, chunk in enumerate(todo, start=1):
         store.write_chunk(group, plan, chunk, compute_chunk(loaded, plan, chunk, devices))
         progress(count)
