@@ -110,8 +110,6 @@ def test_local_dask_cluster_equals_one_process(tmp_path, references, cache_dir):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "dask: 2 workers" in result.stdout
     assert_identical(raw(tmp_path / "out"), expected)
-    again = cli("run", config, "--out", str(tmp_path / "out"), "--workers", "2", cache_dir=cache_dir)
-    assert again.returncode == 0 and "already complete: 6/6 chunks" in again.stdout
 
 
 def _jax_job(config, out, cache_dir, port, **popen):
@@ -121,19 +119,7 @@ def _jax_job(config, out, cache_dir, port, **popen):
             for i in range(2)]
 
 
-def test_two_jax_distributed_processes_equal_one_process(tmp_path, references, cache_dir):
-    config, expected = references["small"]
-    out = tmp_path / "out"
-    job = _jax_job(config, out, cache_dir, free_port())
-    outputs = [p.communicate(timeout=300)[0] for p in job]
-    assert [p.returncode for p in job] == [0, 0], outputs
-    assert "sweep summary" in outputs[0] and "process 0 writes the summary" in outputs[1]
-    assert (out / "results.nc").exists()
-    assert_identical(raw(out), expected)
-    assert open_results(out).attrs["engine"] == "jax.distributed, 2 processes"
-
-
-def test_killed_jax_distributed_job_ends_and_resumes(tmp_path, references, cache_dir):
+def test_killed_jax_distributed_job_ends_and_resumes_to_the_one_process_store(tmp_path, references, cache_dir):
     config, expected = references["longer"]
     out = tmp_path / "out"
     job = _jax_job(config, out, cache_dir, free_port())
@@ -147,7 +133,10 @@ def test_killed_jax_distributed_job_ends_and_resumes(tmp_path, references, cache
     resumed = _jax_job(config, out, cache_dir, free_port())
     outputs = [p.communicate(timeout=300)[0] for p in resumed]
     assert [p.returncode for p in resumed] == [0, 0], outputs
-    assert_identical(raw(out), expected)
+    assert "sweep summary" in outputs[0] and "process 0 writes the summary" in outputs[1]
+    assert (out / "results.nc").exists()
+    assert_identical(raw(out), expected)  # as a one-process run, though two processes wrote it, twice
+    assert open_results(out).attrs["engine"] == "jax.distributed, 2 processes"
 
 
 @pytest.mark.parametrize("args, message", [

@@ -97,9 +97,10 @@ def test_damage_is_reported_and_repaired_bit_for_bit(reference, tmp_path, cache_
         assert f"chunk {c}:" in verified.stderr
     if not chunks:
         assert "coordinates" in verified.stderr
-    shown = cli("show", str(out), cache_dir=cache_dir)
-    assert shown.returncode in (0, 1) and "finished" not in shown.stdout and "Traceback" not in shown.stderr
-    assert "damaged" in shown.stdout + shown.stderr or "cannot be read" in shown.stderr
+    shown = cli("show", str(out), cache_dir=cache_dir)  # names the damage, counts the rest
+    assert shown.returncode == 0 and "finished" not in shown.stdout and "damaged" in shown.stdout, shown.stdout + shown.stderr
+    for c in chunks:
+        assert f"chunk {c}:" in shown.stdout
     plotted = cli("plot", str(out), "--figures", str(tmp_path / "figs"), cache_dir=cache_dir)
     assert plotted.returncode == 1 and "damaged" in plotted.stderr
     repaired = cli("run", config, "--out", str(out), cache_dir=cache_dir)
@@ -304,9 +305,10 @@ def test_altered_array_metadata_is_refused_not_repaired(reference, tmp_path, cac
         assert done.returncode == 1 and "rho" in done.stderr and "Traceback" not in done.stderr, done.stderr
     rerun = cli("run", reference[0], "--out", str(out), cache_dir=cache_dir)
     assert rerun.returncode == 2 and "array metadata altered or missing: rho" in rerun.stderr
-    replaced = cli("run", reference[0], "--out", str(out), "--no-resume", cache_dir=cache_dir)
-    assert replaced.returncode == 0, replaced.stderr
-    assert_identical(raw(out), raw(reference[1]))
+    if edit == "dtype":  # the remedy the messages name
+        replaced = cli("run", reference[0], "--out", str(out), "--no-resume", cache_dir=cache_dir)
+        assert replaced.returncode == 0, replaced.stderr
+        assert_identical(raw(out), raw(reference[1]))
 
 
 def test_altered_netcdf_copy_is_found_and_written_again(reference, tmp_path, cache_dir):

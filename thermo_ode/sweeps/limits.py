@@ -13,7 +13,7 @@ import typing
 
 # A config is a small text file; a bigger one is almost always a mistake (big inputs belong in
 # an energies file), and a bounded size bounds the time to read it.
-MAX_CONFIG_BYTES = 16 * 2**20
+MAX_CONFIG_BYTES = 2**20  # a config is a few kB; long lists of values belong in an energies file or a logspace
 MAX_YAML_DEPTH = 32  # the schema nests 4 deep
 MAX_YAML_NODES = 2_000_000  # values after expanding aliases (a billion-laughs file has 10^9)
 MAX_ENERGY_FILE_BYTES = 2**31

@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from . import limits
-from .checks import memory_problems, semantic_problems, size_problems
+from .checks import axis_problems, memory_problems, semantic_problems, size_problems
 from .energy_files import EnergiesError, fixed_energies
 from .schema import Config, resolved_json
 
@@ -138,9 +138,12 @@ def parse(text: str, filename: str = "<config>", path: pathlib.Path | None = Non
             key = "path" if config.system.energies.kind == "file" else "values"
             raise ConfigError([locator.line(("system", "energies", key), str(exc))]) from None
     loaded = LoadedConfig(config, text, path, energies, files)
-    problems = [locator.line(loc, message) for loc, message in semantic_problems(loaded)]
+    # Each axis, then the sizes, before the rules that look at every point of the grid.
+    problems = [locator.line(loc, message) for loc, message in axis_problems(config)]
     if not problems:
         problems = [locator.line(loc, message) for loc, message in memory_problems(config, sweep_sizes(loaded))]
+    if not problems:
+        problems = [locator.line(loc, message) for loc, message in semantic_problems(loaded)]
     if problems:
         raise ConfigError(problems)
     return loaded

@@ -208,20 +208,25 @@ def summarize(out_dir, exclude=()) -> RunSummary:
     done[list(exclude)] = False
     chunk_size = int(group.attrs["chunk_size"])
     points = group["status"].shape[0]
-    rows = np.zeros(points, bool)
-    for c in np.flatnonzero(done):
-        rows[c * chunk_size : (c + 1) * chunk_size] = True
-    status = np.asarray(group["status"][:])[rows]
-    converged = np.asarray(group["converged"][:])[rows]
-    relax = np.asarray(group["relaxation_time"][:])[rows]
-    final = np.asarray(group["final_distance"][:])[rows]
+    spans = [(c * chunk_size, min((c + 1) * chunk_size, points)) for c in np.flatnonzero(done)]
+
+    def read(name):  # the included chunks only: an excluded one may not even decode
+        array = group[name]
+        parts = [np.asarray(array[a:b]) for a, b in spans]
+        return np.concatenate(parts) if parts else np.zeros((0,) + array.shape[1:], array.dtype)
+
+    rows = np.concatenate([np.arange(a, b) for a, b in spans]) if spans else np.zeros(0, int)
+    status = read("status")
+    converged = read("converged")
+    relax = read("relaxation_time")
+    final = read("final_distance")
     failed = int((status != 0).sum())
-    bath = np.broadcast_to(np.asarray(group["parameters"][:])[rows, PARAMETERS.index("bath_temperature")][:, None], status.shape)
+    bath = np.broadcast_to(read("parameters")[:, PARAMETERS.index("bath_temperature")][:, None], status.shape)
     thermal = bath > 0
-    live = np.asarray(group["mask"][:])[rows].sum(-1)
-    kinetic = np.asarray(group["mean_kinetic_energy"][:])[rows]
+    live = read("mask").sum(-1)
+    kinetic = read("mean_kinetic_energy")
     ratio = kinetic[thermal & (status == 0)] / equipartition(live, bath)[thermal & (status == 0)]
-    where = _Where(group, np.flatnonzero(rows))
+    where = _Where(group, rows)
     deterministic = (status == 0) & ~thermal
     worst = np.where(deterministic, final, -np.inf)
     worst_index = np.unravel_index(np.argmax(worst), worst.shape) if deterministic.any() else None
@@ -248,13 +253,12 @@ class _Where:
     """Names a (point, query row) of the written rows by its swept values."""
 
     def __init__(self, group, point_indices: np.ndarray):
-        self.keys = json.loads(group.attrs["sweep_keys"])
-        self.values = {key: np.asarray(group[key][:]) for key in self.keys}
+        self.group, self.keys = group, json.loads(group.attrs["sweep_keys"])
         self.point_indices = point_indices
 
     def __call__(self, index) -> str:
         if index is None:
             return ""
-        point = self.point_indices[index[0]]
-        named = [f"{key}={self.values[key][point]:.4g}" for key in self.keys]
+        point = int(self.point_indices[index[0]])
+        named = [f"{key}={self.group[key][point]:.4g}" for key in self.keys]  # one value each, not the axis
         return ", ".join(named + [f"query row {index[1]}"])
