@@ -369,7 +369,7 @@ def _run(args) -> int:
             return sweeps.run(loaded, out_dir, resume=args.resume, devices=devices, chunks=args.chunks, netcdf=args.netcdf,
                               on_chunk=on_chunk)
         label = loaded.config.name
-    code = _drive(args, out_dir, label, start)
+    code = _drive(out_dir, label, start)
     if code is None:  # a jax.distributed process other than 0: process 0 reports
         print(f"process {jax.process_index()}: its chunks are committed; process 0 writes the summary")
         return EXIT_OK
@@ -378,7 +378,8 @@ def _run(args) -> int:
     elif args.distributed:
         # The other processes wait in a collective: ending at once, without JAX's orderly
         # shutdown, lets its health check end them too.
-        sys.stdout.flush(), sys.stderr.flush()
+        sys.stdout.flush()
+        sys.stderr.flush()
         os._exit(code)
     return code
 
@@ -416,7 +417,7 @@ def _run_on_dask(args, loaded, out_dir) -> int:
             return engines.run_on_dask(loaded, out_dir, client, resume=args.resume, devices=args.devices,
                                        cache_dir=args.cache_dir, netcdf=args.netcdf, on_chunk=on_chunk)
 
-        code = _drive(args, out_dir, loaded.config.name, start)
+        code = _drive(out_dir, loaded.config.name, start)
         if args.workers:
             client.cluster.close()
     if code == EXIT_OK:
@@ -424,7 +425,7 @@ def _run_on_dask(args, loaded, out_dir) -> int:
     return code
 
 
-def _drive(args, out_dir, label: str, start) -> int | None:
+def _drive(out_dir, label: str, start) -> int | None:
     """Run `start(on_chunk)` (which returns the run's summary, or None in a process that does
     not report) under a progress bar; print the summary and write the netCDF copy. Returns
     the exit code, or None for a process that does not report."""
