@@ -127,6 +127,7 @@ CASES = {
     "t1 1e308": (dict(data=_with(**{"integrate.t1": 1e308})), ("integrate.t1", "natural time units")),
     "d_k 1e12": (dict(data=_with(**{"system.energies": {"kind": "random_qk", "d_k": 10**12}})), ("system.energies.d_k",)),
     "name of 300 characters": (dict(data=_with(name="n" * 300)), ("name", "100 characters")),
+    "recursive alias": (dict(text=_dump(BASE) + "x: &a [*a]\n"), ("contains itself",)),
     "30,000 unknown keys": (dict(text=_dump(BASE) + "".join(f"k{i}: 1\n" for i in range(30000))), ("unknown key", "more problems")),
 }
 

@@ -179,7 +179,7 @@ def _check_shape(text: str, filename: str):
     counts: dict[int, int] = {}
 
     def expanded(node) -> int:  # children before parents, each node once (aliases share nodes)
-        stack = [(node, False)]
+        stack, open_ = [(node, False)], set()  # open_: nodes whose children are being counted
         while stack:
             current, ready = stack.pop()
             if id(current) in counts:
@@ -188,7 +188,13 @@ def _check_shape(text: str, filename: str):
                 [n for pair in current.value for n in pair] if isinstance(current, yaml.MappingNode) else current.value)
             if ready:
                 counts[id(current)] = 1 + sum(counts[id(c)] for c in children)
+                open_.discard(id(current))
+            elif id(current) in open_:  # reached again from inside itself
+                mark = current.start_mark
+                raise ConfigError([f"{filename}:{mark.line + 1}:{mark.column + 1}: an alias that contains itself "
+                                   "(a recursive YAML structure); a config holds values"])
             else:
+                open_.add(id(current))
                 stack.append((current, True))
                 stack.extend((c, False) for c in children if id(c) not in counts)
         return counts[id(node)]
