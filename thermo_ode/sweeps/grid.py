@@ -62,6 +62,8 @@ class _GridArray(BackendArray):
         points = np.ravel_multi_index(np.ix_(*[np.atleast_1d(p) for p in picks]), self.grid)
         unique, inverse = np.unique(points, return_inverse=True)
         rest = {dim: k for dim, k in zip(self.variable.dims[1:], key[g:]) if not (isinstance(k, slice) and k == slice(None))}
-        values = np.asarray(self.variable.isel(point=unique, **rest).values)
+        # A run of consecutive points (a whole grid, a row of the last axis) is read as a slice.
+        span = slice(int(unique[0]), int(unique[-1]) + 1) if unique[-1] - unique[0] + 1 == unique.size else unique
+        values = np.asarray(self.variable.isel(point=span, **rest).values)
         values = values[inverse.reshape(-1)].reshape(points.shape + values.shape[1:])
         return values[tuple(0 if np.ndim(p) == 0 else slice(None) for p in picks)]

@@ -364,14 +364,17 @@ def _missing_hint(group, chunk: int) -> str:
     return f"; no file for {', '.join(missing)}" if missing else ""
 
 
-def _layout(group) -> dict[str, list]:
+def _layout(group) -> dict[str, str]:
     """Each array's shape, chunks, data type and fill value, as made."""
     names = [*_VARIABLE_NAMES, "chunk_checksum"]
     return {name: _array_layout(group[name]) for name in names}
 
 
-def _array_layout(array) -> list:
-    return [list(array.shape), list(array.chunks), str(array.dtype), repr(array.fill_value)]
+def _array_layout(array) -> str:
+    """The array's layout in the store's own JSON terms (not numpy's reprs, which change
+    between versions), as text: a NaN fill value compares equal to itself."""
+    meta = array.metadata.to_dict()
+    return json.dumps({key: meta.get(key) for key in ("shape", "chunk_grid", "data_type", "fill_value")}, sort_keys=True, default=str)
 
 
 def _layout_problem(group) -> str:
