@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("dir", help="a run's output folder (the --out of `run`), or its results.zarr")
     show.add_argument("--verify", action=argparse.BooleanOptionalAction, default=True,
                       help="check every committed chunk against its checksum (default; reads the whole store)")
-    verify = sub.add_parser("verify", help="check every committed chunk of a store against its checksum (exit 1 if any is damaged)")
+    verify = sub.add_parser("verify", help="check every committed chunk, the arrays' layout and results.nc against what was written (exit 1 if anything is damaged)")
     verify.add_argument("dir", help="a run's output folder (the --out of `run`), or its results.zarr")
     plot = sub.add_parser("plot", help="write the figures of a run (PNG, and SVG with --svg)")
     plot.add_argument("dir", help="a run's output folder (the --out of `run`), or its results.zarr")
