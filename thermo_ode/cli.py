@@ -153,9 +153,7 @@ def _plot(args) -> int:
     if run_dir is None:
         return code
     os.environ.setdefault("MPLBACKEND", "Agg")  # files only, no screen needed
-    from .plotting import plot_run
-
-    from .plotting import NothingToPlot
+    from .plotting import NothingToPlot, plot_run
 
     try:
         paths = plot_run(run_dir, svg=args.svg, figures_dir=args.figures)
@@ -244,10 +242,10 @@ def _sizes_against_machine(loaded, out_dir: pathlib.Path, netcdf: bool) -> tuple
     long = [part for part in pathlib.Path(out_dir).absolute().relative_to(existing).parts if len(os.fsencode(part)) > name_max]
     if long:
         return f"--out: the folder name {long[0][:40]}... is longer than the {name_max} bytes this file system allows", lines
-    if not limits.nearest_existing(out_dir).is_dir():
-        return f"--out: {limits.nearest_existing(out_dir)} is a file, not a folder", lines
+    if not existing.is_dir():
+        return f"--out: {existing} is a file, not a folder", lines
     if not limits.writable(out_dir):
-        return f"--out: {limits.nearest_existing(out_dir)} is not writable (a read-only folder or mount?)", lines
+        return f"--out: {existing} is not writable (a read-only folder or mount?)", lines
     if memory > available:
         return (f"the run needs about {limits.human(memory)} of memory, {limits.human(memory - available)} more than the "
                 f"{limits.human(available)} available" + (" (--no-netcdf skips the one-file copy)" if netcdf else "")), lines
@@ -268,7 +266,10 @@ def _validate(args) -> int:
     out_dir = pathlib.Path(args.out or pathlib.Path("results") / loaded.config.name)
     problem, lines = _needs(loaded, out_dir, args.netcdf)
     if not problem:
-        problem = _other_run(loaded, out_dir)
+        from .sweeps import store
+
+        found = store.other_run(out_dir, loaded.digest)
+        problem = f"--out: `run` would refuse it: {found}" if found else ""
     if problem:
         print(f"{args.config}: {problem}", file=sys.stderr)
         return EXIT_USAGE
@@ -293,23 +294,6 @@ def _engine_problem(args) -> str:
     if (args.workers or args.scheduler) and importlib.util.find_spec("distributed") is None:
         return f"{'--workers' if args.workers else '--scheduler'}: needs Dask: pip install 'thermo-ode[dask]'"
     return ""
-
-
-def _other_run(loaded, out_dir: pathlib.Path) -> str:
-    """The results of another config or inputs already in `out_dir`, which `run` refuses
-    ("" if none)."""
-    from .sweeps import store
-
-    try:
-        import zarr
-
-        found = zarr.open_group(store.store_path(out_dir), mode="r").attrs.get("config_digest")
-    except Exception:  # none there (a damaged one is `run`'s to report)
-        return ""
-    if found == loaded.digest:
-        return ""
-    return (f"--out: {out_dir} holds results of a different config or input files (digest {found}, this config "
-            f"{loaded.digest}); `run` would refuse it: use another --out, or `run --no-resume` to replace them")
 
 
 def _run(args) -> int:

@@ -265,16 +265,17 @@ def _precision_problems(loaded: LoadedConfig, axes: dict) -> list[tuple[tuple, s
     T, m, gamma = p["temperature"], p["mass"], p["damping"]
     tiny, huge = rules.TINY[precision], rules.HUGE[precision]
     baths = axes.get("bath_temperature", np.array([cfg.system.bath_temperature]))
+    damping_key = _damping_key(cfg, axes)
     with np.errstate(all="ignore"):
         spread = _energy_spread(loaded, axes)
         quantities = {
             "temperature": (T, ("sweep", "temperature") if "temperature" in axes else ("system", "temperature")),
             "mass": (m[m > 0], ("sweep", "mass") if "mass" in axes else ("system", "mass")),
-            "damping": (gamma[gamma > 0], _damping_key(cfg, axes)),
+            "damping": (gamma[gamma > 0], damping_key),
             "bath_temperature": (baths[baths > 0], ("sweep", "bath_temperature") if "bath_temperature" in axes else ("system", "bath_temperature")),
             "temperature / mass": ((T / m)[m > 0], ("system", "mass")),
-            "damping / mass": ((gamma / m)[(m > 0) & (gamma > 0)], _damping_key(cfg, axes)),
-            "temperature / damping": ((T / gamma)[gamma > 0], _damping_key(cfg, axes)),
+            "damping / mass": ((gamma / m)[(m > 0) & (gamma > 0)], damping_key),
+            "temperature / damping": ((T / gamma)[gamma > 0], damping_key),
             "energy spread / temperature": (spread / T if spread > 0 else np.array([]), ("system", "temperature")),
         }
     for name, (values, loc) in quantities.items():
@@ -337,10 +338,11 @@ def _time_problems(cfg: Config, T, m, gamma) -> list[tuple[tuple, str]]:
                      f"not a normal {precision} number")]
     with np.errstate(all="ignore"):
         units = times["t1"] * np.maximum(np.where(np.isfinite(omega0), omega0, 0), 1 / relaxation)  # natural time units
-    if not (units <= math.sqrt(rules.HUGE[precision])).all():
-        i = int(np.argmax(~(units <= math.sqrt(rules.HUGE[precision]))))
+    most = math.sqrt(rules.HUGE[precision])
+    if not (units <= most).all():
+        i = int(np.argmax(~(units <= most)))
         return [(("integrate", "t1"), f"is {units[i]:.4g} natural time units at temperature {T[i]:.4g}, mass {m[i]:.4g}: more than "
-                 f"the {math.sqrt(rules.HUGE[precision]):.3g} the solver's arithmetic in {precision} can hold")]
+                 f"the {most:.3g} the solver's arithmetic in {precision} can hold")]
     if integrate.dt is None:
         return []
     t1, dt = times["t1"], times["dt"]

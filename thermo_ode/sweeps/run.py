@@ -208,7 +208,13 @@ def summarize(out_dir, exclude=()) -> RunSummary:
     done[list(exclude)] = False
     chunk_size = int(group.attrs["chunk_size"])
     points = group["status"].shape[0]
-    spans = [(c * chunk_size, min((c + 1) * chunk_size, points)) for c in np.flatnonzero(done)]
+    spans = []  # point ranges of the included chunks, neighbours joined (a finished store: one read)
+    for c in np.flatnonzero(done):
+        start, stop = c * chunk_size, min((c + 1) * chunk_size, points)
+        if spans and spans[-1][1] == start:
+            spans[-1] = (spans[-1][0], stop)
+        else:
+            spans.append((start, stop))
 
     def read(name):  # the included chunks only: an excluded one may not even decode
         array = group[name]

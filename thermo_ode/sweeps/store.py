@@ -186,10 +186,7 @@ def open_for_run(out_dir, plan: Plan, attrs: dict, resume: bool):
             raise StoreDamaged(f"{path}: cannot read the store's metadata ({type(exc).__name__}: {exc}); "
                                "--no-resume replaces it") from None
         if found != attrs["config_digest"]:
-            raise ConfigMismatch(
-                f"{path} holds results of a different config or input files (digest {found}, this run "
-                f"{attrs['config_digest']}); use another --out, or --no-resume to replace them"
-            )
+            raise ConfigMismatch(_mismatch(path, found, attrs["config_digest"]))
         if fmt != STORE_FORMAT:
             raise ConfigMismatch(f"{path} was written by an older thermo-ode (store format {fmt}, now {STORE_FORMAT}); "
                                  "--no-resume replaces it")
@@ -198,6 +195,23 @@ def open_for_run(out_dir, plan: Plan, attrs: dict, resume: bool):
     if not resume:
         remove_netcdf(out_dir)  # a copy of the results just replaced (until then, theirs)
     return group
+
+
+def _mismatch(path, found: str, digest: str) -> str:
+    return (f"{path} holds results of a different config or input files (digest {found}, this run "
+            f"{digest}); use another --out, or --no-resume to replace them")
+
+
+def other_run(out_dir, digest: str) -> str:
+    """What `open_for_run` would refuse for a run of `digest`: results of another config or
+    inputs in `out_dir` ("" if none, or none readable: a damaged store is the run's to report)."""
+    import zarr
+
+    try:
+        found = zarr.open_group(store_path(out_dir), mode="r").attrs.get("config_digest")
+    except Exception:
+        return ""
+    return "" if found == digest else _mismatch(store_path(out_dir), found, digest)
 
 
 def _create(path: pathlib.Path, plan: Plan, attrs: dict):
