@@ -71,16 +71,30 @@ def trace_solve(B: int, N: int, pool: int | None) -> dict:
         events = json.load(gzip.open(glob.glob(f"{folder}/**/*.trace.json.gz", recursive=True)[0]))["traceEvents"]
     complete = [e for e in events if e.get("ph") == "X"]
     executor = sum(e["dur"] for e in complete if e["name"] == "ThunkExecutor::Execute")
-    kernels = [e for e in complete if not e["name"].startswith(("$", "ThunkExecutor", "end: ")) and "Pjit" not in e["name"]
-               and "Execute" not in e["name"] and "trace" not in e["name"].lower()]
+    kernels = [
+        e
+        for e in complete
+        if not e["name"].startswith(("$", "ThunkExecutor", "end: "))
+        and "Pjit" not in e["name"]
+        and "Execute" not in e["name"]
+        and "trace" not in e["name"].lower()
+    ]
     counts = collections.Counter(e["name"] for e in kernels)
     # Kernels of the loop body run once per iteration on each device: the most common count.
     per_iteration_runs = collections.Counter(counts.values()).most_common(1)[0][0]
     steps = np.asarray(traj.num_steps)
     return dict(
-        B=B, N=N, devices=jax.local_device_count(), pool=pool, wall_s=wall, steps_total=int(steps.sum()),
-        kernel_runs=len(kernels), kernel_us=sum(e["dur"] for e in kernels), executor_us=executor,
-        loop_iterations_x_devices=per_iteration_runs, kernels_per_iteration=len(kernels) / per_iteration_runs,
+        B=B,
+        N=N,
+        devices=jax.local_device_count(),
+        pool=pool,
+        wall_s=wall,
+        steps_total=int(steps.sum()),
+        kernel_runs=len(kernels),
+        kernel_us=sum(e["dur"] for e in kernels),
+        executor_us=executor,
+        loop_iterations_x_devices=per_iteration_runs,
+        kernels_per_iteration=len(kernels) / per_iteration_runs,
         step_cost=step_cost(system, rho0, t1, None),
     )
 
@@ -92,8 +106,12 @@ def main():
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
     B, N = (int(v) for v in args.size.lower().split("x"))
-    result = dict(machine=f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}", jax=jax.__version__,
-                  trace=trace_solve(B, N, args.pool), log_ns_per_element=log_rates())
+    result = dict(
+        machine=f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        jax=jax.__version__,
+        trace=trace_solve(B, N, args.pool),
+        log_ns_per_element=log_rates(),
+    )
     trace = result["trace"]
     trace["dispatch_share"] = 1 - trace["kernel_us"] / trace["executor_us"]
     logs = trace["step_cost"]["transcendentals"] * trace["steps_total"]

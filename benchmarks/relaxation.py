@@ -59,7 +59,11 @@ THERMO_ODE = {  # simulate's keyword arguments for each thermo-ode method
 }
 VARIANTS = ("thermo-ode-1-device", "thermo-ode-groups", "thermo-ode-refill")  # run when named (or by a preset)
 PRESETS = {  # --preset NAME: sizes, precisions, methods
-    "gpu": (["100000x64", "1000000x64"], ["float64", "float32"], ["roofline", "thermo-ode", "thermo-ode-groups", "naive-diffrax"]),
+    "gpu": (
+        ["100000x64", "1000000x64"],
+        ["float64", "float32"],
+        ["roofline", "thermo-ode", "thermo-ode-groups", "naive-diffrax"],
+    ),
 }
 
 
@@ -135,11 +139,20 @@ def run_thermo_ode(B, N, precision, method="thermo-ode", pool=None):
 
     compile_s, wall, traj = _timed_twice(solve)
     steps = np.asarray(traj.num_steps)
-    return dict(compile_s=compile_s, wall_s=wall, steps_total=int(steps.sum()), steps_max=int(steps.max()),
-                devices=jax.local_device_count(), steps_computed=_steps_computed(system, t1, steps, options),
-                grouped_iterations=_grouped_iterations(system, t1, steps), ungrouped_iterations=int(steps.max()) * B,
-                worst_distance=float(np.asarray(traj.final_distance).max()), failed=int((np.asarray(traj.status) != 0).sum()),
-                options={k: str(v) for k, v in options.items()}, step_cost=step_cost(system, rho0, t1, options.get("solver")))
+    return dict(
+        compile_s=compile_s,
+        wall_s=wall,
+        steps_total=int(steps.sum()),
+        steps_max=int(steps.max()),
+        devices=jax.local_device_count(),
+        steps_computed=_steps_computed(system, t1, steps, options),
+        grouped_iterations=_grouped_iterations(system, t1, steps),
+        ungrouped_iterations=int(steps.max()) * B,
+        worst_distance=float(np.asarray(traj.final_distance).max()),
+        failed=int((np.asarray(traj.status) != 0).sum()),
+        options={k: str(v) for k, v in options.items()},
+        step_cost=step_cost(system, rho0, t1, options.get("solver")),
+    )
 
 
 def _steps_computed(system, t1, steps, options) -> int:
@@ -197,8 +210,21 @@ def step_cost(system, rho0, t1, solver, sample: int = 1024) -> dict:
     stepper = next((fused() for fused in FUSED.values() if type(stepper) is fused.method), stepper)
 
     def setup(s, r, t):
-        return set_up(s, r, jnp.zeros_like(r), t, jnp.stack([0 * t, t]), None, None, None, chart=resolve_chart("sphere"),
-                      solver=stepper, second_order=True, controller=diffrax.PIDController(rtol=1e-8, atol=1e-10), time="natural")
+        return set_up(
+            s,
+            r,
+            jnp.zeros_like(r),
+            t,
+            jnp.stack([0 * t, t]),
+            None,
+            None,
+            None,
+            chart=resolve_chart("sphere"),
+            solver=stepper,
+            second_order=True,
+            controller=diffrax.PIDController(rtol=1e-8, atol=1e-10),
+            time="natural",
+        )
 
     problems = eqx.filter_vmap(setup)(system, rho0, t1)
     states = eqx.filter_vmap(lambda p: p.solver.init(p.terms, 0 * p.dt0, p.dt0, p.y0, p.coefficients))(problems)
@@ -212,8 +238,12 @@ def step_cost(system, rho0, t1, solver, sample: int = 1024) -> dict:
     analysis = batched.lower(arrays).compile().cost_analysis()
     analysis = analysis[0] if isinstance(analysis, (list, tuple)) else analysis
     per_system = lambda key: float(analysis.get(key, 0.0)) / sample
-    return dict(flops=per_system("flops"), transcendentals=per_system("transcendentals"), bytes=per_system("bytes accessed"),
-                solver=type(stepper).__name__)
+    return dict(
+        flops=per_system("flops"),
+        transcendentals=per_system("transcendentals"),
+        bytes=per_system("bytes accessed"),
+        solver=type(stepper).__name__,
+    )
 
 
 def _sphere_rhs_jax(E, T, m, g):
@@ -244,9 +274,16 @@ def run_naive_diffrax(B, N, precision):
         def one(E, T, m, g):
             x0 = jnp.full(N, 2.0 / np.sqrt(N), E.dtype)
             sol = diffrax.diffeqsolve(
-                diffrax.ODETerm(_sphere_rhs_jax(E, T, m, g)), diffrax.Tsit5(), 0.0, common_t1, None, (x0, jnp.zeros_like(x0)),
-                saveat=diffrax.SaveAt(t1=True), stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
-                max_steps=1_000_000, throw=False,
+                diffrax.ODETerm(_sphere_rhs_jax(E, T, m, g)),
+                diffrax.Tsit5(),
+                0.0,
+                common_t1,
+                None,
+                (x0, jnp.zeros_like(x0)),
+                saveat=diffrax.SaveAt(t1=True),
+                stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
+                max_steps=1_000_000,
+                throw=False,
             )
             return sol.ys[0][-1], sol.stats["num_steps"], sol.result != diffrax.RESULTS.successful
 
@@ -255,8 +292,14 @@ def run_naive_diffrax(B, N, precision):
     args = [jnp.asarray(a) for a in (E, T, m, g)]
     compile_s, wall, (x, steps, status) = _timed_twice(lambda: jax.block_until_ready(solve(*args)))
     steps = np.asarray(steps)
-    return dict(compile_s=compile_s, wall_s=wall, steps_total=int(steps.sum()), steps_max=int(steps.max()),
-                worst_distance=float(softmax_distance(np.asarray(x, float), E, T).max()), failed=int((np.asarray(status) != 0).sum()))
+    return dict(
+        compile_s=compile_s,
+        wall_s=wall,
+        steps_total=int(steps.sum()),
+        steps_max=int(steps.max()),
+        worst_distance=float(softmax_distance(np.asarray(x, float), E, T).max()),
+        failed=int((np.asarray(status) != 0).sum()),
+    )
 
 
 def _sphere_rhs_numpy(E, T, m, g):
@@ -284,13 +327,22 @@ def run_scipy(B, N, precision):
     start = time.perf_counter()
     for i in picks:  # each system to its own end time: the most favourable way to use scipy
         y0 = np.concatenate([np.full(N, 2.0 / np.sqrt(N)), np.zeros(N)])
-        sol = solve_ivp(_sphere_rhs_numpy(E[i], T[i], m[i], g[i]), (0, t1[i]), y0, method="DOP853", rtol=rtol, atol=atol)
+        sol = solve_ivp(
+            _sphere_rhs_numpy(E[i], T[i], m[i], g[i]), (0, t1[i]), y0, method="DOP853", rtol=rtol, atol=atol
+        )
         steps.append(sol.nfev / 12)  # DOP853: 12 evaluations per step
         finals.append(sol.y[:N, -1])
     per_system = (time.perf_counter() - start) / len(picks)
     worst = float(softmax_distance(np.array(finals), E[picks], T[picks]).max())
-    return dict(compile_s=0.0, wall_s=per_system * B, measured_systems=len(picks), steps_total=float(np.mean(steps) * B),
-                steps_max=float(np.max(steps)), worst_distance=worst, failed=0)
+    return dict(
+        compile_s=0.0,
+        wall_s=per_system * B,
+        measured_systems=len(picks),
+        steps_total=float(np.mean(steps) * B),
+        steps_max=float(np.max(steps)),
+        worst_distance=worst,
+        failed=0,
+    )
 
 
 def run_torchdiffeq(B, N, precision):
@@ -318,8 +370,16 @@ def run_torchdiffeq(B, N, precision):
         y = odeint(rhs, y0, torch.tensor([0.0, float(t1.max())]), method="dopri5", rtol=rtol, atol=atol)[-1]
     wall = time.perf_counter() - start
     steps = calls[0] / 6  # dopri5 (FSAL): about 6 evaluations per step, shared by the batch
-    return dict(compile_s=0.0, wall_s=wall, steps_total=steps * B, steps_max=steps,
-                worst_distance=float(softmax_distance(y[:, :N].double().numpy(), E.double().numpy(), T[:, 0].double().numpy()).max()), failed=0)
+    return dict(
+        compile_s=0.0,
+        wall_s=wall,
+        steps_total=steps * B,
+        steps_max=steps,
+        worst_distance=float(
+            softmax_distance(y[:, :N].double().numpy(), E.double().numpy(), T[:, 0].double().numpy()).max()
+        ),
+        failed=0,
+    )
 
 
 def run_roofline(B, N, precision):
@@ -354,12 +414,23 @@ def run_roofline(B, N, precision):
 
     small = jax.device_put(jnp.full(2**20 if cpu else 2**26, 0.5, precision), spread)
     horner_s = best(horner, small)
-    return dict(bandwidth_gb_s=2 * big.nbytes / copy_s / 1e9, flops_g_s=2 * 64 * small.size / horner_s / 1e9,
-                backend=jax.default_backend(), device=str(jax.devices()[0].device_kind), devices=jax.local_device_count(), jax=jax.__version__)
+    return dict(
+        bandwidth_gb_s=2 * big.nbytes / copy_s / 1e9,
+        flops_g_s=2 * 64 * small.size / horner_s / 1e9,
+        backend=jax.default_backend(),
+        device=str(jax.devices()[0].device_kind),
+        devices=jax.local_device_count(),
+        jax=jax.__version__,
+    )
 
 
-METHODS = {**{name: run_thermo_ode for name in THERMO_ODE}, "naive-diffrax": run_naive_diffrax, "scipy-dop853": run_scipy,
-           "torchdiffeq": run_torchdiffeq, "roofline": run_roofline}
+METHODS = {
+    **{name: run_thermo_ode for name in THERMO_ODE},
+    "naive-diffrax": run_naive_diffrax,
+    "scipy-dop853": run_scipy,
+    "torchdiffeq": run_torchdiffeq,
+    "roofline": run_roofline,
+}
 
 
 # --- driver ---------------------------------------------------------------------------------
@@ -386,7 +457,9 @@ def available(method: str) -> bool:
 def run_worker(method, B, N, precision, pool, timeout) -> dict:
     """One method in a fresh process: its result row, or a row saying why there is none."""
     row = dict(method=method, B=B, N=N, precision=precision)
-    command = [sys.executable, __file__, "--worker", method, str(B), str(N), precision] + ([] if pool is None else ["--pool", str(pool)])
+    command = [sys.executable, __file__, "--worker", method, str(B), str(N), precision] + (
+        [] if pool is None else ["--pool", str(pool)]
+    )
     try:
         out = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -410,7 +483,14 @@ def add_ratios(rows) -> None:
         ref = next((r for r in rows if r["method"] == "thermo-ode" and same(r)), None)
         if ref:
             row["slowdown_vs_thermo_ode"] = row["wall_s"] / ref["wall_s"]
-        roof = next((r for r in rows if r["method"] == "roofline" and r["precision"] == row["precision"] and "bandwidth_gb_s" in r), None)
+        roof = next(
+            (
+                r
+                for r in rows
+                if r["method"] == "roofline" and r["precision"] == row["precision"] and "bandwidth_gb_s" in r
+            ),
+            None,
+        )
         if roof and "step_cost" in row:
             rate, cost = row["system_steps_per_s"], row["step_cost"]
             row["flops_fraction"] = rate * (cost["flops"] + cost["transcendentals"]) / (roof["flops_g_s"] * 1e9)
@@ -419,7 +499,11 @@ def add_ratios(rows) -> None:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", choices=list(PRESETS), help="a named set of sizes, precisions and methods (gpu: %s)" % " ".join(PRESETS["gpu"][0]))
+    parser.add_argument(
+        "--preset",
+        choices=list(PRESETS),
+        help=f"a named set of sizes, precisions and methods (gpu: {' '.join(PRESETS['gpu'][0])})",
+    )
     parser.add_argument("--sizes", nargs="+", help=f"BxN sizes (default: {' '.join(STANDARD_SIZES)})")
     parser.add_argument("--methods", nargs="+", choices=list(METHODS), help=f"default: all but {', '.join(VARIANTS)}")
     parser.add_argument("--precisions", nargs="+", choices=list(TOLERANCES), help="default: float64")
@@ -433,7 +517,11 @@ def main():
         method, B, N, precision = args.worker
         print(json.dumps(worker(method, int(B), int(N), precision, args.pool)))
         return
-    sizes, precisions, methods = PRESETS[args.preset] if args.preset else (STANDARD_SIZES, ["float64"], [m for m in METHODS if m not in VARIANTS])
+    sizes, precisions, methods = (
+        PRESETS[args.preset]
+        if args.preset
+        else (STANDARD_SIZES, ["float64"], [m for m in METHODS if m not in VARIANTS])
+    )
     sizes, precisions, methods = args.sizes or sizes, args.precisions or precisions, args.methods or methods
 
     rows = []
@@ -453,10 +541,16 @@ def main():
                 if args.json:  # so far, in case the run is stopped
                     with open(args.json, "w") as fh:
                         json.dump(dict(rows=rows, complete=False), fh, indent=2)
-                print(f"  {precision} {method:18s} {B:>8d} x {N:<3d} " + (f"wall {row['wall_s']:9.3f} s" if "wall_s" in row else row["skipped"]),
-                      file=sys.stderr, flush=True)
+                print(
+                    f"  {precision} {method:18s} {B:>8d} x {N:<3d} "
+                    + (f"wall {row['wall_s']:9.3f} s" if "wall_s" in row else row["skipped"]),
+                    file=sys.stderr,
+                    flush=True,
+                )
     add_ratios(rows)
-    report = dict(machine=f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}", rows=rows)
+    report = dict(
+        machine=f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}", rows=rows
+    )
     roof = next((r for r in rows if r["method"] == "roofline" and "jax" in r), None)
     if roof:
         report["jax"] = f"{roof['jax']} on {roof['backend']} ({roof['device']})"
@@ -474,7 +568,19 @@ def print_table(report):
 
     console = Console(width=200)
     table = Table(title=f"relaxation benchmark: {report['machine']}, jax {report.get('jax', '(no roofline run)')}")
-    for column in ("B x N", "precision", "method", "compile s", "wall s", "steps (total)", "steps max", "system-steps/s", "peak MB", "worst distance", "x slower than thermo-ode"):
+    for column in (
+        "B x N",
+        "precision",
+        "method",
+        "compile s",
+        "wall s",
+        "steps (total)",
+        "steps max",
+        "system-steps/s",
+        "peak MB",
+        "worst distance",
+        "x slower than thermo-ode",
+    ):
         table.add_column(column, justify="right")
     fmt = lambda v, f: "-" if v is None else format(v, f)
     for r in report["rows"]:
@@ -484,15 +590,25 @@ def print_table(report):
             table.add_row(f"{r['B']} x {r['N']}", r["precision"], r["method"], r["skipped"], *[""] * 7)
             continue
         table.add_row(
-            f"{r['B']} x {r['N']}", r["precision"], r["method"], fmt(r["compile_s"], ".2f"), fmt(r["wall_s"], ".3g"), fmt(r["steps_total"], ".3g"),
-            fmt(r["steps_max"], ".0f"), fmt(r.get("system_steps_per_s"), ".3g"), fmt(r["peak_rss_mb"], ".0f"),
-            fmt(r["worst_distance"], ".1e"), fmt(r.get("slowdown_vs_thermo_ode"), ".3g"),
+            f"{r['B']} x {r['N']}",
+            r["precision"],
+            r["method"],
+            fmt(r["compile_s"], ".2f"),
+            fmt(r["wall_s"], ".3g"),
+            fmt(r["steps_total"], ".3g"),
+            fmt(r["steps_max"], ".0f"),
+            fmt(r.get("system_steps_per_s"), ".3g"),
+            fmt(r["peak_rss_mb"], ".0f"),
+            fmt(r["worst_distance"], ".1e"),
+            fmt(r.get("slowdown_vs_thermo_ode"), ".3g"),
         )
     console.print(table)
     for r in report["rows"]:
         if r["method"] == "roofline" and "bandwidth_gb_s" in r:
-            console.print(f"roofline {r['precision']} on {r['devices']} {r['backend']} device(s) ({r['device']}): copy {r['bandwidth_gb_s']:.1f} GB/s, "
-                          f"fused elementwise {r['flops_g_s']:.1f} Gflop/s")
+            console.print(
+                f"roofline {r['precision']} on {r['devices']} {r['backend']} device(s) ({r['device']}): copy {r['bandwidth_gb_s']:.1f} GB/s, "
+                f"fused elementwise {r['flops_g_s']:.1f} Gflop/s"
+            )
         elif "step_cost" in r and "wall_s" in r:
             cost = r["step_cost"]
             console.print(
@@ -500,7 +616,11 @@ def print_table(report):
                 f"{r['steps_total'] / r['steps_computed']:.3f} (grouped vmap {r['steps_total'] / r['grouped_iterations']:.2f}, "
                 f"one vmap {r['steps_total'] / r['ungrouped_iterations']:.2f}); "
                 f"one {cost['solver']} step counted {cost['flops'] + cost['transcendentals']:.0f} flops, {cost['bytes']:.0f} bytes"
-                + (f": {r['flops_fraction']:.1%} of the elementwise flop rate, {r['bandwidth_fraction']:.1%} of the copy bandwidth" if "flops_fraction" in r else "")
+                + (
+                    f": {r['flops_fraction']:.1%} of the elementwise flop rate, {r['bandwidth_fraction']:.1%} of the copy bandwidth"
+                    if "flops_fraction" in r
+                    else ""
+                )
             )
 
 
@@ -513,14 +633,20 @@ def plot_scaling(report, path):
     fig, ax = plt.subplots(figsize=(6.4, 4.4), layout="constrained")
     timed = [m for m in METHODS if m != "roofline"]
     colors = plt.get_cmap("viridis")(np.linspace(0, 0.8, len(timed)))
-    curves = lambda method: [r for r in report["rows"] if r["method"] == method and r["precision"] == "float64" and "wall_s" in r and r["B"] * r["N"] >= 1024 * 32]
+    curves = lambda method: [
+        r
+        for r in report["rows"]
+        if r["method"] == method and r["precision"] == "float64" and "wall_s" in r and r["B"] * r["N"] >= 1024 * 32
+    ]
     for color, method in zip(colors, timed):
         if rows := curves(method):
             ax.loglog([r["B"] * r["N"] for r in rows], [r["wall_s"] for r in rows], "o-", color=color, label=method)
     if ref := curves("thermo-ode"):
         x = np.array([r["B"] * r["N"] for r in ref], float)
         ax.loglog(x, ref[0]["wall_s"] * x / x[0], "k:", label="linear in B x N")
-    ax.set(xlabel="B x N (systems x tokens)", ylabel="wall time after compile (s)", title=f"Scaling on {report['machine']}")
+    ax.set(
+        xlabel="B x N (systems x tokens)", ylabel="wall time after compile (s)", title=f"Scaling on {report['machine']}"
+    )
     ax.legend(fontsize=8)
     fig.savefig(path, dpi=130)
 

@@ -38,8 +38,22 @@ def measure(points: int, workers: int, folder: pathlib.Path) -> dict:
     config.write_text(CONFIG.format(points=points, seeds=points // 10))
     out = folder / f"run-{points}"
     start = time.perf_counter()
-    run = subprocess.run([sys.executable, "-m", "thermo_ode.cli", "run", str(config), "--out", str(out), "--workers", str(workers),
-                          "--no-netcdf"], capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "thermo_ode.cli",
+            "run",
+            str(config),
+            "--out",
+            str(out),
+            "--workers",
+            str(workers),
+            "--no-netcdf",
+        ],
+        capture_output=True,
+        text=True,
+    )
     run_s = time.perf_counter() - start
     if run.returncode != 0:
         raise SystemExit(f"run of {points} points failed:\n{run.stdout}\n{run.stderr}")
@@ -57,9 +71,20 @@ def measure(points: int, workers: int, folder: pathlib.Path) -> dict:
     check, verify_s = timed(lambda: store.verify(group))
     assert check.intact and done.all()
     netcdf, export_s = timed(lambda: store.export_netcdf(out))
-    return dict(points=points, chunks=int(done.size), run_s=run_s, files=len(files), bytes=sum(p.stat().st_size for p in files),
-                metadata_files=len(metadata), metadata_bytes=sum(p.stat().st_size for p in metadata), open_s=open_s,
-                committed_s=committed_s, verify_s=verify_s, export_s=export_s, netcdf_bytes=netcdf.stat().st_size)
+    return dict(
+        points=points,
+        chunks=int(done.size),
+        run_s=run_s,
+        files=len(files),
+        bytes=sum(p.stat().st_size for p in files),
+        metadata_files=len(metadata),
+        metadata_bytes=sum(p.stat().st_size for p in metadata),
+        open_s=open_s,
+        committed_s=committed_s,
+        verify_s=verify_s,
+        export_s=export_s,
+        netcdf_bytes=netcdf.stat().st_size,
+    )
 
 
 LINEAR = ("chunks", "run_s", "files", "bytes", "committed_s", "verify_s", "export_s", "netcdf_bytes")
@@ -83,16 +108,21 @@ def main():
             rows.append(measure(points, args.workers, pathlib.Path(folder)))
     projected = extrapolate(rows[-1], TARGET)
     mib = 2**20
-    print(f"{'points':>11} {'chunks':>7} {'run s':>8} {'files':>9} {'store MiB':>10} {'meta KiB':>9} {'open s':>7} "
-          f"{'committed s':>11} {'verify s':>9} {'netCDF s':>9} {'netCDF MiB':>10}")
+    print(
+        f"{'points':>11} {'chunks':>7} {'run s':>8} {'files':>9} {'store MiB':>10} {'meta KiB':>9} {'open s':>7} "
+        f"{'committed s':>11} {'verify s':>9} {'netCDF s':>9} {'netCDF MiB':>10}"
+    )
     for r, label in [(r, "") for r in rows] + [(projected, "  (extrapolated)")]:
-        print(f"{r['points']:>11.0f} {r['chunks']:>7.0f} {r['run_s']:>8.1f} {r['files']:>9.0f} {r['bytes'] / mib:>10.1f} "
-              f"{r['metadata_bytes'] / 1024:>9.1f} {r['open_s']:>7.2f} {r['committed_s']:>11.2f} {r['verify_s']:>9.1f} "
-              f"{r['export_s']:>9.1f} {r['netcdf_bytes'] / mib:>10.1f}{label}")
+        print(
+            f"{r['points']:>11.0f} {r['chunks']:>7.0f} {r['run_s']:>8.1f} {r['files']:>9.0f} {r['bytes'] / mib:>10.1f} "
+            f"{r['metadata_bytes'] / 1024:>9.1f} {r['open_s']:>7.2f} {r['committed_s']:>11.2f} {r['verify_s']:>9.1f} "
+            f"{r['export_s']:>9.1f} {r['netcdf_bytes'] / mib:>10.1f}{label}"
+        )
     if args.json:
         machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-        pathlib.Path(args.json).write_text(json.dumps(dict(machine=machine, workers=args.workers, rows=rows, projected=projected),
-                                                      indent=2))
+        pathlib.Path(args.json).write_text(
+            json.dumps(dict(machine=machine, workers=args.workers, rows=rows, projected=projected), indent=2)
+        )
 
 
 if __name__ == "__main__":

@@ -47,8 +47,13 @@ def worker(points: int) -> dict:
         start = time.perf_counter()
         summary = sweeps.run(loaded, f"{out}/run", devices=devices)
         wall = time.perf_counter() - start
-    return dict(points=summary.points, converged=summary.converged, wall_s=wall, devices=devices,
-                peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return dict(
+        points=summary.points,
+        converged=summary.converged,
+        wall_s=wall,
+        devices=devices,
+        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    )
 
 
 def main():
@@ -62,11 +67,15 @@ def main():
         return
     rows = []
     for points in args.points:
-        out = subprocess.run([sys.executable, __file__, "--worker", str(points)], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--worker", str(points)], capture_output=True, text=True, check=True
+        )
         r = json.loads(out.stdout.strip().splitlines()[-1])
         rows.append(r)
-        print(f"{r['points']:>9d} points: peak {r['peak_rss_mb']:7.0f} MB, {r['wall_s']:7.1f} s "
-              f"({1e6 * r['wall_s'] / r['points']:.0f} us/point), {r['converged']} converged")
+        print(
+            f"{r['points']:>9d} points: peak {r['peak_rss_mb']:7.0f} MB, {r['wall_s']:7.1f} s "
+            f"({1e6 * r['wall_s'] / r['points']:.0f} us/point), {r['converged']} converged"
+        )
     if args.json:
         machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
         pathlib.Path(args.json).write_text(json.dumps(dict(machine=machine, rows=rows), indent=2))

@@ -31,8 +31,11 @@ def main() -> int:
     args = parser.parse_args()
     workers = 1 if args.gpus else args.cpus  # per job; each with one thread (cores / processes)
     cluster = SLURMCluster(
-        cores=workers, processes=workers,
-        job_cpu=args.cpus, memory=args.memory, walltime=args.walltime,
+        cores=workers,
+        processes=workers,
+        job_cpu=args.cpus,
+        memory=args.memory,
+        walltime=args.walltime,
         job_extra_directives=[f"--gpus={args.gpus}"] if args.gpus else [],
     )
     try:
@@ -40,7 +43,9 @@ def main() -> int:
             print(cluster.job_script())
             return 0
         cluster.scale(jobs=args.jobs)
-        return subprocess.call(["thermo-ode", "run", args.config, "--out", args.out, "--scheduler", cluster.scheduler_address])
+        return subprocess.call(
+            ["thermo-ode", "run", args.config, "--out", args.out, "--scheduler", cluster.scheduler_address]
+        )
     finally:
         cluster.close()
 

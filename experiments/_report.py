@@ -33,8 +33,13 @@ def options(doc: str, default: pathlib.Path | None = RESULTS) -> pathlib.Path | 
     global OUT
     where = "only print" if default is None else os.path.relpath(default, ROOT) + "/"
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=pathlib.Path, default=default, metavar="DIR",
-                        help=f"write the results (JSON, figures) into DIR, created if missing (default: {where})")
+    parser.add_argument(
+        "--out",
+        type=pathlib.Path,
+        default=default,
+        metavar="DIR",
+        help=f"write the results (JSON, figures) into DIR, created if missing (default: {where})",
+    )
     OUT = parser.parse_args().out
     if OUT is not None:
         OUT.mkdir(parents=True, exist_ok=True)
@@ -54,7 +59,9 @@ class Timer:
         return round(time.perf_counter() - self.start, 1)
 
 
-def record(name: str, *, claim: str, run: str, outcome: str, verdict: str, numbers: dict, figure, timer: Timer) -> pathlib.Path:
+def record(
+    name: str, *, claim: str, run: str, outcome: str, verdict: str, numbers: dict, figure, timer: Timer
+) -> pathlib.Path:
     import jax
 
     from thermo_ode.plotting import save

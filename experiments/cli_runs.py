@@ -57,11 +57,17 @@ def store_facts(out_dir: pathlib.Path) -> dict:
     ds = open_results(out_dir, grid=False)
     steps = np.asarray(ds["num_steps"])
     return dict(
-        points=int(ds.sizes["point"]), rows=int(ds.sizes["query"]), solves=summary.points,
-        converged=summary.converged, not_converged=summary.not_converged, failed=summary.failed,
-        thermal=summary.thermal, equipartition=summary.equipartition,
+        points=int(ds.sizes["point"]),
+        rows=int(ds.sizes["query"]),
+        solves=summary.points,
+        converged=summary.converged,
+        not_converged=summary.not_converged,
+        failed=summary.failed,
+        thermal=summary.thermal,
+        equipartition=summary.equipartition,
         worst_final_distance=summary.worst_final_distance,
-        steps_min=int(steps.min()), steps_max=int(steps.max()),
+        steps_min=int(steps.min()),
+        steps_max=int(steps.max()),
     )
 
 

@@ -15,9 +15,8 @@ import diffrax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
-from jax.scipy.special import xlogy
-
 from _report import Timer, record
+from jax.scipy.special import xlogy
 
 timer = Timer()
 rng = np.random.default_rng(0)
@@ -48,28 +47,47 @@ runs = {}
 for gamma in (0.0, 0.5):
     for constant in (True, False):
         sol = diffrax.diffeqsolve(
-            diffrax.ODETerm(field), diffrax.Tsit5(), 0.0, ts[-1], None, (x0, velocity0), args=(gamma, constant),
-            saveat=diffrax.SaveAt(ts=jnp.asarray(ts)), stepsize_controller=diffrax.PIDController(rtol=1e-11, atol=1e-13), max_steps=200_000,
+            diffrax.ODETerm(field),
+            diffrax.Tsit5(),
+            0.0,
+            ts[-1],
+            None,
+            (x0, velocity0),
+            args=(gamma, constant),
+            saveat=diffrax.SaveAt(ts=jnp.asarray(ts)),
+            stepsize_controller=diffrax.PIDController(rtol=1e-11, atol=1e-13),
+            max_steps=200_000,
         )
         runs[(gamma, constant)] = np.asarray(jnp.sum(sol.ys[0] ** 2 / 4, axis=-1))
 
 fig, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
 colors = plt.get_cmap("viridis")([0.05, 0.35, 0.6, 0.85])
 for color, ((gamma, constant), total) in zip(colors, runs.items()):
-    ax.semilogy(ts, np.maximum(np.abs(total - 1), 1e-17), color=color, ls="-" if constant else "--",
-                label=f"gamma = {gamma:g}, Lambda {'constant (eq. 18)' if constant else '(t)'}")
-ax.set(xlabel="time t (units of 1/omega)", ylabel="|sum rho - 1|", title=f"Normalisation under eq. 18 (N = {n}, T = m = 1)")
+    ax.semilogy(
+        ts,
+        np.maximum(np.abs(total - 1), 1e-17),
+        color=color,
+        ls="-" if constant else "--",
+        label=f"gamma = {gamma:g}, Lambda {'constant (eq. 18)' if constant else '(t)'}",
+    )
+ax.set(
+    xlabel="time t (units of 1/omega)", ylabel="|sum rho - 1|", title=f"Normalisation under eq. 18 (N = {n}, T = m = 1)"
+)
 ax.legend(fontsize=8)
-drift = {f"gamma={g:g}, {'constant' if c else 'time-dependent'}": float(np.abs(v - 1).max()) for (g, c), v in runs.items()}
+drift = {
+    f"gamma={g:g}, {'constant' if c else 'time-dependent'}": float(np.abs(v - 1).max()) for (g, c), v in runs.items()
+}
 final_constant = float(runs[(0.5, True)][-1])
 record(
     "constant_multiplier",
     claim="Eq. 18 with a constant Lagrange multiplier Lambda describes the motion on the simplex (sum rho = 1).",
     run=f"Eq. 18 in x = 2 sqrt(rho) (no renormalisation), N = {n}, random energies, Dirichlet(1) start at rest, gamma in {{0, 0.5}}, Tsit5 rtol 1e-11, t in [0, 30]; Lambda held at Lambda(0) versus Lambda(t).",
-    outcome=(f"With constant Lambda, sum rho leaves 1 by up to {max(drift['gamma=0, constant'], drift['gamma=0.5, constant']):.2f} "
-             f"(damped run settles at sum rho = {final_constant:.3f}); with Lambda(t) it stays within "
-             f"{max(drift['gamma=0, time-dependent'], drift['gamma=0.5, time-dependent']):.1e}. The equilibrium E + T ln rho = Lambda "
-             "(eq. 19) is unaffected: it fixes Lambda = -T ln Z."),
+    outcome=(
+        f"With constant Lambda, sum rho leaves 1 by up to {max(drift['gamma=0, constant'], drift['gamma=0.5, constant']):.2f} "
+        f"(damped run settles at sum rho = {final_constant:.3f}); with Lambda(t) it stays within "
+        f"{max(drift['gamma=0, time-dependent'], drift['gamma=0.5, time-dependent']):.1e}. The equilibrium E + T ln rho = Lambda "
+        "(eq. 19) is unaffected: it fixes Lambda = -T ln Z."
+    ),
     verdict="not supported",
     numbers={"max_abs_sum_rho_minus_1": drift},
     figure=fig,

@@ -99,22 +99,39 @@ def overdamped_error(rng):
 
 def collapse_error(rng):
     masses = np.array([0.1, 1.0, 10.0])
-    system = to.AttentionSystem(np.broadcast_to(rng.normal(size=5) * 1.5, (3, 5)), 1.5, masses, 2 * 0.4 * np.sqrt(masses * 1.5))
+    system = to.AttentionSystem(
+        np.broadcast_to(rng.normal(size=5) * 1.5, (3, 5)), 1.5, masses, 2 * 0.4 * np.sqrt(masses * 1.5)
+    )
     omega0 = np.asarray(to.linear_theory(system).natural_frequency)
     tau = np.linspace(0, 30, 301)
-    traj = to.simulate(system, np.array([0.3, 0.1, 0.2, 0.25, 0.15]), 30 / omega0, ts=tau / omega0[:, None], time="physical", rtol=1e-12, atol=1e-14)
+    traj = to.simulate(
+        system,
+        np.array([0.3, 0.1, 0.2, 0.25, 0.15]),
+        30 / omega0,
+        ts=tau / omega0[:, None],
+        time="physical",
+        rtol=1e-12,
+        atol=1e-14,
+    )
     rho = np.asarray(traj.rho)
     return float(max(np.abs(rho[0] - rho[1]).max(), np.abs(rho[2] - rho[1]).max()))
 
 
 def chart_errors(rng):
     T = np.array([0.5, 1.0, 2.0, 1.0])
-    system = to.AttentionSystem(rng.normal(size=(4, 6)) * T[:, None], T, np.array([1.0, 0.3, 4.0, 1.0]), np.array([0.0, 0.4, 2.0, 5.0]))
+    system = to.AttentionSystem(
+        rng.normal(size=(4, 6)) * T[:, None], T, np.array([1.0, 0.3, 4.0, 1.0]), np.array([0.0, 0.4, 2.0, 5.0])
+    )
     star = np.asarray(to.equilibrium(system))
     rho0 = star * (1 + 0.6 * rng.uniform(-1, 1, size=star.shape))
     rho0 /= rho0.sum(-1, keepdims=True)
-    runs = {c: to.simulate(system, rho0, 15.0, saves=201, chart=c, rtol=1e-12, atol=1e-14) for c in ("sphere", "logit", "simplex")}
-    return {c: float(np.abs(np.asarray(runs[c].rho) - np.asarray(runs["sphere"].rho)).max()) for c in ("logit", "simplex")}
+    runs = {
+        c: to.simulate(system, rho0, 15.0, saves=201, chart=c, rtol=1e-12, atol=1e-14)
+        for c in ("sphere", "logit", "simplex")
+    }
+    return {
+        c: float(np.abs(np.asarray(runs[c].rho) - np.asarray(runs["sphere"].rho)).max()) for c in ("logit", "simplex")
+    }
 
 
 def main():
@@ -139,7 +156,9 @@ def main():
     print(f"{'oracle':<{width}}  {'error':>9}  kind")
     for name, value, kind in rows:
         print(f"{name:<{width}}  {value:9.1e}  {kind}")
-    print(f"({time.perf_counter() - start:.0f} s on {platform.machine()}, {jax.devices()[0].platform}, jax {jax.__version__})")
+    print(
+        f"({time.perf_counter() - start:.0f} s on {platform.machine()}, {jax.devices()[0].platform}, jax {jax.__version__})"
+    )
     result = {
         "errors": {name: value for name, value, _ in rows},
         "seconds": round(time.perf_counter() - start, 1),

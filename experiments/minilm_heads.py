@@ -17,8 +17,8 @@ import tempfile
 
 import matplotlib.pyplot as plt
 import numpy as np
-
 from _report import RESULTS, Timer
+
 from thermo_ode import sweeps
 from thermo_ode.sweeps import open_results
 
@@ -36,10 +36,15 @@ at_scale = ds.sel(temperature=np.sqrt(32), method="nearest")
 equilibrium = at_scale.equilibrium.isel(mass=0).transpose("layer", "head", "query", "token").values
 final = at_scale.rho.isel(save=-1).transpose("layer", "head", "mass", "query", "token").values
 numbers = dict(
-    rows=summary.points, converged=summary.converged, failed=summary.failed, seconds=None,
+    rows=summary.points,
+    converged=summary.converged,
+    failed=summary.failed,
+    seconds=None,
     worst_equilibrium_vs_reference=float(np.abs(equilibrium - reference).max()),
     worst_final_rho_vs_reference=float(np.abs(final - reference[:, :, None]).max()),
-    worst_final_distance_by_temperature={f"{t:.4g}": float(ds.final_distance.sel(temperature=t).max()) for t in ds.temperature.values},
+    worst_final_distance_by_temperature={
+        f"{t:.4g}": float(ds.final_distance.sel(temperature=t).max()) for t in ds.temperature.values
+    },
     worst_final_distance_by_mass={f"{m:g}": float(ds.final_distance.sel(mass=m).max()) for m in ds.mass.values},
 )
 
@@ -52,8 +57,11 @@ one = at_scale.sel(layer=layer, head=head, mass=1.0)
 colors = plt.get_cmap("viridis")(np.linspace(0, 0.85, one.sizes["query"]))
 for row, color in zip(range(one.sizes["query"]), colors):
     axes[1].semilogy(one.t.values, np.maximum(one.distance.isel(query=row).values, 1e-16), color=color, lw=1)
-axes[1].set(xlabel="physical time t (m = 1, T = sqrt(32): 1/omega0 = 0.42)", ylabel="Fisher-Rao distance to the attention",
-            title=f"Its 13 query rows relax (T = sqrt(32), m = 1, zeta = 0.5)")
+axes[1].set(
+    xlabel="physical time t (m = 1, T = sqrt(32): 1/omega0 = 0.42)",
+    ylabel="Fisher-Rao distance to the attention",
+    title="Its 13 query rows relax (T = sqrt(32), m = 1, zeta = 0.5)",
+)
 worst = ds.final_distance.max(["temperature", "mass", "query"]).transpose("layer", "head").values
 image = axes[2].imshow(worst, cmap="viridis", norm=plt.matplotlib.colors.LogNorm())
 fig.colorbar(image, ax=axes[2], label="worst final distance (3 T x 3 m x 13 rows)")

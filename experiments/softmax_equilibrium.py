@@ -13,9 +13,9 @@ import itertools
 
 import matplotlib.pyplot as plt
 import numpy as np
+from _report import Timer, record
 
 import thermo_ode as to
-from _report import Timer, record
 
 timer = Timer()
 rng = np.random.default_rng(0)
@@ -43,10 +43,20 @@ colors = plt.get_cmap("viridis")(np.linspace(0, 0.85, 3))
 for z, color in zip([0.2, 1.0, 5.0], colors):
     rows = np.flatnonzero(zeta == z)
     for i in rows:
-        axes[0].semilogy(np.asarray(traj.ts[i]) / relax[i], np.maximum(np.asarray(traj.distance[i]), 1e-13), color=color, lw=0.4, alpha=0.4)
+        axes[0].semilogy(
+            np.asarray(traj.ts[i]) / relax[i],
+            np.maximum(np.asarray(traj.distance[i]), 1e-13),
+            color=color,
+            lw=0.4,
+            alpha=0.4,
+        )
     axes[0].plot([], [], color=color, label=f"zeta = {z:g}")
 axes[0].axhline(1e-6, color="k", ls="--", lw=0.8, label="tolerance 1e-6")
-axes[0].set(xlabel="t / predicted relaxation time", ylabel="Fisher-Rao distance to softmax (rad)", title=f"{len(grid)} random heads from random starts")
+axes[0].set(
+    xlabel="t / predicted relaxation time",
+    ylabel="Fisher-Rao distance to softmax (rad)",
+    title=f"{len(grid)} random heads from random starts",
+)
 axes[0].legend(fontsize=8)
 axes[1].hist(np.log10(final), bins=40, color=colors[0])
 axes[1].set(xlabel="log10 final distance to softmax", ylabel="systems", title=f"worst {final.max():.1e}")
@@ -58,7 +68,12 @@ record(
     run=f"{len(grid)} systems: T/sqrt(d_k) in {{0.25, 1, 4}} x m in {{0.1, 1, 10}} x zeta in {{0.2, 1, 5}} x N in {{4, 16, 64}} x {seeds} random heads (d_k = {d_k}), Dirichlet(1) starts, 30 predicted relaxation times, Tsit5 rtol 1e-10, float64, one batched call.",
     outcome=f"{int(ok.sum())}/{len(grid)} solves succeeded; every system ended within {final.max():.1e} of softmax (median {np.median(final):.1e}); worst: T={T[worst]:.3g}, m={m[worst]:g}, zeta={zeta[worst]:g}, N={n[worst]}.",
     verdict="supported" if ok.all() and final.max() < 1e-6 else "not supported",
-    numbers={"systems": len(grid), "succeeded": int(ok.sum()), "worst_final_distance": float(final.max()), "median_final_distance": float(np.median(final))},
+    numbers={
+        "systems": len(grid),
+        "succeeded": int(ok.sum()),
+        "worst_final_distance": float(final.max()),
+        "median_final_distance": float(np.median(final)),
+    },
     figure=fig,
     timer=timer,
 )

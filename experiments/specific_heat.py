@@ -12,9 +12,9 @@ OUT = options(__doc__)
 
 import matplotlib.pyplot as plt
 import numpy as np
+from _report import Timer, record
 
 import thermo_ode as to
-from _report import Timer, record
 from thermo_ode.plotting import heat_capacity_curve
 
 timer = Timer()
@@ -60,13 +60,21 @@ record(
     "specific_heat",
     claim="Specific heat governs phase transitions of the 'information gas' (sections IV and VIII).",
     run=f"C(T) = Var(E)/T^2 for random heads (d_k = {d_k}, mean over {heads}) and a two-level spectrum (gap {gap:g}), N in {sizes}, T from 0.3 to 80.",
-    outcome=(f"Random heads: a smooth maximum C = {rp[0, 1]:.2f} ... {rp[-1, 1]:.2f} at T = {rp[0, 0]:.2f} ... {rp[-1, 0]:.2f} for N = 8 ... 4096, "
-             f"following the random-energy-model scale sigma/sqrt(2 ln N) = {rem[0]:.2f} ... {rem[-1]:.2f} at {(rp[:, 0] / rem).min():.2f}-{(rp[:, 0] / rem).max():.2f} times it (sigma = std of E = {rp[0, 2]:.1f}); the peak grows with N (roughly as ln N) and moves to lower T. "
-             f"Two-level: Schottky peak C = {sp[0, 1]:.2f} ... {sp[-1, 1]:.2f} at T = {sp[0, 0]:.2f} ... {sp[-1, 0]:.2f}. "
-             f"No singularity at any finite N, so no phase transition in the thermodynamic sense; the operating point T = sqrt(d_k) = {np.sqrt(d_k):g} lies above the random-head peak for every N (the high-temperature side)."),
+    outcome=(
+        f"Random heads: a smooth maximum C = {rp[0, 1]:.2f} ... {rp[-1, 1]:.2f} at T = {rp[0, 0]:.2f} ... {rp[-1, 0]:.2f} for N = 8 ... 4096, "
+        f"following the random-energy-model scale sigma/sqrt(2 ln N) = {rem[0]:.2f} ... {rem[-1]:.2f} at {(rp[:, 0] / rem).min():.2f}-{(rp[:, 0] / rem).max():.2f} times it (sigma = std of E = {rp[0, 2]:.1f}); the peak grows with N (roughly as ln N) and moves to lower T. "
+        f"Two-level: Schottky peak C = {sp[0, 1]:.2f} ... {sp[-1, 1]:.2f} at T = {sp[0, 0]:.2f} ... {sp[-1, 0]:.2f}. "
+        f"No singularity at any finite N, so no phase transition in the thermodynamic sense; the operating point T = sqrt(d_k) = {np.sqrt(d_k):g} lies above the random-head peak for every N (the high-temperature side)."
+    ),
     verdict="not testable as stated",
-    numbers={"N": sizes, "random_peak_T": rp[:, 0].round(3).tolist(), "random_peak_C": rp[:, 1].round(3).tolist(),
-             "rem_freezing_T": rem.round(3).tolist(), "two_level_peak_T": sp[:, 0].round(3).tolist(), "two_level_peak_C": sp[:, 1].round(3).tolist()},
+    numbers={
+        "N": sizes,
+        "random_peak_T": rp[:, 0].round(3).tolist(),
+        "random_peak_C": rp[:, 1].round(3).tolist(),
+        "rem_freezing_T": rem.round(3).tolist(),
+        "two_level_peak_T": sp[:, 0].round(3).tolist(),
+        "two_level_peak_C": sp[:, 1].round(3).tolist(),
+    },
     figure=fig,
     timer=timer,
 )

@@ -18,7 +18,15 @@ import re
 
 ROOT = pathlib.Path(__file__).parent.parent
 RESULTS = ROOT / "experiments" / "results"
-ORDER = ["softmax_equilibrium", "sqrt_dk_temperature", "constant_multiplier", "specific_heat", "equation_of_state", "rope_symmetry", "layer_trajectory"]
+ORDER = [
+    "softmax_equilibrium",
+    "sqrt_dk_temperature",
+    "constant_multiplier",
+    "specific_heat",
+    "equation_of_state",
+    "rope_symmetry",
+    "layer_trajectory",
+]
 BLOCK = re.compile(r"<!-- generated: (?P<name>[\w-]+) -->\n(?P<body>.*?)\n?<!-- end: (?P=name) -->", re.S)
 
 
@@ -41,7 +49,9 @@ def experiments() -> str:
     for name in ORDER:
         r = _load(RESULTS / f"{name}.json")
         cells = [_cell(r["claim"]), _cell(r["outcome"])]
-        lines.append(f"| [`{name}.py`](experiments/{name}.py) ([figure]({r['figure']})) | {cells[0]} | {cells[1]} | **{r['verdict']}** | {r['seconds']:.0f} s |")
+        lines.append(
+            f"| [`{name}.py`](experiments/{name}.py) ([figure]({r['figure']})) | {cells[0]} | {cells[1]} | **{r['verdict']}** | {r['seconds']:.0f} s |"
+        )
     return "\n".join(lines)
 
 
@@ -132,19 +142,21 @@ def langevin() -> str:
     variances = ", ".join(f"{v:.3f}" for v in small["0.001"]["mode_variance_over_tb"])
     offsets = ", ".join(_g(s["mean_offset"]) for s in small.values())
     e = r["equipartition"]
-    return "\n".join([
-        f"Measured by `python experiments/integrators_and_bath.py` ({r['seconds']:.0f} s); `tests/test_langevin.py` asserts each:",
-        "",
-        "| prediction | measured | test asserts |",
-        "|---|---|---|",
-        f"| equipartition `<K> = (N-1) T_b/2`, N = 8, 64 systems | ratio {e['ratio']:.4f} (standard error {e['standard_error']:.4f}) | within 2% |",
-        f"| stationary density N = 2, KS test against `prod rho^(-1/2) exp(-F/T_b)` | p = {m1['ks_n2']:.2f} (`gbaoab`, m = 1), {m0['ks_n2']:.2f} (`euler`, m = 0); flat measure p = {_g(m1['ks_n2_flat'])}, {_g(m0['ks_n2_flat'])} | p > 0.01; flat measure < 1e-10 |",
-        f"| stationary density N = 3, chi-square over (rho_1, rho_2) | p = {m1['chi2_n3']:.2f} (m = 1), {m0['chi2_n3']:.2f} (m = 0); flat measure p = {_g(m1['chi2_n3_flat'])}, {_g(m0['chi2_n3_flat'])} | p > 0.01; flat measure < 1e-10 |",
-        f"| mode variance / `(T_b/T)` at `T_b/T = 1e-3` | {variances} | within 5% |",
-        f"| Fisher–Rao offset of the mean of `rho` from softmax at `T_b/T` = 0.1, 0.01, 0.001 | {offsets} | decreasing with `T_b` |",
-        f"| RATTLE and g-BAOAB convergence order | {r['rattle_order']:.3f}, {r['gbaoab_order']:.3f} | 2 within 0.2 |",
-        f"| worst `abs(H - H(0))` over 1e4 periods, `gamma = 0`: RATTLE vs Tsit5 at equal force evaluations | worst {_g(r['rattle_energy']['worst'])} (trend {_g(r['rattle_energy']['drift'])}) vs {_g(r['tsit5_fixed_energy']['worst'])} (trend {_g(r['tsit5_fixed_energy']['drift'])}) | RATTLE bounded, no trend |",
-    ])
+    return "\n".join(
+        [
+            f"Measured by `python experiments/integrators_and_bath.py` ({r['seconds']:.0f} s); `tests/test_langevin.py` asserts each:",
+            "",
+            "| prediction | measured | test asserts |",
+            "|---|---|---|",
+            f"| equipartition `<K> = (N-1) T_b/2`, N = 8, 64 systems | ratio {e['ratio']:.4f} (standard error {e['standard_error']:.4f}) | within 2% |",
+            f"| stationary density N = 2, KS test against `prod rho^(-1/2) exp(-F/T_b)` | p = {m1['ks_n2']:.2f} (`gbaoab`, m = 1), {m0['ks_n2']:.2f} (`euler`, m = 0); flat measure p = {_g(m1['ks_n2_flat'])}, {_g(m0['ks_n2_flat'])} | p > 0.01; flat measure < 1e-10 |",
+            f"| stationary density N = 3, chi-square over (rho_1, rho_2) | p = {m1['chi2_n3']:.2f} (m = 1), {m0['chi2_n3']:.2f} (m = 0); flat measure p = {_g(m1['chi2_n3_flat'])}, {_g(m0['chi2_n3_flat'])} | p > 0.01; flat measure < 1e-10 |",
+            f"| mode variance / `(T_b/T)` at `T_b/T = 1e-3` | {variances} | within 5% |",
+            f"| Fisher–Rao offset of the mean of `rho` from softmax at `T_b/T` = 0.1, 0.01, 0.001 | {offsets} | decreasing with `T_b` |",
+            f"| RATTLE and g-BAOAB convergence order | {r['rattle_order']:.3f}, {r['gbaoab_order']:.3f} | 2 within 0.2 |",
+            f"| worst `abs(H - H(0))` over 1e4 periods, `gamma = 0`: RATTLE vs Tsit5 at equal force evaluations | worst {_g(r['rattle_energy']['worst'])} (trend {_g(r['rattle_energy']['drift'])}) vs {_g(r['tsit5_fixed_energy']['worst'])} (trend {_g(r['tsit5_fixed_energy']['drift'])}) | RATTLE bounded, no trend |",
+        ]
+    )
 
 
 def minilm() -> str:
@@ -158,8 +170,15 @@ def minilm() -> str:
 
 
 BENCHMARK = ROOT / "benchmarks" / "results" / "relaxation.json"
-METHOD_NAMES = {"thermo-ode": "thermo-ode", "thermo-ode-1-device": "thermo-ode, 1 device", "thermo-ode-groups": "thermo-ode, vmapped groups",
-                "thermo-ode-refill": "thermo-ode, refill", "naive-diffrax": "naive diffrax", "scipy-dop853": "scipy DOP853", "torchdiffeq": "torchdiffeq"}
+METHOD_NAMES = {
+    "thermo-ode": "thermo-ode",
+    "thermo-ode-1-device": "thermo-ode, 1 device",
+    "thermo-ode-groups": "thermo-ode, vmapped groups",
+    "thermo-ode-refill": "thermo-ode, refill",
+    "naive-diffrax": "naive diffrax",
+    "scipy-dop853": "scipy DOP853",
+    "torchdiffeq": "torchdiffeq",
+}
 # Issue 14's goals for the 4096 x 32 float64 workload: (label, key, goal, at least?)
 GOALS = [
     ("x faster than the scipy DOP853 loop", "vs_scipy", 200, True),
@@ -171,7 +190,14 @@ GOALS = [
 
 
 def _timed(report, method, B, N, precision="float64"):
-    return next((r for r in report["rows"] if (r["method"], r["B"], r["N"], r["precision"]) == (method, B, N, precision) and "wall_s" in r), None)
+    return next(
+        (
+            r
+            for r in report["rows"]
+            if (r["method"], r["B"], r["N"], r["precision"]) == (method, B, N, precision) and "wall_s" in r
+        ),
+        None,
+    )
 
 
 def benchmark() -> str:
@@ -189,7 +215,11 @@ def benchmark() -> str:
         if "wall_s" not in row:
             lines.append(f"{head} | {_cell(row['skipped'])} | | | | | | | | |")
             continue
-        compile_s = "-" if row["compile_s"] == 0 else ("n/a" if row["compile_s"] is None or row["compile_s"] < 0 else f"{row['compile_s']:.2f}")
+        compile_s = (
+            "-"
+            if row["compile_s"] == 0
+            else ("n/a" if row["compile_s"] is None or row["compile_s"] < 0 else f"{row['compile_s']:.2f}")
+        )
         useful = f"{row['steps_total'] / row['steps_computed']:.3f}" if "steps_computed" in row else "-"
         lines.append(
             f"{head} {row.get('devices', 1)} | {compile_s} | {_g(row['wall_s'], 3)} | {_g(row['steps_total'], 3)} | {row['system_steps_per_s']:.2e} | "
@@ -201,8 +231,13 @@ def benchmark() -> str:
 def _goal_values(report, B=4096, N=32) -> dict:
     ours = _timed(report, "thermo-ode", B, N)
     value = lambda method: (_timed(report, method, B, N) or {}).get("slowdown_vs_thermo_ode")
-    return dict(vs_scipy=value("scipy-dop853"), vs_naive=value("naive-diffrax"), useful=ours["steps_total"] / ours["steps_computed"],
-                rate=ours["system_steps_per_s"], flops_fraction=ours.get("flops_fraction"))
+    return dict(
+        vs_scipy=value("scipy-dop853"),
+        vs_naive=value("naive-diffrax"),
+        useful=ours["steps_total"] / ours["steps_computed"],
+        rate=ours["system_steps_per_s"],
+        flops_fraction=ours.get("flops_fraction"),
+    )
 
 
 def benchmark_goals() -> str:
@@ -212,7 +247,9 @@ def benchmark_goals() -> str:
     lines = ["| 4096 x 32, float64, rtol 1e-8 | goal | measured | |", "|---|---|---|---|"]
     for label, key, goal, at_least in GOALS:
         v = values[key]
-        shown = "not measured" if v is None else (f"{v:.1%}" if goal < 1 else (f"{v:.2e}" if goal > 1e3 else f"{v:.0f}"))
+        shown = (
+            "not measured" if v is None else (f"{v:.1%}" if goal < 1 else (f"{v:.2e}" if goal > 1e3 else f"{v:.0f}"))
+        )
         goal_shown = f"{goal:.0%}" if goal < 1 else (f"{goal:.1e}" if goal > 1e3 else f"{goal}")
         verdict = "" if v is None else ("met" if (v >= goal) == at_least else "**missed**")
         lines.append(f"| {label} | {'≥ ' if at_least else '≤ '}{goal_shown} | {shown} | {verdict} |")
@@ -232,7 +269,10 @@ def benchmark_findings() -> str:
         if row["method"] != "thermo-ode" or "wall_s" not in row or row["B"] == 1:
             continue
         B, N, precision = row["B"], row["N"], row["precision"]
-        others = [(METHOD_NAMES[m], _timed(r, m, B, N, precision)) for m in ("thermo-ode-1-device", "thermo-ode-groups", "naive-diffrax", "scipy-dop853")]
+        others = [
+            (METHOD_NAMES[m], _timed(r, m, B, N, precision))
+            for m in ("thermo-ode-1-device", "thermo-ode-groups", "naive-diffrax", "scipy-dop853")
+        ]
         ratios = ", ".join(f"{name} {_g(o['slowdown_vs_thermo_ode'], 3)}x" for name, o in others if o)
         cost = row["step_cost"]
         lines.append(
@@ -263,7 +303,8 @@ def sweep_memory() -> str:
     r = _load(ROOT / "benchmarks" / "results" / "sweep_memory.json")
     sizes = "; ".join(
         f"{row['points']:,} points: {row['wall_s']:.0f} s ({1e6 * row['wall_s'] / row['points']:.0f} µs per point), peak {row['peak_rss_mb']:.0f} MB, "
-        f"{row['converged']:,} converged" for row in r["rows"]
+        f"{row['converged']:,} converged"
+        for row in r["rows"]
     )
     return f"Measured by `python benchmarks/sweep_memory.py` on {r['machine']} ({r['rows'][0]['devices']} devices), end to end through the sweep runner and its store: {sizes}."
 
@@ -271,21 +312,42 @@ def sweep_memory() -> str:
 def store_scale() -> str:
     r = _load(ROOT / "benchmarks" / "results" / "store_scale.json")
     mib = 2**20
-    head = ("| points | chunks | run (s) | files | store (MiB) | metadata (KiB) | open (s) | committed? (s) | verify (s) "
-            "| netCDF copy (s) | netCDF (MiB) |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    head = (
+        "| points | chunks | run (s) | files | store (MiB) | metadata (KiB) | open (s) | committed? (s) | verify (s) "
+        "| netCDF copy (s) | netCDF (MiB) |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    )
+
     def row(x, label=""):
-        return (f"| {x['points']:,.0f}{label} | {x['chunks']:,.0f} | {x['run_s']:,.0f} | {x['files']:,.0f} | {x['bytes'] / mib:,.1f} | "
-                f"{x['metadata_bytes'] / 1024:,.1f} | {x['open_s']:.2f} | {x['committed_s']:,.2f} | {x['verify_s']:,.1f} | "
-                f"{x['export_s']:,.1f} | {x['netcdf_bytes'] / mib:,.1f} |")
+        return (
+            f"| {x['points']:,.0f}{label} | {x['chunks']:,.0f} | {x['run_s']:,.0f} | {x['files']:,.0f} | {x['bytes'] / mib:,.1f} | "
+            f"{x['metadata_bytes'] / 1024:,.1f} | {x['open_s']:.2f} | {x['committed_s']:,.2f} | {x['verify_s']:,.1f} | "
+            f"{x['export_s']:,.1f} | {x['netcdf_bytes'] / mib:,.1f} |"
+        )
+
     rows = [row(x) for x in r["rows"]] + [row(r["projected"], " (extrapolated)")]
-    return "\n".join([head, *rows, "", f"Measured by `python benchmarks/store_scale.py` on {r['machine']}, "
-                       f"{r['workers']} Dask workers (`--workers {r['workers']} --no-netcdf`), one CPU device each."])
+    return "\n".join(
+        [
+            head,
+            *rows,
+            "",
+            f"Measured by `python benchmarks/store_scale.py` on {r['machine']}, "
+            f"{r['workers']} Dask workers (`--workers {r['workers']} --no-netcdf`), one CPU device each.",
+        ]
+    )
 
 
 RENDERERS = {
-    "experiments": experiments, "default-run": default_run, "studies": studies, "accuracy": accuracy,
-    "langevin": langevin, "minilm": minilm, "benchmark": benchmark, "benchmark-goals": benchmark_goals, "benchmark-findings": benchmark_findings,
-    "sweep-memory": sweep_memory, "store-scale": store_scale,
+    "experiments": experiments,
+    "default-run": default_run,
+    "studies": studies,
+    "accuracy": accuracy,
+    "langevin": langevin,
+    "minilm": minilm,
+    "benchmark": benchmark,
+    "benchmark-goals": benchmark_goals,
+    "benchmark-findings": benchmark_findings,
+    "sweep-memory": sweep_memory,
+    "store-scale": store_scale,
     "profile": profile,
 }
 
@@ -301,12 +363,16 @@ def stale_blocks(text: str) -> list[str]:
 
 
 def rewrite(text: str) -> str:
-    return BLOCK.sub(lambda m: f"<!-- generated: {m['name']} -->\n{RENDERERS[m['name']]()}\n<!-- end: {m['name']} -->", text)
+    return BLOCK.sub(
+        lambda m: f"<!-- generated: {m['name']} -->\n{RENDERERS[m['name']]()}\n<!-- end: {m['name']} -->", text
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="update the generated blocks of the README and docs/ in place")
+    parser.add_argument(
+        "--write", action="store_true", help="update the generated blocks of the README and docs/ in place"
+    )
     args = parser.parse_args()
     if args.write:
         for page in documents():

@@ -33,12 +33,13 @@ def test_batched_call_equals_per_system_calls():
 
 def test_one_compile_for_a_whole_batch():
     """64 systems with different T, m, gamma and starts: one trace; new values reuse it."""
-    rng = np.random.default_rng(9)
 
     def batch(seed):
         r = np.random.default_rng(seed)
         return (
-            to.AttentionSystem(r.normal(size=(64, 9)), r.uniform(0.25, 4, 64), r.uniform(0.1, 10, 64), r.uniform(0.1, 5, 64)),
+            to.AttentionSystem(
+                r.normal(size=(64, 9)), r.uniform(0.25, 4, 64), r.uniform(0.1, 10, 64), r.uniform(0.1, 5, 64)
+            ),
             r.dirichlet(np.ones(9), size=64),
         )
 
@@ -143,7 +144,9 @@ def test_results_do_not_depend_on_the_device_count():
     import sys
 
     tests = pathlib.Path(__file__).parent
-    result = subprocess.run([sys.executable, "-c", DEVICES_SCRIPT, str(tests)], capture_output=True, text=True, cwd=tests.parent)
+    result = subprocess.run(
+        [sys.executable, "-c", DEVICES_SCRIPT, str(tests)], capture_output=True, text=True, cwd=tests.parent
+    )
     assert result.returncode == 0, result.stderr
     runs = json.loads(result.stdout.strip().splitlines()[-1])
     reference = runs.pop("vmap1")
@@ -170,12 +173,20 @@ def _temporaries(engine_name: str, B: int, pool: int = 8, N: int = 16) -> int:
     rho0 = jnp.full((B, N), 1 / N)
     t1 = jnp.full(B, 10.0)
     args = (system, rho0, jnp.zeros_like(rho0), t1, jnp.stack([0 * t1, t1], -1))
-    static = dict(chart=resolve_chart("sphere"), solver=resolve_solver("fused_tsit5"), second_order=True,
-                  controller=diffrax.PIDController(rtol=1e-8, atol=1e-10), max_steps=1000, time="natural")
+    static = dict(
+        chart=resolve_chart("sphere"),
+        solver=resolve_solver("fused_tsit5"),
+        second_order=True,
+        controller=diffrax.PIDController(rtol=1e-8, atol=1e-10),
+        max_steps=1000,
+        time="natural",
+    )
     if engine_name == "refill":
         program = functools.partial(engine._refill, pool=pool, **static)
     else:
-        one = lambda s, r, v, t, ts: core.integrate(s, r, v, t, ts, None, jnp.zeros_like(t), None, adjoint=diffrax.RecursiveCheckpointAdjoint(), **static)
+        one = lambda s, r, v, t, ts: core.integrate(
+            s, r, v, t, ts, None, jnp.zeros_like(t), None, adjoint=diffrax.RecursiveCheckpointAdjoint(), **static
+        )
         program = jax.vmap(one)
     return jax.jit(program).lower(*args).compile().memory_analysis().temp_size_in_bytes
 

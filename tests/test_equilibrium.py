@@ -3,7 +3,6 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -43,7 +42,9 @@ def test_thermodynamic_identities():
     # F* = -T ln Z = U - T S, evaluated independently.
     np.testing.assert_allclose(to.free_energy(rho, system), -T * to.log_partition(system), atol=1e-12)
     np.testing.assert_allclose(
-        to.internal_energy(rho, system) - T * to.entropy(rho, system.mask), to.equilibrium_free_energy(system), atol=1e-12
+        to.internal_energy(rho, system) - T * to.entropy(rho, system.mask),
+        to.equilibrium_free_energy(system),
+        atol=1e-12,
     )
     np.testing.assert_allclose(to.partition_function(system), np.exp(to.log_partition(system)), rtol=1e-12)
 
@@ -93,4 +94,7 @@ def test_extreme_logits_stay_finite_and_correct():
 def test_masked_energies_may_be_infinite():
     energies = np.array([1.0, np.inf, 0.5])
     system = to.AttentionSystem(energies, 1.0, mask=np.array([True, False, True]))
-    np.testing.assert_allclose(to.equilibrium(system), [np.exp(-1) / (np.exp(-1) + np.exp(-0.5)), 0, np.exp(-0.5) / (np.exp(-1) + np.exp(-0.5))])
+    np.testing.assert_allclose(
+        to.equilibrium(system),
+        [np.exp(-1) / (np.exp(-1) + np.exp(-0.5)), 0, np.exp(-0.5) / (np.exp(-1) + np.exp(-0.5))],
+    )

@@ -32,7 +32,9 @@ SCRIPTS = sorted(p for p in (ROOT / "experiments").glob("*.py") if p.name not in
 
 def _run(*args, cwd=None, timeout=120):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
@@ -46,9 +48,20 @@ def test_every_script_takes_out(script):
 def test_an_experiment_writes_into_out_and_leaves_the_committed_results_alone(tmp_path):
     """The fastest experiment (specific_heat, a few seconds) with --out: its JSON and figure land
     there, and experiments/results/ is unchanged."""
+
     def tracked():  # the committed outputs, byte for byte, and what git says of them
-        files = {p: p.read_bytes() for d in ("experiments/results", "docs/figures") for p in sorted((ROOT / d).rglob("*")) if p.is_file()}
-        git = subprocess.run(["git", "status", "--porcelain", "experiments/results", "docs/figures"], cwd=ROOT, capture_output=True, text=True)
+        files = {
+            p: p.read_bytes()
+            for d in ("experiments/results", "docs/figures")
+            for p in sorted((ROOT / d).rglob("*"))
+            if p.is_file()
+        }
+        git = subprocess.run(
+            ["git", "status", "--porcelain", "experiments/results", "docs/figures"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         return files, git.stdout if git.returncode == 0 else None
 
     before = tracked()

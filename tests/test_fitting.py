@@ -38,7 +38,14 @@ def test_without_a_clock_mass_and_time_unit_are_inseparable():
     """With the time unit free, the loss is flat along (log m, log gamma, log unit) ~ (2, 1, 1):
     the fit reports that direction, infinite errors for m, gamma and the unit, and recovers
     what is identifiable, sqrt(T/m) in the observations' unit and zeta, within 5%."""
-    result = fit(TS, observations(), E, rho0=RHO0, parameters=("mass", "damping", "temperature", "time_unit"), initial=dict(time_unit=1.3))
+    result = fit(
+        TS,
+        observations(),
+        E,
+        rho0=RHO0,
+        parameters=("mass", "damping", "temperature", "time_unit"),
+        initial=dict(time_unit=1.3),
+    )
     assert len(result.degenerate) == 1
     direction = np.array([result.degenerate[0][k] for k in ("mass", "damping", "temperature", "time_unit")])
     np.testing.assert_allclose(np.abs(direction), np.array([2, 1, 0, 1]) / np.sqrt(6), atol=1e-3)
@@ -52,9 +59,12 @@ def test_without_a_clock_mass_and_time_unit_are_inseparable():
 
 def test_recovers_energies_with_kl_loss():
     """Energies free (their mean fixed), m, gamma, T known, 1% noise, KL loss: within 0.05."""
-    result = fit(TS, observations(noise=0.01), np.zeros(5), rho0=RHO0, parameters=("energies",), loss="kl",
-                 initial=TRUE)
-    np.testing.assert_allclose(result.estimate["energies"] - result.estimate["energies"].mean(), E - E.mean(), atol=0.05)
+    result = fit(
+        TS, observations(noise=0.01), np.zeros(5), rho0=RHO0, parameters=("energies",), loss="kl", initial=TRUE
+    )
+    np.testing.assert_allclose(
+        result.estimate["energies"] - result.estimate["energies"].mean(), E - E.mean(), atol=0.05
+    )
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,13 @@ from thermo_ode import cli
 
 BASE = {
     "name": "tiny",
-    "system": {"tokens": 3, "energies": {"kind": "file", "path": "e.npz"}, "temperature": 1.0, "mass": 1.0, "damping_ratio": 0.5},
+    "system": {
+        "tokens": 3,
+        "energies": {"kind": "file", "path": "e.npz"},
+        "temperature": 1.0,
+        "mass": 1.0,
+        "damping_ratio": 0.5,
+    },
     "sweep": {"mass": [0.5, 1.0]},
     "integrate": {"t1": 10.0, "saves": 5, "chunk_size": 2},
 }
@@ -59,7 +65,7 @@ def _assert_refused(capsys, config, *words, limit=5.0):
         assert not os.path.exists(os.path.join(os.path.dirname(config), "out", "results.zarr"))
 
 
-def _config(tmp_path, data=None, text=None, energies=np.array([0.0, 1.0, 2.0])):
+def _config(tmp_path, data=None, text=None, energies=(0.0, 1.0, 2.0)):
     if energies is not None:
         _npz(tmp_path / "e.npz", energies=energies)
     path = tmp_path / "c.yaml"
@@ -82,8 +88,11 @@ def _with(**changes):
     return data
 
 
-BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8)) + "name: bomb\n"
+BOMB = (
+    "a: &a [x, x, x, x, x, x, x, x, x]\n"
+    + "".join(f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8))
+    + "name: bomb\n"
+)
 
 CASES = {
     "alias bomb": (dict(text=BOMB), ("alias",)),
@@ -91,44 +100,103 @@ CASES = {
     "binary file": (dict(text=None, raw=os.urandom(4096) + b"\x00\xff"), ("not",)),
     "latin-1 file": (dict(text=None, raw=_dump(BASE).encode() + "# caf\xe9\n".encode("latin-1")), ("UTF-8",)),
     "logspace n < 0": (dict(data=_with(**{"sweep.temperature": {"logspace": [0, 1, -5]}})), ("sweep.temperature",)),
-    "logspace n = 1e9": (dict(data=_with(**{"sweep.temperature": {"logspace": [0, 1, 1_000_000_000]}})), ("sweep.temperature", "memory")),
-    "10^12-point grid": (dict(data=_with(**{"sweep.temperature": {"logspace": [0, 1, 10000]}, "sweep.damping_ratio": {"linspace": [0.1, 1, 10000]},
-                                             "system.damping_ratio": ..., "sweep.mass": {"logspace": [-1, 1, 10000]}})), ("points", "memory")),
-    "10^8 tokens": (dict(data=_with(**{"system.energies": {"kind": "gaussian"}, "system.tokens": 100_000_000})), ("memory",)),
+    "logspace n = 1e9": (
+        dict(data=_with(**{"sweep.temperature": {"logspace": [0, 1, 1_000_000_000]}})),
+        ("sweep.temperature", "memory"),
+    ),
+    "10^12-point grid": (
+        dict(
+            data=_with(
+                **{
+                    "sweep.temperature": {"logspace": [0, 1, 10000]},
+                    "sweep.damping_ratio": {"linspace": [0.1, 1, 10000]},
+                    "system.damping_ratio": ...,
+                    "sweep.mass": {"logspace": [-1, 1, 10000]},
+                }
+            )
+        ),
+        ("points", "memory"),
+    ),
+    "10^8 tokens": (
+        dict(data=_with(**{"system.energies": {"kind": "gaussian"}, "system.tokens": 100_000_000})),
+        ("memory",),
+    ),
     "npy not npz": (dict(data=BASE, npy=True), ("not an .npz archive",)),
     "empty npz": (dict(data=BASE, arrays={}), ("no arrays",)),
     "header claims 1e11 values": (dict(data=BASE, huge_header=True), ("header claims",)),
     "complex energies": (dict(data=BASE, arrays={"energies": np.array([1 + 1j, 2, 3])}), ("complex",)),
     "boolean energies": (dict(data=BASE, arrays={"energies": np.array([True, False, True])}), ("boolean",)),
-    "energies and q/k": (dict(data=BASE, arrays={"energies": np.zeros(3), "q": np.ones((1, 2)), "k": np.ones((3, 2))}), ("both",)),
+    "energies and q/k": (
+        dict(data=BASE, arrays={"energies": np.zeros(3), "q": np.ones((1, 2)), "k": np.ones((3, 2))}),
+        ("both",),
+    ),
     "NaN energies": (dict(data=BASE, arrays={"energies": np.array([0.0, np.nan, 1.0])}), ("finite",)),
     "truncated npz": (dict(data=BASE, truncate=True), ("e.npz",)),
-    "rows do not fit queries": (dict(data=_with(**{"system.queries": 3}), arrays={"energies": np.zeros((2, 3))}), ("system.queries",)),
-    "causal mask, too many rows": (dict(data=_with(**{"system.mask": "causal"}), arrays={"energies": np.zeros((4, 3))}), ("system.mask",)),
-    "negative seed": (dict(data=_with(**{"system.energies": {"kind": "gaussian", "seed": -1}})), ("system.energies.seed",)),
+    "rows do not fit queries": (
+        dict(data=_with(**{"system.queries": 3}), arrays={"energies": np.zeros((2, 3))}),
+        ("system.queries",),
+    ),
+    "causal mask, too many rows": (
+        dict(data=_with(**{"system.mask": "causal"}), arrays={"energies": np.zeros((4, 3))}),
+        ("system.mask",),
+    ),
+    "negative seed": (
+        dict(data=_with(**{"system.energies": {"kind": "gaussian", "seed": -1}})),
+        ("system.energies.seed",),
+    ),
     "seed beyond 32 bits": (dict(data=_with(**{"sweep.noise_seed": [0, 2**40]})), ("sweep.noise_seed",)),
-    "NaN in an initial list": (dict(data=_with(**{"initial": {"kind": "list", "values": [0.5, float("nan"), 0.5]}})), ("initial.values",)),
-    "dt longer than t1": (dict(data=_with(**{"integrate.dt": {"natural": 50.0}, "integrate.solver": "rattle"})), ("integrate.dt", "longer than t1")),
-    "fixed steps beyond max_steps": (dict(data=_with(**{"integrate.dt": 1e-6, "integrate.solver": "rattle"})), ("integrate.max_steps",)),
+    "NaN in an initial list": (
+        dict(data=_with(**{"initial": {"kind": "list", "values": [0.5, float("nan"), 0.5]}})),
+        ("initial.values",),
+    ),
+    "dt longer than t1": (
+        dict(data=_with(**{"integrate.dt": {"natural": 50.0}, "integrate.solver": "rattle"})),
+        ("integrate.dt", "longer than t1"),
+    ),
+    "fixed steps beyond max_steps": (
+        dict(data=_with(**{"integrate.dt": 1e-6, "integrate.solver": "rattle"})),
+        ("integrate.max_steps",),
+    ),
     "max_steps overflows": (dict(data=_with(**{"integrate.max_steps": 2**40})), ("integrate.max_steps",)),
-    "temperature underflows float32": (dict(data=_with(**{"precision": "float32", "system.temperature": 1e-40})), ("temperature", "float32")),
+    "temperature underflows float32": (
+        dict(data=_with(**{"precision": "float32", "system.temperature": 1e-40})),
+        ("temperature", "float32"),
+    ),
     "temperature 1e-320": (dict(data=_with(**{"system.temperature": 1e-320})), ("temperature", "float64")),
-    "tolerances below rounding": (dict(data=_with(**{"integrate.rtol": 1e-300, "integrate.atol": 1e-300, "integrate.max_steps": 2**31 - 1})), ("integrate.rtol",)),
-    "float32 rtol 1e-8": (dict(data=_with(**{"precision": "float32", "integrate.rtol": 1e-8})), ("integrate.rtol", "float32")),
+    "tolerances below rounding": (
+        dict(data=_with(**{"integrate.rtol": 1e-300, "integrate.atol": 1e-300, "integrate.max_steps": 2**31 - 1})),
+        ("integrate.rtol",),
+    ),
+    "float32 rtol 1e-8": (
+        dict(data=_with(**{"precision": "float32", "integrate.rtol": 1e-8})),
+        ("integrate.rtol", "float32"),
+    ),
     "keys yes: and 7:": (dict(text=_dump(BASE) + "yes: 1\n7: 2\n"), ("yes:", "7:")),
     "config too large": (dict(text="name: big\n#" + "x" * (17 * 2**20) + "\n"), ("more than",)),
     "a boolean for a number": (dict(data=_with(**{"system.mass": True})), ("system.mass", "boolean")),
-    "yes for a temperature": (dict(text=_dump(BASE).replace("temperature: 1.0", "temperature: yes")), ("system.temperature", "boolean")),
+    "yes for a temperature": (
+        dict(text=_dump(BASE).replace("temperature: 1.0", "temperature: yes")),
+        ("system.temperature", "boolean"),
+    ),
     "sweep.order": (dict(data=_with(**{"sweep.order": ["mass"]})), ("sweep.order", "unknown key")),
     "linspace n = 1": (dict(data=_with(**{"sweep.mass": {"linspace": [1, 5, 1]}})), ("sweep.mass", "n = 1")),
     "burn_in after t1": (dict(data=_with(**{"integrate.burn_in": 1000.0})), ("integrate.burn_in", "after t1")),
-    "gaussian scale 1e200": (dict(data=_with(**{"system.energies": {"kind": "gaussian", "scale": 1e200}})), ("energy spread",)),
+    "gaussian scale 1e200": (
+        dict(data=_with(**{"system.energies": {"kind": "gaussian", "scale": 1e200}})),
+        ("energy spread",),
+    ),
     "damping_ratio 1e300": (dict(data=_with(**{"system.damping_ratio": 1e300})), ("system.damping_ratio",)),
     "t1 1e308": (dict(data=_with(**{"integrate.t1": 1e308})), ("integrate.t1", "natural time units")),
-    "d_k 1e12": (dict(data=_with(**{"system.energies": {"kind": "random_qk", "d_k": 10**12}})), ("system.energies.d_k",)),
+    "d_k 1e12": (
+        dict(data=_with(**{"system.energies": {"kind": "random_qk", "d_k": 10**12}})),
+        ("system.energies.d_k",),
+    ),
     "name of 300 characters": (dict(data=_with(name="n" * 300)), ("name", "100 characters")),
     "recursive alias": (dict(text=_dump(BASE) + "x: &a [*a]\n"), ("contains itself",)),
-    "30,000 unknown keys": (dict(text=_dump(BASE) + "".join(f"k{i}: 1\n" for i in range(30000))), ("unknown key", "more problems")),
+    "30,000 unknown keys": (
+        dict(text=_dump(BASE) + "".join(f"k{i}: 1\n" for i in range(30000))),
+        ("unknown key", "more problems"),
+    ),
 }
 
 
@@ -143,7 +211,9 @@ def test_hostile_input_is_refused_with_a_location(tmp_path, capsys, case):
         os.replace(str(energies_path) + ".npy", energies_path)
     elif spec.get("huge_header"):
         buffer = io.BytesIO()
-        np.lib.format.write_array_header_1_0(buffer, {"descr": "<f8", "fortran_order": False, "shape": (100_000_000_000,)})
+        np.lib.format.write_array_header_1_0(
+            buffer, {"descr": "<f8", "fortran_order": False, "shape": (100_000_000_000,)}
+        )
         with zipfile.ZipFile(energies_path, "w") as archive:
             archive.writestr("energies.npy", buffer.getvalue() + b"\0" * 24)
     else:
@@ -160,27 +230,75 @@ def test_hostile_input_is_refused_with_a_location(tmp_path, capsys, case):
 
 # --- fuzz ------------------------------------------------------------------------------------------
 
-PATHS = ["name", "precision", "system.tokens", "system.queries", "system.temperature", "system.mass", "system.damping_ratio",
-         "system.damping", "system.mask", "system.bath_temperature", "system.energies.kind", "system.energies.path",
-         "sweep.mass", "sweep.temperature", "sweep.seed", "sweep.tokens", "initial", "initial.kind", "initial.values",
-         "integrate.t1", "integrate.saves", "integrate.dt", "integrate.solver", "integrate.rtol", "integrate.atol",
-         "integrate.max_steps", "integrate.chart", "integrate.chunk_size", "verify.tolerance", "unknown_key", "system.extra"]
+PATHS = [
+    "name",
+    "precision",
+    "system.tokens",
+    "system.queries",
+    "system.temperature",
+    "system.mass",
+    "system.damping_ratio",
+    "system.damping",
+    "system.mask",
+    "system.bath_temperature",
+    "system.energies.kind",
+    "system.energies.path",
+    "sweep.mass",
+    "sweep.temperature",
+    "sweep.seed",
+    "sweep.tokens",
+    "initial",
+    "initial.kind",
+    "initial.values",
+    "integrate.t1",
+    "integrate.saves",
+    "integrate.dt",
+    "integrate.solver",
+    "integrate.rtol",
+    "integrate.atol",
+    "integrate.max_steps",
+    "integrate.chart",
+    "integrate.chunk_size",
+    "verify.tolerance",
+    "unknown_key",
+    "system.extra",
+]
 SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(-2**70, 2**70), st.sampled_from([0, 1, 2, 3, -1, 2**31, 2**63]),
-    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([1e-320, 1e-40, 1e300, 0.5, 1e-12]),
-    st.text(max_size=12), st.sampled_from(["float32", "causal", "rattle", "gbaoab", "logit", "gaussian", "list", "e.npz", "missing.npz"]),
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.sampled_from([0, 1, 2, 3, -1, 2**31, 2**63]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([1e-320, 1e-40, 1e300, 0.5, 1e-12]),
+    st.text(max_size=12),
+    st.sampled_from(["float32", "causal", "rattle", "gbaoab", "logit", "gaussian", "list", "e.npz", "missing.npz"]),
 )
 VALUES = st.one_of(
-    SCALARS, st.lists(SCALARS, max_size=4),
+    SCALARS,
+    st.lists(SCALARS, max_size=4),
     st.fixed_dictionaries({"logspace": st.lists(SCALARS, min_size=2, max_size=4)}),
-    st.fixed_dictionaries({"natural": SCALARS}), st.fixed_dictionaries({"relaxation_times": SCALARS}),
+    st.fixed_dictionaries({"natural": SCALARS}),
+    st.fixed_dictionaries({"relaxation_times": SCALARS}),
     st.dictionaries(st.sampled_from(["kind", "values", "seed", "alpha"]), SCALARS, max_size=3),
 )
 ENERGY_FILES = st.one_of(
     st.just(("energies", np.array([0.0, 1.0, 2.0]))),
-    st.tuples(st.sampled_from(["energies", "q", "k", "x"]),
-              st.sampled_from([np.zeros(3), np.zeros((2, 3)), np.zeros((0, 3)), np.array([1j, 2, 3]), np.ones(3, bool),
-                               np.array(["a", "b", "c"]), np.array([np.inf, 0, 0]), np.zeros((2, 2, 3)), np.arange(3, dtype=np.int8)])),
+    st.tuples(
+        st.sampled_from(["energies", "q", "k", "x"]),
+        st.sampled_from(
+            [
+                np.zeros(3),
+                np.zeros((2, 3)),
+                np.zeros((0, 3)),
+                np.array([1j, 2, 3]),
+                np.ones(3, bool),
+                np.array(["a", "b", "c"]),
+                np.array([np.inf, 0, 0]),
+                np.zeros((2, 2, 3)),
+                np.arange(3, dtype=np.int8),
+            ]
+        ),
+    ),
 )
 
 
@@ -206,8 +324,13 @@ def test_fuzz_validate_answers_ok_or_a_located_exit_2_and_run_agrees(tmp_path_fa
     accepted, refused = [], []
 
     @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
-    @given(mutations=st.lists(st.tuples(st.sampled_from(PATHS), st.one_of(VALUES, st.just("<delete>"))), min_size=1, max_size=3),
-           energy=ENERGY_FILES, garble=st.sampled_from([None, None, "truncate", "flip"]))
+    @given(
+        mutations=st.lists(
+            st.tuples(st.sampled_from(PATHS), st.one_of(VALUES, st.just("<delete>"))), min_size=1, max_size=3
+        ),
+        energy=ENERGY_FILES,
+        garble=st.sampled_from([None, None, "truncate", "flip"]),
+    )
     def fuzz(mutations, energy, garble):
         folder = tmp_path_factory.mktemp("fuzz")
         name, array = energy
@@ -235,8 +358,22 @@ def test_fuzz_validate_answers_ok_or_a_located_exit_2_and_run_agrees(tmp_path_fa
     fuzz()
     assert refused and accepted, (len(refused), len(accepted))
     for folder in accepted[:3]:
-        result = subprocess.run([sys.executable, "-m", "thermo_ode.cli", "run", str(folder / "c.yaml"), "--out", str(folder / "out"),
-                                 "--cache-dir", cache_dir], capture_output=True, text=True, timeout=300)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "thermo_ode.cli",
+                "run",
+                str(folder / "c.yaml"),
+                "--out",
+                str(folder / "out"),
+                "--cache-dir",
+                cache_dir,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert result.returncode == 0, ((folder / "c.yaml").read_text(), result.stdout[-2000:], result.stderr[-2000:])
 
 
@@ -244,7 +381,11 @@ def test_fuzz_validate_answers_ok_or_a_located_exit_2_and_run_agrees(tmp_path_fa
 def test_bad_out_folders_are_refused_by_validate_and_run(tmp_path, capsys, case):
     config = _config(tmp_path)
     (tmp_path / "f").write_text("")
-    out = {"a file": tmp_path / "f", "inside a file": tmp_path / "f" / "run", "a name too long": tmp_path / ("b" * 300)}[case]
+    out = {
+        "a file": tmp_path / "f",
+        "inside a file": tmp_path / "f" / "run",
+        "a name too long": tmp_path / ("b" * 300),
+    }[case]
     for command in ("validate", "run"):
         code, lines, _ = _outcome(capsys, command, config, "--out", str(out))
         assert code == 2 and len(lines) == 1 and "--out: " in lines[0], (command, lines)
@@ -253,8 +394,24 @@ def test_bad_out_folders_are_refused_by_validate_and_run(tmp_path, capsys, case)
 def test_out_holding_another_run_and_chunks_beyond_the_sweep_are_refused(tmp_path, capsys, cache_dir):
     config = _config(tmp_path)
     out = str(tmp_path / "out")
-    created = subprocess.run([sys.executable, "-m", "thermo_ode.cli", "run", config, "--out", out, "--chunks", "0:0", "--cache-dir", cache_dir],
-                             capture_output=True, text=True, timeout=300)  # creates the store, runs nothing
+    created = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "thermo_ode.cli",
+            "run",
+            config,
+            "--out",
+            out,
+            "--chunks",
+            "0:0",
+            "--cache-dir",
+            cache_dir,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )  # creates the store, runs nothing
     assert created.returncode == 0, created.stderr
     other = tmp_path / "other.yaml"
     other.write_text(_dump(_with(**{"sweep.mass": [0.25, 1.0]})))

@@ -27,7 +27,9 @@ def thinned_samples(energies, mass, damping, dt, bath, key, batch=200, burn=20.0
     n = len(energies)
     system = to.AttentionSystem(np.broadcast_to(energies, (batch, n)), T, mass, damping)
     ts = burn + spacing * np.arange(per_system)
-    traj = to.simulate(system, np.full((batch, n), 1 / n), ts[-1], ts=ts, dt=dt, bath_temperature=bath, key=jax.random.key(key))
+    traj = to.simulate(
+        system, np.full((batch, n), 1 / n), ts[-1], ts=ts, dt=dt, bath_temperature=bath, key=jax.random.key(key)
+    )
     assert np.all(np.asarray(traj.status) == 0)
     return np.asarray(traj.rho).reshape(-1, n)
 
@@ -46,8 +48,13 @@ def test_equipartition():
     system = to.AttentionSystem(rng.normal(size=(batch, n)), T, mass, 2 * zeta * np.sqrt(mass * T))
     clock = np.sqrt(mass / T)  # one natural time unit, in physical time
     traj = to.simulate(
-        system, np.full((batch, n), 1 / n), 400 * clock, ts=np.linspace(0, 400, 4001) * clock[:, None],
-        dt=0.05 * clock, bath_temperature=bath, key=jax.random.key(7),
+        system,
+        np.full((batch, n), 1 / n),
+        400 * clock,
+        ts=np.linspace(0, 400, 4001) * clock[:, None],
+        dt=0.05 * clock,
+        bath_temperature=bath,
+        key=jax.random.key(7),
     )
     averages = time_averages(traj, 50 * clock)
     per_system = np.asarray(averages.kinetic_energy)
@@ -97,7 +104,9 @@ def n3_bin_probabilities(weight, edges):
     t = (np.arange(m) + 0.5) * (np.pi / 2) / m
     tt, pp = np.meshgrid(t, t, indexing="ij")
     rho = np.stack([(np.sin(tt) * np.cos(pp)) ** 2, (np.sin(tt) * np.sin(pp)) ** 2, np.cos(tt) ** 2], -1)
-    p = np.bincount(n3_bins(rho, edges).ravel(), weights=(weight(rho) * np.sin(tt)).ravel(), minlength=(len(edges) - 1) ** 2)
+    p = np.bincount(
+        n3_bins(rho, edges).ravel(), weights=(weight(rho) * np.sin(tt)).ravel(), minlength=(len(edges) - 1) ** 2
+    )
     return p / p.sum()
 
 
@@ -143,7 +152,9 @@ def test_small_bath_temperature_modes_and_mean():
     star = np.asarray(to.equilibrium(system))[0]
     offsets = {}
     for bath in (1e-1, 1e-2, 1e-3):
-        traj = to.simulate(system, np.full((batch, n), 1 / n), 1000.0, saves=1001, dt=0.1, bath_temperature=bath, key=jax.random.key(2))
+        traj = to.simulate(
+            system, np.full((batch, n), 1 / n), 1000.0, saves=1001, dt=0.1, bath_temperature=bath, key=jax.random.key(2)
+        )
         amplitudes = np.asarray(mode_amplitudes(traj.rho[:, 100:], traj.equilibrium[:, None]))
         mean_rho = np.asarray(time_averages(traj, 100.0).rho).mean(0)
         offsets[bath] = float(to.fisher_rao_distance(mean_rho, star))

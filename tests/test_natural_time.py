@@ -50,14 +50,18 @@ def test_natural_time_steps_do_not_depend_on_mass():
     natural = to.simulate(system, np.full(5, 0.2), tau1 / omega0, rtol=1e-9, atol=1e-11)
     steps = np.asarray(natural.num_steps)
     assert np.all(steps == steps[0]), steps
-    np.testing.assert_allclose(natural.distance, np.broadcast_to(natural.distance[0], natural.distance.shape), atol=1e-12)
+    np.testing.assert_allclose(
+        natural.distance, np.broadcast_to(natural.distance[0], natural.distance.shape), atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("time", ["natural", "physical"])
 def test_physical_and_natural_time_agree(time):
     """The time variable is an implementation choice: results agree to the tolerance."""
     rng = np.random.default_rng(5)
-    system = to.AttentionSystem(rng.normal(size=(2, 4)), np.array([0.5, 2.0]), np.array([0.2, 5.0]), np.array([0.3, 2.0]))
+    system = to.AttentionSystem(
+        rng.normal(size=(2, 4)), np.array([0.5, 2.0]), np.array([0.2, 5.0]), np.array([0.3, 2.0])
+    )
     reference = to.simulate(system, np.full(4, 0.25), 10.0, rtol=1e-12, atol=1e-14)
     other = to.simulate(system, np.full(4, 0.25), 10.0, time=time, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(other.rho, reference.rho, atol=1e-9)

@@ -13,7 +13,11 @@ import pytest
 
 ROOT = pathlib.Path(__file__).parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.py"))
-FIGURES = {"quickstart": {"trajectory", "relaxation"}, "equilibrium_sweep": {"convergence_map", "collapse"}, "paper_claims": set()}
+FIGURES = {
+    "quickstart": {"trajectory", "relaxation"},
+    "equilibrium_sweep": {"convergence_map", "collapse"},
+    "paper_claims": set(),
+}
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -28,8 +32,14 @@ def test_the_three_notebooks_exist():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs_as_a_script_and_saves_its_figures(path, tmp_path):
     out = tmp_path / "figures"
-    done = subprocess.run([sys.executable, str(path), "--out", str(out)], cwd=tmp_path, env=_env(),
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(path), "--out", str(out)],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
     written = {p.stem for p in out.glob("*")} if out.exists() else set()
     assert written == FIGURES[path.stem]
@@ -55,17 +65,24 @@ def test_committed_ipynb_has_no_outputs(path):
         assert not cell.get("outputs") and cell.get("execution_count") is None, cell["source"][:1]
 
 
-@pytest.mark.skipif(not all(importlib.util.find_spec(m) for m in ("nbconvert", "nbclient", "ipykernel")),
-                    reason="jupytext --execute needs nbconvert, nbclient and ipykernel: pip install -e '.[notebooks]'")
+@pytest.mark.skipif(
+    not all(importlib.util.find_spec(m) for m in ("nbconvert", "nbclient", "ipykernel")),
+    reason="jupytext --execute needs nbconvert, nbclient and ipykernel: pip install -e '.[notebooks]'",
+)
 def test_jupytext_executes_the_quickstart(tmp_path):
     """`jupytext --execute` runs the notebook in a kernel of this interpreter; the figures show
     inline (as outputs), none is saved, and the committed notebook is not touched."""
     kernel = tmp_path / "jupyter" / "kernels" / "thermo-ode-test"
     kernel.mkdir(parents=True)
-    (kernel / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "thermo-ode (test)", "language": "python",
-    }))
+    (kernel / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "thermo-ode (test)",
+                "language": "python",
+            }
+        )
+    )
     source = ROOT / "notebooks" / "quickstart.py"
     committed = source.with_suffix(".ipynb").read_bytes()
     executed = tmp_path / "run" / "quickstart.ipynb"
@@ -73,8 +90,23 @@ def test_jupytext_executes_the_quickstart(tmp_path):
     env = {**_env(), "JUPYTER_PATH": str(tmp_path / "jupyter")}
     env.pop("MPLBACKEND", None)  # conftest's Agg would keep the kernel from drawing inline
     jupytext_cli = [sys.executable, "-c", "import sys; from jupytext.cli import jupytext; sys.exit(jupytext())"]
-    done = subprocess.run([*jupytext_cli, "--set-kernel", "thermo-ode-test", "--execute", "--to", "ipynb", "-o", str(executed), str(source)],
-                          env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            *jupytext_cli,
+            "--set-kernel",
+            "thermo-ode-test",
+            "--execute",
+            "--to",
+            "ipynb",
+            "-o",
+            str(executed),
+            str(source),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     cells = [c for c in json.loads(executed.read_text())["cells"] if c["cell_type"] == "code"]
     assert all(c["execution_count"] for c in cells)

@@ -3,9 +3,9 @@ conservation (docs/physics.md, section 7)."""
 
 import numpy as np
 import pytest
+from helpers import crossing_times
 
 import thermo_ode as to
-from helpers import crossing_times
 
 
 @pytest.mark.parametrize("chart", ["sphere", "logit"])

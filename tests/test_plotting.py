@@ -6,12 +6,12 @@ import textwrap
 
 import numpy as np
 import pytest
+from helpers import crossing_times
 from PIL import Image
 
 import thermo_ode as to
 from thermo_ode import plotting
 from thermo_ode.cli import main
-from helpers import crossing_times
 from thermo_ode.sweeps import open_results
 
 
@@ -26,7 +26,9 @@ def _not_blank(path):
 def trajectories():
     rng = np.random.default_rng(0)
     masses = np.array([0.3, 1.0, 3.0])
-    system = to.AttentionSystem(np.broadcast_to(rng.normal(size=3) * 1.5, (3, 3)), 1.0, masses, 2 * 0.3 * np.sqrt(masses))
+    system = to.AttentionSystem(
+        np.broadcast_to(rng.normal(size=3) * 1.5, (3, 3)), 1.0, masses, 2 * 0.3 * np.sqrt(masses)
+    )
     omega0 = np.sqrt(1.0 / masses)
     traj = to.simulate(system, np.array([0.6, 0.3, 0.1]), 40 / omega0, saves=600)
     return [plotting.series_from_trajectory(traj, i) for i in range(3)]
@@ -40,7 +42,9 @@ def test_library_figures(tmp_path, trajectories):
         "phase_portrait": plotting.plot_phase_portrait(trajectories),
         "simplex": plotting.plot_simplex(trajectories),
         "collapse": plotting.plot_collapse(trajectories),
-        "heat_capacity": plotting.plot_heat_capacity({"random": np.random.default_rng(1).normal(size=32), "two-level": np.r_[0.0, np.ones(15)]}),
+        "heat_capacity": plotting.plot_heat_capacity(
+            {"random": np.random.default_rng(1).normal(size=32), "two-level": np.r_[0.0, np.ones(15)]}
+        ),
     }
     for name, fig in figures.items():
         for path in plotting.save(fig, tmp_path / name, svg=True):
@@ -86,7 +90,9 @@ def _run(tmp_path, text):
 
 
 def test_plot_command_on_a_run(tmp_path):
-    run = _run(tmp_path, """\
+    run = _run(
+        tmp_path,
+        """\
     name: plots
     system:
       tokens: 3
@@ -96,17 +102,29 @@ def test_plot_command_on_a_run(tmp_path):
       temperature: [0.5, 2.0]
       mass: [0.1, 1.0, 10.0]
     integrate: {t1: {relaxation_times: 20}, saves: 81}
-    """)
+    """,
+    )
     assert main(["plot", str(run), "--svg"]) == 0
     names = {p.stem for p in (run / "figures").glob("*.png")}
-    assert names == {"trajectory", "relaxation", "energy", "phase_portrait", "simplex", "convergence_map", "collapse", "heat_capacity"}
+    assert names == {
+        "trajectory",
+        "relaxation",
+        "energy",
+        "phase_portrait",
+        "simplex",
+        "convergence_map",
+        "collapse",
+        "heat_capacity",
+    }
     for png in (run / "figures").glob("*.png"):
         _not_blank(png)
     assert len(list((run / "figures").glob("*.svg"))) == 8
 
 
 def test_damping_ratio_convergence_map(tmp_path):
-    run = _run(tmp_path, """\
+    run = _run(
+        tmp_path,
+        """\
     name: zeta
     system:
       tokens: 4
@@ -115,7 +133,8 @@ def test_damping_ratio_convergence_map(tmp_path):
     sweep:
       damping_ratio: [0.3, 1.0, 3.0]
     integrate: {t1: {relaxation_times: 20}, saves: 41}
-    """)
+    """,
+    )
     fig = plotting.plot_convergence_map(open_results(run))
     assert "median" not in " ".join(_texts(fig))  # one row per damping ratio: nothing to take the median of
     _not_blank(plotting.save(fig, tmp_path / "map")[0])
@@ -134,7 +153,9 @@ def _texts(fig):
 @pytest.fixture(scope="module")
 def three_axes_run(tmp_path_factory):
     """Temperature x mass x damping ratio: a fixed-zeta slice exists for every (T, zeta)."""
-    return _run(tmp_path_factory.mktemp("three-axes"), """\
+    return _run(
+        tmp_path_factory.mktemp("three-axes"),
+        """\
     name: three-axes
     system:
       tokens: 3
@@ -144,13 +165,16 @@ def three_axes_run(tmp_path_factory):
       mass: [0.5, 2.0]
       damping_ratio: [0.3, 2.0]
     integrate: {t1: {relaxation_times: 20}, saves: 41}
-    """)
+    """,
+    )
 
 
 @pytest.fixture(scope="module")
 def fixed_damping_run(tmp_path_factory):
     """Mass swept at a fixed damping gamma: zeta = gamma / (2 sqrt(m T)) changes with m."""
-    return _run(tmp_path_factory.mktemp("fixed-damping"), """\
+    return _run(
+        tmp_path_factory.mktemp("fixed-damping"),
+        """\
     name: fixed-damping
     system:
       tokens: 3
@@ -160,7 +184,8 @@ def fixed_damping_run(tmp_path_factory):
     sweep:
       mass: [0.5, 2.0]
     integrate: {t1: {relaxation_times: 20}, saves: 41}
-    """)
+    """,
+    )
 
 
 def test_collapse_is_drawn_at_one_damping_ratio_and_its_curves_coincide(three_axes_run, tmp_path):
@@ -202,9 +227,17 @@ def test_convergence_map_says_it_is_a_median_over_the_other_axes(three_axes_run)
 def test_time_axes_are_labelled_with_the_time_they_plot(trajectories):
     """Physical time `t` in the inputs' time unit, or natural time `tau = t sqrt(T/m)`; masses
     0.3 and 3 at T = 1 make the two differ."""
-    clocks = {"physical time t": lambda s: s.t, "natural time tau = t sqrt(T/m)": lambda s: s.t * np.sqrt(s.temperature / s.mass)}
-    figures = [plotting.plot_trajectory(trajectories[0]), plotting.plot_relaxation(trajectories), plotting.plot_energy(trajectories[2]),
-               plotting.plot_collapse(trajectories), plotting.plot_energy_error(trajectories)]
+    clocks = {
+        "physical time t": lambda s: s.t,
+        "natural time tau = t sqrt(T/m)": lambda s: s.t * np.sqrt(s.temperature / s.mass),
+    }
+    figures = [
+        plotting.plot_trajectory(trajectories[0]),
+        plotting.plot_relaxation(trajectories),
+        plotting.plot_energy(trajectories[2]),
+        plotting.plot_collapse(trajectories),
+        plotting.plot_energy_error(trajectories),
+    ]
     for fig in figures:
         time_axes = [ax for ax in fig.axes if "time" in ax.get_xlabel()]
         assert time_axes and not any("1/omega" in text for text in _texts(fig)), _texts(fig)
@@ -213,7 +246,9 @@ def test_time_axes_are_labelled_with_the_time_they_plot(trajectories):
             curves = [line.get_xdata() for line in ax.get_lines() if len(line.get_xdata()) > 2]  # not axhline's [0, 1]
             assert curves
             for x in curves:  # each curve is drawn over (the tail of) one series' clock
-                assert any(np.allclose(x, clock(s)[len(s.t) - len(x):], rtol=1e-12) for s in trajectories), ax.get_xlabel()
+                assert any(np.allclose(x, clock(s)[len(s.t) - len(x) :], rtol=1e-12) for s in trajectories), (
+                    ax.get_xlabel()
+                )
 
 
 def test_cubic_hermite_meets_the_samples_and_their_slopes():

@@ -31,7 +31,11 @@ def test_float32_run_and_its_accuracy_against_float64():
     rng = np.random.default_rng(0)
     reference = to.simulate(
         to.AttentionSystem(rng.normal(size=(3, 8)).astype(np.float32).astype(np.float64), 1.0, 1.0, 1.0),
-        np.full(8, 1 / 8), 40.0, saves=9, rtol=1e-10, atol=1e-12,
+        np.full(8, 1 / 8),
+        40.0,
+        saves=9,
+        rtol=1e-10,
+        atol=1e-12,
     )
     error = np.abs(np.asarray(result["rho"]) - np.asarray(reference.rho)).max()
     print(f"float32 max |rho - rho_float64| = {error:.2e}")

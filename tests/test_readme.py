@@ -51,7 +51,7 @@ def shrink(config_text: str) -> str:
             a, b = axis["range"]
             axis["range"] = [a, min(b, a + 2)]
         else:
-            (kind, (a, b, n)), = axis.items()
+            ((kind, (a, b, n)),) = axis.items()
             axis[kind] = [a, b, min(n, 2)]
     return yaml.safe_dump(data, sort_keys=False)
 
@@ -68,8 +68,12 @@ def workdir(tmp_path_factory):
 
 def _env(work: pathlib.Path, cache_dir: str) -> dict:
     return dict(
-        os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg", SHARED=str(work / "shared"),
-        THERMO_ODE_CACHE_DIR=cache_dir, COLUMNS="120",
+        os.environ,
+        PYTHONPATH=str(ROOT),
+        MPLBACKEND="Agg",
+        SHARED=str(work / "shared"),
+        THERMO_ODE_CACHE_DIR=cache_dir,
+        COLUMNS="120",
     )
 
 
@@ -97,10 +101,17 @@ def commands_ran(workdir, cache_dir):
         elif words[0] == "jupytext":
             if importlib.util.find_spec("nbclient") is None:
                 continue
-            argv = [sys.executable, "-m", "jupytext", *[str(ROOT / w) if w.endswith((".ipynb", ".py")) else w for w in words[1:]]]
+            argv = [
+                sys.executable,
+                "-m",
+                "jupytext",
+                *[str(ROOT / w) if w.endswith((".ipynb", ".py")) else w for w in words[1:]],
+            ]
         else:
             raise AssertionError(f"README command {command!r}: the test does not know how to run it")
-        out = subprocess.run(argv, cwd=workdir, env=_env(workdir, cache_dir), capture_output=True, text=True, timeout=600)
+        out = subprocess.run(
+            argv, cwd=workdir, env=_env(workdir, cache_dir), capture_output=True, text=True, timeout=600
+        )
         assert out.returncode == 0, f"{command}\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
         ran += 1
     return ran
@@ -121,7 +132,14 @@ def test_readme_python_examples_run(workdir, commands_ran, cache_dir):
             continue
         script = workdir / f"example_{i}.py"
         script.write_text(block)
-        out = subprocess.run([sys.executable, str(script)], cwd=workdir, env=_env(workdir, cache_dir), capture_output=True, text=True, timeout=600)
+        out = subprocess.run(
+            [sys.executable, str(script)],
+            cwd=workdir,
+            env=_env(workdir, cache_dir),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert out.returncode == 0, f"README python block {i}:\n{block}\n{out.stderr[-3000:]}"
 
 
@@ -131,7 +149,9 @@ def test_readme_numbers_are_rendered_from_the_results():
     for page in summarize.documents():
         text = page.read_text()
         names |= {name for name, _ in summarize.BLOCK.findall(text)}
-        assert summarize.stale_blocks(text) == [], f"stale numbers in {page}: run `python experiments/summarize.py --write`"
+        assert summarize.stale_blocks(text) == [], (
+            f"stale numbers in {page}: run `python experiments/summarize.py --write`"
+        )
     assert names == set(summarize.RENDERERS), "a generated block is in no page"
 
 
@@ -147,7 +167,12 @@ def test_readme_yaml_examples_validate():
 
 def test_what_the_readme_names_exists():
     """Files, links, commands and flags the README names are real."""
-    for path in set(re.findall(r"\b((?:experiments|benchmarks|tests|notebooks|configs|docs|thermo_ode)/[\w./-]+\.(?:py|yaml|md|png|json|ipynb))", README)):
+    for path in set(
+        re.findall(
+            r"\b((?:experiments|benchmarks|tests|notebooks|configs|docs|thermo_ode)/[\w./-]+\.(?:py|yaml|md|png|json|ipynb))",
+            README,
+        )
+    ):
         if "NAME" not in path:  # a placeholder, as in experiments/NAME.py
             assert (ROOT / path).exists(), path
     for link in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", README):
@@ -160,4 +185,6 @@ def test_what_the_readme_names_exists():
     for sub, rest in re.findall(r"thermo-ode (run|validate|show|plot|version)\b([^`\n]*)", README):
         for flag in re.findall(r"(--[a-z][a-z-]*)", rest):
             known = {o for action in subcommands[sub]._actions for o in action.option_strings}
-            assert flag in known or flag.startswith("--no-") and f"--{flag[5:]}" in known, f"thermo-ode {sub} has no {flag}"
+            assert flag in known or flag.startswith("--no-") and f"--{flag[5:]}" in known, (
+                f"thermo-ode {sub} has no {flag}"
+            )

@@ -5,9 +5,9 @@ import itertools
 
 import numpy as np
 import pytest
+from helpers import crossing_times, log_slope, log_slope_of_peaks, uniform_start
 
 import thermo_ode as to
-from helpers import crossing_times, log_slope, log_slope_of_peaks, uniform_start
 
 
 def test_distance_decays_at_linear_theory_rate_across_grid():
@@ -39,7 +39,9 @@ def test_distance_decays_at_linear_theory_rate_across_grid():
 def test_underdamped_oscillation_frequency_under_damping():
     """Zero crossings of a mode are spaced by pi / omega_d, omega_d = omega0 sqrt(1 - zeta^2)."""
     rng = np.random.default_rng(3)
-    system = to.AttentionSystem(rng.normal(size=(2, 5)), np.array([1.0, 3.0]), np.array([2.0, 0.5]), np.array([0.5, 0.8]))
+    system = to.AttentionSystem(
+        rng.normal(size=(2, 5)), np.array([1.0, 3.0]), np.array([2.0, 0.5]), np.array([0.5, 0.8])
+    )
     theory = to.linear_theory(system)
     assert [theory.regime_name(i) for i in range(2)] == ["underdamped", "underdamped"]
     star = np.asarray(to.equilibrium(system))
@@ -79,9 +81,17 @@ def test_massless_limit_matches_exact_overdamped_solution(chart):
 
 
 def test_linear_theory_regimes_and_rates():
-    system = to.AttentionSystem(np.zeros((5, 3)), 4.0, np.array([1.0, 1.0, 1.0, 1.0, 0.0]), np.array([0.0, 2.0, 4.0, 20.0, 2.0]))
+    system = to.AttentionSystem(
+        np.zeros((5, 3)), 4.0, np.array([1.0, 1.0, 1.0, 1.0, 0.0]), np.array([0.0, 2.0, 4.0, 20.0, 2.0])
+    )
     theory = to.linear_theory(system)
-    assert [theory.regime_name(i) for i in range(5)] == ["underdamped", "underdamped", "critical", "overdamped", "gradient flow (m = 0)"]
+    assert [theory.regime_name(i) for i in range(5)] == [
+        "underdamped",
+        "underdamped",
+        "critical",
+        "overdamped",
+        "gradient flow (m = 0)",
+    ]
     np.testing.assert_allclose(theory.natural_frequency[:4], 2.0)
     np.testing.assert_allclose(theory.damping_ratio[:4], [0, 0.5, 1, 5])
     np.testing.assert_allclose(theory.oscillation_frequency[:2], [2.0, 2.0 * np.sqrt(0.75)])

@@ -98,7 +98,7 @@ def test_minilm_energies_in_a_sweep(tmp_path):
 name: minilm-test
 system:
   tokens: 13
-  energies: {{kind: minilm, text: "{FIXTURE['text']}"}}
+  energies: {{kind: minilm, text: "{FIXTURE["text"]}"}}
 sweep:
   layer: [1, 4]
   head: [0, 11]

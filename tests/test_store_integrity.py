@@ -14,8 +14,8 @@ import textwrap
 import numpy as np
 import pytest
 import zarr
-
 from test_sweep_run import assert_identical, cli, raw, summary_counts, write_config
+
 from thermo_ode.sweeps import store
 from thermo_ode.sweeps.store import store_path
 
@@ -98,7 +98,9 @@ def test_damage_is_reported_and_repaired_bit_for_bit(reference, tmp_path, cache_
     if not chunks:
         assert "coordinates" in verified.stderr
     shown = cli("show", str(out), cache_dir=cache_dir)  # names the damage, counts the rest
-    assert shown.returncode == 0 and "finished" not in shown.stdout and "damaged" in shown.stdout, shown.stdout + shown.stderr
+    assert shown.returncode == 0 and "finished" not in shown.stdout and "damaged" in shown.stdout, (
+        shown.stdout + shown.stderr
+    )
     for c in chunks:
         assert f"chunk {c}:" in shown.stdout
     plotted = cli("plot", str(out), "--figures", str(tmp_path / "figs"), cache_dir=cache_dir)
@@ -114,14 +116,17 @@ def test_damage_is_reported_and_repaired_bit_for_bit(reference, tmp_path, cache_
 
 def test_edited_energies_file_is_a_different_run(tmp_path, cache_dir):
     np.savez(tmp_path / "e.npz", energies=np.array([0.0, 1.0, 2.0]))
-    config = write_config(tmp_path / "c.yaml", """\
+    config = write_config(
+        tmp_path / "c.yaml",
+        """\
         name: fixed
         system:
           tokens: 3
           energies: {kind: file, path: e.npz}
           temperature: 1.0
         integrate: {t1: 5.0, saves: 5}
-        """)
+        """,
+    )
     out = str(tmp_path / "out")
     assert cli("run", config, "--out", out, cache_dir=cache_dir).returncode == 0
     np.savez(tmp_path / "e.npz", energies=np.array([0.0, 1.0, 3.0]))
@@ -140,13 +145,21 @@ def test_one_writer_at_a_time_and_a_dead_holder_keeps_nothing(reference, tmp_pat
     assert busy.returncode == 2
     assert f"pid {os.getpid()} on {socket.gethostname()}" in busy.stderr
     # A holder killed while it holds the lock: the operating system lets go of it.
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
         import time
         from thermo_ode.sweeps import store
         with store.writer_lock({str(out)!r}):
             print("held", flush=True)
             time.sleep(600)
-        """)], stdout=subprocess.PIPE, text=True)
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout.readline().strip() == "held"
     with pytest.raises(store.StoreBusy, match=f"pid {holder.pid}"):
         with store.writer_lock(out):
@@ -181,7 +194,9 @@ def test_replacing_a_store_is_atomic_and_strays_are_cleaned(reference, tmp_path,
     assert not stray.exists()
     assert_identical(raw(out), raw(ref))
     # --no-resume of another config: the old results.nc goes first, the store is swapped whole.
-    other = write_config(tmp_path / "other.yaml", TINY.replace("name: tiny", "name: other").replace("saves: 11", "saves: 7"))
+    other = write_config(
+        tmp_path / "other.yaml", TINY.replace("name: tiny", "name: other").replace("saves: 11", "saves: 7")
+    )
     group_before = zarr.open_group(store_path(out), mode="r").attrs["config_digest"]
     replaced = cli("run", other, "--out", str(out), "--no-resume", cache_dir=cache_dir)
     assert replaced.returncode == 0
@@ -194,8 +209,19 @@ def test_replacing_a_store_is_atomic_and_strays_are_cleaned(reference, tmp_path,
 def _unshare_available() -> str:
     if not shutil.which("unshare"):
         return "no unshare command"
-    probe = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c",
-                            "d=$(mktemp -d) && mount -t tmpfs -o size=1m tmpfs $d && umount $d"], capture_output=True, text=True)
+    probe = subprocess.run(
+        [
+            "unshare",
+            "--user",
+            "--map-root-user",
+            "--mount",
+            "sh",
+            "-c",
+            "d=$(mktemp -d) && mount -t tmpfs -o size=1m tmpfs $d && umount $d",
+        ],
+        capture_output=True,
+        text=True,
+    )
     return "" if probe.returncode == 0 else f"cannot mount a tmpfs in a user namespace here: {probe.stderr.strip()}"
 
 
@@ -211,7 +237,8 @@ def test_full_disk_fails_cleanly_and_resumes_once_space_is_freed(reference, tmp_
     disk = tmp_path / "disk"
     disk.mkdir()
     script = tmp_path / "full.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import errno, json, os, pathlib, subprocess, sys
         import thermo_ode
         thermo_ode.use_all_cores()  # as the CLI that made the reference
@@ -240,9 +267,22 @@ def test_full_disk_fails_cleanly_and_resumes_once_space_is_freed(reference, tmp_
         a, b = (store.open_results(o, grid=False).load() for o in (out, {str(ref)!r}))
         report["different"] = [n for n in b.variables if not np.array_equal(a[n].values, b[n].values, equal_nan=a[n].dtype.kind == "f")]
         print(json.dumps(report))
-        """))
-    run = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c",
-                          f"mount -t tmpfs -o size=300k tmpfs {disk} && {sys.executable} {script}"], capture_output=True, text=True, timeout=600)
+        """)
+    )
+    run = subprocess.run(
+        [
+            "unshare",
+            "--user",
+            "--map-root-user",
+            "--mount",
+            "sh",
+            "-c",
+            f"mount -t tmpfs -o size=300k tmpfs {disk} && {sys.executable} {script}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     report = json.loads(run.stdout.strip().splitlines()[-1])
     assert report["first"] == "ENOSPC", report
@@ -262,10 +302,26 @@ def test_read_only_run_folder_is_readable(reference, tmp_path, cache_dir):
     figures = tmp_path / "figures"
     commands = " ; ".join(
         f"{sys.executable} -m thermo_ode.cli {args} > {tmp_path}/{name}.out 2> {tmp_path}/{name}.err; echo $? > {tmp_path}/{name}.rc"
-        for name, args in [("show", f"show {out}"), ("verify", f"verify {out}"), ("elsewhere", f"plot {out} --figures {figures}"),
-                           ("inside", f"plot {out}")])
-    run = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c",
-                          f"mount --bind {out} {out} && mount -o remount,bind,ro {out} && {commands}"], capture_output=True, text=True)
+        for name, args in [
+            ("show", f"show {out}"),
+            ("verify", f"verify {out}"),
+            ("elsewhere", f"plot {out} --figures {figures}"),
+            ("inside", f"plot {out}"),
+        ]
+    )
+    run = subprocess.run(
+        [
+            "unshare",
+            "--user",
+            "--map-root-user",
+            "--mount",
+            "sh",
+            "-c",
+            f"mount --bind {out} {out} && mount -o remount,bind,ro {out} && {commands}",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr
     rc = {name: int((tmp_path / f"{name}.rc").read_text()) for name in ("show", "verify", "elsewhere", "inside")}
     assert rc == {"show": 0, "verify": 0, "elsewhere": 0, "inside": 1}, rc
@@ -323,7 +379,10 @@ def test_altered_netcdf_copy_is_found_and_written_again(reference, tmp_path, cac
     assert cli("verify", str(out), cache_dir=cache_dir).returncode == 0
     import xarray as xr
 
-    with xr.open_dataset(nc, engine="h5netcdf") as ours, xr.open_dataset(reference[1] / store.NETCDF_NAME, engine="h5netcdf") as theirs:
+    with (
+        xr.open_dataset(nc, engine="h5netcdf") as ours,
+        xr.open_dataset(reference[1] / store.NETCDF_NAME, engine="h5netcdf") as theirs,
+    ):
         assert ours.drop_attrs().identical(theirs.drop_attrs())  # attrs name each run's own folder
 
 

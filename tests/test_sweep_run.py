@@ -33,8 +33,13 @@ integrate: {t1: {relaxation_times: 25}, saves: 31, chunk_size: 2}
 def cli(*args, cache_dir, env=None, cwd=None):
     full_env = dict(os.environ, **(env or {}))
     return subprocess.run(
-        [sys.executable, "-m", "thermo_ode.cli", *args, "--cache-dir", cache_dir] if args[0] == "run" else [sys.executable, "-m", "thermo_ode.cli", *args],
-        capture_output=True, text=True, env=full_env, cwd=cwd,
+        [sys.executable, "-m", "thermo_ode.cli", *args, "--cache-dir", cache_dir]
+        if args[0] == "run"
+        else [sys.executable, "-m", "thermo_ode.cli", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
     )
 
 
@@ -82,9 +87,31 @@ def test_default_run(default_run):
 def test_store_variables_dimensions_and_provenance(default_run):
     out, _ = default_run
     ds = open_results(out)
-    assert dict(ds.sizes) == {"save": 121, "temperature": 4, "mass": 3, "seed": 4, "query": 1, "token": 16, "parameter": 7}
-    for name in ("rho", "rho_dot", "distance", "equilibrium", "hamiltonian", "converged", "relaxation_time", "predicted_relaxation_time",
-                 "status", "t", "mean_kinetic_energy", "mean_distance", "mean_rho", "rho_fluctuation"):
+    assert dict(ds.sizes) == {
+        "save": 121,
+        "temperature": 4,
+        "mass": 3,
+        "seed": 4,
+        "query": 1,
+        "token": 16,
+        "parameter": 7,
+    }
+    for name in (
+        "rho",
+        "rho_dot",
+        "distance",
+        "equilibrium",
+        "hamiltonian",
+        "converged",
+        "relaxation_time",
+        "predicted_relaxation_time",
+        "status",
+        "t",
+        "mean_kinetic_energy",
+        "mean_distance",
+        "mean_rho",
+        "rho_fluctuation",
+    ):
         assert name in ds, name
     assert ds["rho"].dims == ("save", "temperature", "mass", "seed", "query", "token")
     assert ds["distance"].dims == ("save", "temperature", "mass", "seed", "query")
@@ -129,8 +156,11 @@ def test_results_are_indexed_by_save_with_physical_times_t(tmp_path):
     each point's t1, so plotting against `t` plots against time (the README's example)."""
     import matplotlib.pyplot as plt
 
-
-    loaded = sweeps.parse(textwrap.dedent(SMALL).replace("{logspace: [-1, 1, 6]}", "[0.1, 1.0]\n  seed: {range: [0, 2]}").replace("saves: 31", "saves: 21"))
+    loaded = sweeps.parse(
+        textwrap.dedent(SMALL)
+        .replace("{logspace: [-1, 1, 6]}", "[0.1, 1.0]\n  seed: {range: [0, 2]}")
+        .replace("saves: 31", "saves: 21")
+    )
     sweeps.run(loaded, tmp_path / "out")
     ds = open_results(tmp_path / "out")
     assert "time" not in ds.dims and ds.sizes["save"] == 21 and "t" in ds.coords
@@ -157,12 +187,20 @@ def test_relaxation_time_definition():
 
 
 def test_resume_after_sigkill_gives_identical_results(tmp_path, cache_dir):
-    config = write_config(tmp_path / "c.yaml", SMALL.replace("{logspace: [-1, 1, 6]}", "{logspace: [-1, 1, 24]}").replace("saves: 31", "saves: 201, rtol: 1.0e-11, atol: 1.0e-13"))
+    config = write_config(
+        tmp_path / "c.yaml",
+        SMALL.replace("{logspace: [-1, 1, 6]}", "{logspace: [-1, 1, 24]}").replace(
+            "saves: 31", "saves: 201, rtol: 1.0e-11, atol: 1.0e-13"
+        ),
+    )
     reference = tmp_path / "reference"
     assert cli("run", config, "--out", str(reference), cache_dir=cache_dir).returncode == 0
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "thermo_ode.cli", "run", config, "--out", str(killed), "--cache-dir", cache_dir],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "thermo_ode.cli", "run", config, "--out", str(killed), "--cache-dir", cache_dir],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     done = 0
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
@@ -202,7 +240,9 @@ def test_different_config_refused_unless_no_resume(tmp_path, cache_dir):
 
 def test_failed_points_are_recorded_and_the_run_goes_on(tmp_path, cache_dir):
     """Physical t1 = 60 at m = 1e-4 is 6000 natural time units: far past max_steps."""
-    text = SMALL.replace("{relaxation_times: 25}", "60.0, max_steps: 2000").replace("{logspace: [-1, 1, 6]}", "[1.0e-4, 1.0]")
+    text = SMALL.replace("{relaxation_times: 25}", "60.0, max_steps: 2000").replace(
+        "{logspace: [-1, 1, 6]}", "[1.0e-4, 1.0]"
+    )
     config = write_config(tmp_path / "c.yaml", text)
     result = cli("run", config, "--out", str(tmp_path / "out"), cache_dir=cache_dir)
     assert result.returncode == 0, result.stderr
@@ -217,14 +257,36 @@ def test_sharded_run_equals_single_device(tmp_path, cache_dir):
     config = write_config(tmp_path / "c.yaml", SMALL.replace("chunk_size: 2", "chunk_size: 8"))
     single = cli("run", config, "--out", str(tmp_path / "one"), "--devices", "1", cache_dir=cache_dir)
     assert single.returncode == 0, single.stderr
-    four = cli("run", config, "--out", str(tmp_path / "four"), "--devices", "4", cache_dir=cache_dir,
-               env={"XLA_FLAGS": "--xla_force_host_platform_device_count=4"})
+    four = cli(
+        "run",
+        config,
+        "--out",
+        str(tmp_path / "four"),
+        "--devices",
+        "4",
+        cache_dir=cache_dir,
+        env={"XLA_FLAGS": "--xla_force_host_platform_device_count=4"},
+    )
     assert four.returncode == 0, four.stderr
     a, b = raw(tmp_path / "one"), raw(tmp_path / "four")
     assert open_results(tmp_path / "four").attrs["device_count"] == 4
     # Same steps and statuses; vectorising 8 systems or 4 x 2 rounds differently (~1e-12).
     averages = ("mean_kinetic_energy", "mean_distance", "mean_rho", "rho_fluctuation")
-    assert_identical(a, b, skip=("rho", "rho_dot", "distance", "hamiltonian", "free_energy", "final_distance", "relaxation_time", "chunk_checksum") + averages)
+    assert_identical(
+        a,
+        b,
+        skip=(
+            "rho",
+            "rho_dot",
+            "distance",
+            "hamiltonian",
+            "free_energy",
+            "final_distance",
+            "relaxation_time",
+            "chunk_checksum",
+        )
+        + averages,
+    )
     for name in ("rho", "rho_dot", "hamiltonian", "free_energy") + averages:
         np.testing.assert_allclose(a[name], b[name], rtol=0, atol=1e-10, err_msg=name)
 
@@ -236,11 +298,32 @@ def test_two_processes_share_one_store(tmp_path, cache_dir):
     assert cli("run", config, "--out", str(single), cache_dir=cache_dir).returncode == 0
     shared = str(tmp_path / "shared")
     assert cli("run", config, "--out", shared, "--chunks", "0:0", cache_dir=cache_dir).returncode == 0  # create
-    procs = [subprocess.Popen([sys.executable, "-m", "thermo_ode.cli", "run", config, "--out", shared, "--chunks", r, "--cache-dir", cache_dir],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for r in ("0:3", "3:6")]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "thermo_ode.cli",
+                "run",
+                config,
+                "--out",
+                shared,
+                "--chunks",
+                r,
+                "--cache-dir",
+                cache_dir,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for r in ("0:3", "3:6")
+    ]
     assert [p.wait() for p in procs] == [0, 0]
     final = cli("run", config, "--out", shared, cache_dir=cache_dir)  # nothing left: summarise, export
-    assert final.returncode == 0 and summary_counts(final.stdout)["converged"] == summary_counts(final.stdout)["points"] == 12
+    assert (
+        final.returncode == 0
+        and summary_counts(final.stdout)["converged"] == summary_counts(final.stdout)["points"] == 12
+    )
     assert_identical(raw(shared), raw(single))
 
 
@@ -292,7 +375,8 @@ def test_float32_config_with_one_axis(tmp_path, cache_dir):
 def test_config_without_sweep_and_with_fixed_energies(tmp_path):
     """No sweep: one point. List energies with two rows: one system per row."""
 
-    loaded = sweeps.parse(textwrap.dedent("""\
+    loaded = sweeps.parse(
+        textwrap.dedent("""\
     name: fixed
     system:
       tokens: 3
@@ -300,7 +384,8 @@ def test_config_without_sweep_and_with_fixed_energies(tmp_path):
       temperature: 0.5
       damping: 2.0
     integrate: {t1: 80.0, saves: 5}
-    """))
+    """)
+    )
     summary = sweeps.run(loaded, tmp_path / "out")
     assert summary.points == 2 and summary.converged == 2
     ds = open_results(tmp_path / "out")
@@ -314,10 +399,15 @@ def test_natural_end_times():
     """t1 = {natural: tau}: tau / sqrt(T/m) for m > 0, tau gamma / T for the gradient flow."""
     import thermo_ode as to
 
-    cfg = sweeps.parse("name: x\nsystem: {tokens: 2, energies: {kind: list, values: [0, 1]}, temperature: 1.0, damping: 1.0}\n"
-                       "integrate: {t1: {natural: 7}}").config
+    cfg = sweeps.parse(
+        "name: x\nsystem: {tokens: 2, energies: {kind: list, values: [0, 1]}, temperature: 1.0, damping: 1.0}\n"
+        "integrate: {t1: {natural: 7}}"
+    ).config
     T, g = np.array([0.5, 2.0, 3.0]), np.array([1.0, 2.0, 0.5])
-    for m, expected in ((np.array([0.1, 1.0, 10.0]), 7 * np.sqrt(np.array([0.1, 1.0, 10.0]) / T)), (np.zeros(3), 7 * g / T)):
+    for m, expected in (
+        (np.array([0.1, 1.0, 10.0]), 7 * np.sqrt(np.array([0.1, 1.0, 10.0]) / T)),
+        (np.zeros(3), 7 * g / T),
+    ):
         theory = to.linear_theory(to.AttentionSystem(np.zeros((3, 2)), T, m, g))
         np.testing.assert_allclose(planning.end_times(cfg, theory), expected, rtol=1e-14)
 
@@ -327,7 +417,9 @@ def test_grid_view_reads_only_what_is_selected_and_equals_the_unstacked_store(tm
     of the flat store (each axis ascending), and opening it reads no per-point data."""
     from thermo_ode.sweeps import grid
 
-    text = textwrap.dedent(SMALL).replace("mass: {logspace: [-1, 1, 6]}", "mass: [2.0, 0.5, 1.0]\n  seed: {range: [0, 2]}")
+    text = textwrap.dedent(SMALL).replace(
+        "mass: {logspace: [-1, 1, 6]}", "mass: [2.0, 0.5, 1.0]\n  seed: {range: [0, 2]}"
+    )
     summary = sweeps.run(sweeps.parse(text.replace("saves: 31", "saves: 5")), tmp_path / "out")
     assert summary.finished and summary.points == 12
     reads = []
@@ -341,5 +433,9 @@ def test_grid_view_reads_only_what_is_selected_and_equals_the_unstacked_store(tm
     keys = ["temperature", "mass", "seed"]
     eager = flat.drop_vars("chunk_checksum").set_index(point=keys).unstack("point").transpose("save", *keys, ...)
     assert lazy.load().identical(eager)
-    point = int(np.flatnonzero((flat["temperature"].values == 4.0) & (flat["mass"].values == 2.0) & (flat["seed"].values == 1))[0])
+    point = int(
+        np.flatnonzero((flat["temperature"].values == 4.0) & (flat["mass"].values == 2.0) & (flat["seed"].values == 1))[
+            0
+        ]
+    )
     np.testing.assert_array_equal(one, flat["final_distance"].values[point])

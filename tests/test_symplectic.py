@@ -64,7 +64,9 @@ def test_constraint_holds_at_every_step(solver):
     """Saving every one of 20,000 steps at large amplitude: | |x|^2/4 - 1 | <= 1e-12 raw."""
     system = to.AttentionSystem(np.array([0.3, -0.5, 1.0, 0.1]), 1.0, 1.0, 0.0)
     dt, steps = 0.05, 20_000
-    traj = to.simulate(system, np.array([0.85, 0.05, 0.05, 0.05]), dt * steps, ts=dt * np.arange(steps + 1), solver=solver, dt=dt)
+    traj = to.simulate(
+        system, np.array([0.85, 0.05, 0.05, 0.05]), dt * steps, ts=dt * np.arange(steps + 1), solver=solver, dt=dt
+    )
     assert np.allclose(np.asarray(traj.ts), dt * np.arange(steps + 1))
     assert float(traj.constraint_error.max()) < 1e-12
 

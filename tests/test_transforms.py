@@ -171,9 +171,14 @@ def test_the_core_never_imports_the_sweep_layer():
     import subprocess
     import sys
 
-    code = ("import sys, thermo_ode.core, thermo_ode.simulation, thermo_ode.observables, thermo_ode.attention, "
-            "thermo_ode.fitting; print(sorted(m for m in sys.modules if m.startswith('thermo_ode.sweeps')))")
+    code = (
+        "import sys, thermo_ode.core, thermo_ode.simulation, thermo_ode.observables, thermo_ode.attention, "
+        "thermo_ode.fitting; print(sorted(m for m in sys.modules if m.startswith('thermo_ode.sweeps')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
     code = "import sys, thermo_ode.sweeps; print('jax' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+        == "False"
+    )

@@ -6,8 +6,8 @@ tracers and cannot be inspected; the checks then do nothing (the caller is respo
 
 from __future__ import annotations
 
-import numpy as np
 import jax
+import numpy as np
 
 
 def is_traced(*values) -> bool:

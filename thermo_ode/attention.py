@@ -41,7 +41,9 @@ class LagrangianAttention(eqx.Module):
     atol: float = eqx.field(static=True, default=1e-10)
 
     def __init__(self, temperature, mass=1.0, damping=1.0, time=10.0, rtol: float = 1e-8, atol: float = 1e-10):
-        self.temperature, self.mass, self.damping, self.time = (jnp.asarray(x, float) for x in (temperature, mass, damping, time))
+        self.temperature, self.mass, self.damping, self.time = (
+            jnp.asarray(x, float) for x in (temperature, mass, damping, time)
+        )
         self.rtol, self.atol = rtol, atol
 
     def weights(self, q, k, mask: Bool[Array, "n_q n_k"] | None = None) -> Float[Array, "n_q n_k"]:

@@ -11,7 +11,9 @@ import pathlib
 import sys
 import warnings
 
-DEFAULT_CACHE_DIR = pathlib.Path(os.environ.get("XDG_CACHE_HOME", pathlib.Path.home() / ".cache")) / "thermo-ode" / "jax"
+DEFAULT_CACHE_DIR = (
+    pathlib.Path(os.environ.get("XDG_CACHE_HOME", pathlib.Path.home() / ".cache")) / "thermo-ode" / "jax"
+)
 
 
 def enable_compilation_cache(path=None) -> pathlib.Path:

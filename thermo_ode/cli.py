@@ -51,42 +51,94 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"thermo-ode {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run (or resume) a sweep", description="Run a sweep config; with no CONFIG, the embedded default.")
+    run = sub.add_parser(
+        "run", help="run (or resume) a sweep", description="Run a sweep config; with no CONFIG, the embedded default."
+    )
     run.add_argument("config", nargs="?", help="YAML sweep config (default: the embedded configs/default.yaml)")
     run.add_argument("--out", help="output folder (default: results/<name>)")
-    run.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
-                     help="continue from the chunks already in --out (default); --no-resume overwrites them")
-    run.add_argument("--precision", choices=PRECISIONS,
-                     help="override the config's precision (recorded in the store; a run's identity includes it)")
-    run.add_argument("--devices", type=_positive_int, help="split each chunk over this many local devices (default: all)")
-    run.add_argument("--netcdf", action=argparse.BooleanOptionalAction, default=True,
-                     help="also write results.nc, a one-file copy of the finished store (default); --no-netcdf for sweeps too big to copy")
-    run.add_argument("--cache-dir",
-                     help=f"persistent compilation cache (default: $THERMO_ODE_CACHE_DIR, else {DEFAULT_CACHE_DIR}; "
-                          "with Dask, each worker's own default)")
-    engines = run.add_argument_group("more than one process (docs/clusters.md); --out must be on a file system they all share")
+    run.add_argument(
+        "--resume",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="continue from the chunks already in --out (default); --no-resume overwrites them",
+    )
+    run.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="override the config's precision (recorded in the store; a run's identity includes it)",
+    )
+    run.add_argument(
+        "--devices", type=_positive_int, help="split each chunk over this many local devices (default: all)"
+    )
+    run.add_argument(
+        "--netcdf",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also write results.nc, a one-file copy of the finished store (default); --no-netcdf for sweeps too big to copy",
+    )
+    run.add_argument(
+        "--cache-dir",
+        help=f"persistent compilation cache (default: $THERMO_ODE_CACHE_DIR, else {DEFAULT_CACHE_DIR}; "
+        "with Dask, each worker's own default)",
+    )
+    engines = run.add_argument_group(
+        "more than one process (docs/clusters.md); --out must be on a file system they all share"
+    )
     engine = engines.add_mutually_exclusive_group()
-    engine.add_argument("--workers", type=_positive_int, metavar="N", help="run the chunks on a local Dask cluster of N worker processes")
-    engine.add_argument("--scheduler", metavar="ADDRESS", help="run the chunks on the Dask cluster at ADDRESS (tcp://host:port)")
-    engine.add_argument("--distributed", action="store_true",
-                        help="one process of a jax.distributed job (SLURM, Open MPI and Cloud TPU are detected; else --coordinator ...)")
-    engine.add_argument("--chunks", type=_chunk_range, metavar="START:STOP",
-                        help="only these chunk indices: for independent jobs (a job array) with no network between them")
+    engine.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="run the chunks on a local Dask cluster of N worker processes",
+    )
+    engine.add_argument(
+        "--scheduler", metavar="ADDRESS", help="run the chunks on the Dask cluster at ADDRESS (tcp://host:port)"
+    )
+    engine.add_argument(
+        "--distributed",
+        action="store_true",
+        help="one process of a jax.distributed job (SLURM, Open MPI and Cloud TPU are detected; else --coordinator ...)",
+    )
+    engine.add_argument(
+        "--chunks",
+        type=_chunk_range,
+        metavar="START:STOP",
+        help="only these chunk indices: for independent jobs (a job array) with no network between them",
+    )
     engines.add_argument("--coordinator", metavar="HOST:PORT", help="with --distributed: process 0's address")
-    engines.add_argument("--num-processes", type=_positive_int, metavar="N", help="with --distributed: processes in the job")
-    engines.add_argument("--process-id", type=_non_negative_int, metavar="I", help="with --distributed: this process's index, 0 .. N-1")
-    engines.add_argument("--heartbeat-timeout", type=_positive_int, metavar="S",
-                         help="with --distributed: seconds after which a silent process ends the job (default: JAX's, 100)")
+    engines.add_argument(
+        "--num-processes", type=_positive_int, metavar="N", help="with --distributed: processes in the job"
+    )
+    engines.add_argument(
+        "--process-id", type=_non_negative_int, metavar="I", help="with --distributed: this process's index, 0 .. N-1"
+    )
+    engines.add_argument(
+        "--heartbeat-timeout",
+        type=_positive_int,
+        metavar="S",
+        help="with --distributed: seconds after which a silent process ends the job (default: JAX's, 100)",
+    )
     validate = sub.add_parser("validate", help="check a config without running it: everything `run` would refuse")
     validate.add_argument("config", help="YAML sweep config to check")
-    validate.add_argument("--out", help="the output folder a run would use, for the free-disk check (default: results/<name>)")
-    validate.add_argument("--precision", choices=PRECISIONS, help="check with this precision, as `run --precision` would")
+    validate.add_argument(
+        "--out", help="the output folder a run would use, for the free-disk check (default: results/<name>)"
+    )
+    validate.add_argument(
+        "--precision", choices=PRECISIONS, help="check with this precision, as `run --precision` would"
+    )
     validate.add_argument("--netcdf", action=argparse.BooleanOptionalAction, default=True, help="as for `run`")
     show = sub.add_parser("show", help="summarise a finished or interrupted run, after verifying its checksums")
     show.add_argument("dir", help="a run's output folder (the --out of `run`), or its results.zarr")
-    show.add_argument("--verify", action=argparse.BooleanOptionalAction, default=True,
-                      help="check every committed chunk against its checksum (default; reads the whole store)")
-    verify = sub.add_parser("verify", help="check every committed chunk, the arrays' layout and results.nc against what was written (exit 1 if anything is damaged)")
+    show.add_argument(
+        "--verify",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="check every committed chunk against its checksum (default; reads the whole store)",
+    )
+    verify = sub.add_parser(
+        "verify",
+        help="check every committed chunk, the arrays' layout and results.nc against what was written (exit 1 if anything is damaged)",
+    )
     verify.add_argument("dir", help="a run's output folder (the --out of `run`), or its results.zarr")
     plot = sub.add_parser("plot", help="write the figures of a run (PNG, and SVG with --svg)")
     plot.add_argument("dir", help="a run's output folder (the --out of `run`), or its results.zarr")
@@ -161,8 +213,11 @@ def _plot(args) -> int:
         print(f"plot: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except OSError as exc:
-        print(f"plot failed: {_os_error(exc)}" + (" (a read-only run folder? --figures writes elsewhere)" if exc.errno in (13, 30) else ""),
-              file=sys.stderr)
+        print(
+            f"plot failed: {_os_error(exc)}"
+            + (" (a read-only run folder? --figures writes elsewhere)" if exc.errno in (13, 30) else ""),
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     for path in paths:
         print(path)
@@ -189,7 +244,10 @@ def _damage(run_dir) -> tuple[object, str]:
 
         check = store.verify(zarr.open_group(store.store_path(run_dir), mode="r"))
     except Exception as exc:
-        return None, f"{run_dir}: the store cannot be read ({type(exc).__name__}: {exc}); `thermo-ode run --no-resume` writes it anew"
+        return (
+            None,
+            f"{run_dir}: the store cannot be read ({type(exc).__name__}: {exc}); `thermo-ode run --no-resume` writes it anew",
+        )
     if check.intact:
         return check, ""
     remedy = "" if check.layout_problem else "; `thermo-ode run` with the same config recomputes what is damaged"
@@ -200,8 +258,10 @@ def _load(path, precision=None):
     from .sweeps import loading
 
     try:
-        return loading.load(path if path is not None else loading.default_config_path(),
-                            overrides={"precision": precision} if precision else None)
+        return loading.load(
+            path if path is not None else loading.default_config_path(),
+            overrides={"precision": precision} if precision else None,
+        )
     except loading.ConfigError as exc:
         for line in exc.problems:
             print(line, file=sys.stderr)
@@ -233,25 +293,45 @@ def _sizes_against_machine(loaded, out_dir: pathlib.Path, netcdf: bool) -> tuple
     disk = int(sizes.store * (1 - committed_fraction)) + (sizes.netcdf if netcdf else 0)
     memory = sizes.run_memory(netcdf)
     free, available = limits.free_disk(out_dir), limits.available_memory()
-    lines = [f"store {limits.human(sizes.store)} at most (uncompressed)" + (f", results.nc {limits.human(sizes.netcdf)}" if netcdf else ""),
-             f"memory {limits.human(memory)} at most (largest: " + ("the netCDF copy" if memory == limits.EXPORT_COPIES * sizes.netcdf and netcdf
-                                                               else "one chunk" if memory == sizes.chunk_memory else "the per-point arrays")
-             + f"); {limits.human(available)} available, {limits.human(free)} free at {out_dir}"]
+    lines = [
+        f"store {limits.human(sizes.store)} at most (uncompressed)"
+        + (f", results.nc {limits.human(sizes.netcdf)}" if netcdf else ""),
+        f"memory {limits.human(memory)} at most (largest: "
+        + (
+            "the netCDF copy"
+            if memory == limits.EXPORT_COPIES * sizes.netcdf and netcdf
+            else "one chunk"
+            if memory == sizes.chunk_memory
+            else "the per-point arrays"
+        )
+        + f"); {limits.human(available)} available, {limits.human(free)} free at {out_dir}",
+    ]
     existing = limits.nearest_existing(out_dir)
     name_max = os.pathconf(existing, "PC_NAME_MAX") if existing.is_dir() else 255
-    long = [part for part in pathlib.Path(out_dir).absolute().relative_to(existing).parts if len(os.fsencode(part)) > name_max]
+    long = [
+        part
+        for part in pathlib.Path(out_dir).absolute().relative_to(existing).parts
+        if len(os.fsencode(part)) > name_max
+    ]
     if long:
-        return f"--out: the folder name {long[0][:40]}... is longer than the {name_max} bytes this file system allows", lines
+        return (
+            f"--out: the folder name {long[0][:40]}... is longer than the {name_max} bytes this file system allows",
+            lines,
+        )
     if not existing.is_dir():
         return f"--out: {existing} is a file, not a folder", lines
     if not limits.writable(out_dir):
         return f"--out: {existing} is not writable (a read-only folder or mount?)", lines
     if memory > available:
-        return (f"the run needs about {limits.human(memory)} of memory, {limits.human(memory - available)} more than the "
-                f"{limits.human(available)} available" + (" (--no-netcdf skips the one-file copy)" if netcdf else "")), lines
+        return (
+            f"the run needs about {limits.human(memory)} of memory, {limits.human(memory - available)} more than the "
+            f"{limits.human(available)} available" + (" (--no-netcdf skips the one-file copy)" if netcdf else "")
+        ), lines
     if disk > free:
-        return (f"--out: {out_dir} has {limits.human(free)} free, the run needs up to {limits.human(disk)} "
-                f"({limits.human(disk - free)} more)" + (" (--no-netcdf skips the one-file copy)" if netcdf else "")), lines
+        return (
+            f"--out: {out_dir} has {limits.human(free)} free, the run needs up to {limits.human(disk)} "
+            f"({limits.human(disk - free)} more)" + (" (--no-netcdf skips the one-file copy)" if netcdf else "")
+        ), lines
     return "", lines
 
 
@@ -273,7 +353,9 @@ def _validate(args) -> int:
     if problem:
         print(f"{args.config}: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    print(f"{args.config}: ok: '{loaded.config.name}', {plan.points} points ({axes}) x {plan.queries} rows x {plan.tokens} tokens, {plan.chunks} chunks")
+    print(
+        f"{args.config}: ok: '{loaded.config.name}', {plan.points} points ({axes}) x {plan.queries} rows x {plan.tokens} tokens, {plan.chunks} chunks"
+    )
     for line in lines:
         print(f"  {line}")
     return EXIT_OK
@@ -281,8 +363,12 @@ def _validate(args) -> int:
 
 def _engine_problem(args) -> str:
     """A misuse of the engine options, naming the option ("" if none)."""
-    manual = {"--coordinator": args.coordinator, "--num-processes": args.num_processes, "--process-id": args.process_id,
-              "--heartbeat-timeout": args.heartbeat_timeout}
+    manual = {
+        "--coordinator": args.coordinator,
+        "--num-processes": args.num_processes,
+        "--process-id": args.process_id,
+        "--heartbeat-timeout": args.heartbeat_timeout,
+    }
     given = [name for name, value in manual.items() if value is not None]
     if given and not args.distributed:
         return f"{given[0]}: only with --distributed"
@@ -311,7 +397,9 @@ def _run(args) -> int:
 
         total = planning.plan_sweep(loaded).chunks
         if args.chunks.stop > total:  # 0:0 (create the store only) is always allowed
-            problem = f"--chunks: {args.chunks.start}:{args.chunks.stop} goes beyond the sweep's {total} chunks (0:{total})"
+            problem = (
+                f"--chunks: {args.chunks.start}:{args.chunks.stop} goes beyond the sweep's {total} chunks (0:{total})"
+            )
     if problem:
         print(problem, file=sys.stderr)
         return EXIT_USAGE
@@ -344,14 +432,26 @@ def _run(args) -> int:
     from .sweeps import engines
 
     if args.distributed:
+
         def start(on_chunk):
-            return engines.run_on_jax_processes(loaded, out_dir, resume=args.resume, devices=devices, netcdf=args.netcdf,
-                                                on_chunk=on_chunk)
+            return engines.run_on_jax_processes(
+                loaded, out_dir, resume=args.resume, devices=devices, netcdf=args.netcdf, on_chunk=on_chunk
+            )
+
         label = f"{loaded.config.name} (process {jax.process_index()} of {jax.process_count()})"
     else:
+
         def start(on_chunk):
-            return sweeps.run(loaded, out_dir, resume=args.resume, devices=devices, chunks=args.chunks, netcdf=args.netcdf,
-                              on_chunk=on_chunk)
+            return sweeps.run(
+                loaded,
+                out_dir,
+                resume=args.resume,
+                devices=devices,
+                chunks=args.chunks,
+                netcdf=args.netcdf,
+                on_chunk=on_chunk,
+            )
+
         label = loaded.config.name
     code = _drive(out_dir, label, start)
     if code is None:  # a jax.distributed process other than 0: process 0 reports
@@ -378,8 +478,10 @@ def _start_jax_distributed(args) -> str:
     try:
         jax.distributed.initialize(**options)
     except (ValueError, RuntimeError) as exc:
-        return (f"--distributed: jax.distributed could not start ({exc}); outside SLURM, Open MPI or a Cloud TPU, "
-                "give --coordinator, --num-processes and --process-id")
+        return (
+            f"--distributed: jax.distributed could not start ({exc}); outside SLURM, Open MPI or a Cloud TPU, "
+            "give --coordinator, --num-processes and --process-id"
+        )
     return ""
 
 
@@ -391,15 +493,26 @@ def _run_on_dask(args, loaded, out_dir) -> int:
     try:
         client = engines.local_cluster(args.workers) if args.workers else Client(args.scheduler, timeout="30s")
     except (OSError, TimeoutError, ValueError) as exc:
-        print(f"--scheduler: cannot reach the Dask scheduler at {args.scheduler} ({type(exc).__name__}: {exc})", file=sys.stderr)
+        print(
+            f"--scheduler: cannot reach the Dask scheduler at {args.scheduler} ({type(exc).__name__}: {exc})",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     with client:
         workers = len(client.scheduler_info(n_workers=-1)["workers"]) if args.scheduler else args.workers
         print(f"dask: {workers} workers; dashboard {client.dashboard_link}")
 
         def start(on_chunk):
-            return engines.run_on_dask(loaded, out_dir, client, resume=args.resume, devices=args.devices,
-                                       cache_dir=args.cache_dir, netcdf=args.netcdf, on_chunk=on_chunk)
+            return engines.run_on_dask(
+                loaded,
+                out_dir,
+                client,
+                resume=args.resume,
+                devices=args.devices,
+                cache_dir=args.cache_dir,
+                netcdf=args.netcdf,
+                on_chunk=on_chunk,
+            )
 
         code = _drive(out_dir, loaded.config.name, start)
         if args.workers:
@@ -419,7 +532,14 @@ def _drive(out_dir, label: str, start) -> int | None:
     from .sweeps import engines, store
 
     console, errors = Console(), Console(stderr=True)
-    progress = Progress(TextColumn(f"[bold]{label}[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("chunks"), TimeElapsedColumn(), console=console)
+    progress = Progress(
+        TextColumn(f"[bold]{label}[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("chunks"),
+        TimeElapsedColumn(),
+        console=console,
+    )
     task = progress.add_task("run", total=None)
     already = []  # (done, total) before this process ran anything
 
@@ -439,19 +559,30 @@ def _drive(out_dir, label: str, start) -> int | None:
         print(f"--out: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        errors.print(f"interrupted: finished chunks are kept in {out_dir}; rerun the same command to resume", soft_wrap=True)
+        errors.print(
+            f"interrupted: finished chunks are kept in {out_dir}; rerun the same command to resume", soft_wrap=True
+        )
         return EXIT_FAILED
     except OSError as exc:  # a full disk, a read-only folder: what was committed stays
-        errors.print(f"[bold red]run failed:[/] {_os_error(exc, out_dir)}; committed chunks are kept in {out_dir}: "
-                     "free the space (or fix the folder) and rerun the same command to resume", soft_wrap=True)
+        errors.print(
+            f"[bold red]run failed:[/] {_os_error(exc, out_dir)}; committed chunks are kept in {out_dir}: "
+            "free the space (or fix the folder) and rerun the same command to resume",
+            soft_wrap=True,
+        )
         return EXIT_FAILED
     except Exception as exc:  # the run could not finish; what was written stays
-        errors.print(f"[bold red]run failed:[/] {type(exc).__name__}: {exc}; committed chunks are kept in {out_dir}", soft_wrap=True)
+        errors.print(
+            f"[bold red]run failed:[/] {type(exc).__name__}: {exc}; committed chunks are kept in {out_dir}",
+            soft_wrap=True,
+        )
         return EXIT_FAILED
     complete_before = already and already[0][0] == already[0][1] and not summary.repaired
     if complete_before:
-        console.print(f"already complete: {already[0][0]}/{already[0][1]} chunks in {out_dir} (checksums verified); nothing to run "
-                      "(--no-resume starts afresh)", soft_wrap=True)
+        console.print(
+            f"already complete: {already[0][0]}/{already[0][1]} chunks in {out_dir} (checksums verified); nothing to run "
+            "(--no-resume starts afresh)",
+            soft_wrap=True,
+        )
     _print_summary(console, summary)
     _print_where(console, summary)
     return EXIT_OK
@@ -493,16 +624,23 @@ def _show(args) -> int:
             return EXIT_FAILED
         summary = sweeps.summarize(run_dir, exclude=check.damaged if check else ())
     except Exception as exc:
-        print(f"{run_dir}: the store cannot be read ({type(exc).__name__}: {exc}); `thermo-ode run --no-resume` writes it anew",
-              file=sys.stderr)
+        print(
+            f"{run_dir}: the store cannot be read ({type(exc).__name__}: {exc}); `thermo-ode run --no-resume` writes it anew",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     versions = json.loads(attrs["versions"])
-    console.print(f"run '{attrs['name']}' (config digest {attrs['config_digest']}), {attrs['precision']}, "
-                  f"backend {attrs['backend']} x{attrs['device_count']}, thermo-ode {versions['thermo-ode']}, jax {versions['jax']}",
-                  soft_wrap=True)
+    console.print(
+        f"run '{attrs['name']}' (config digest {attrs['config_digest']}), {attrs['precision']}, "
+        f"backend {attrs['backend']} x{attrs['device_count']}, thermo-ode {versions['thermo-ode']}, jax {versions['jax']}",
+        soft_wrap=True,
+    )
     if check is not None and not check.intact:
-        console.print(f"[bold red]damaged[/]: {len(check.damaged)} of {check.committed} committed chunks fail their checksums "
-                      "(left out of the counts below); the same `thermo-ode run` recomputes them:", soft_wrap=True)
+        console.print(
+            f"[bold red]damaged[/]: {len(check.damaged)} of {check.committed} committed chunks fail their checksums "
+            "(left out of the counts below); the same `thermo-ode run` recomputes them:",
+            soft_wrap=True,
+        )
         for line in check.describe():
             console.print(f"  {line}", soft_wrap=True)
     if check is not None and not check.intact:
@@ -529,10 +667,14 @@ def _print_summary(console, summary) -> None:
     table.add_row("not converged", f"{summary.not_converged}  (solved, still above it at t1)")
     table.add_row("failed", f"{summary.failed}  (solver status != 0)")
     if summary.worst_at:
-        table.add_row("worst final distance", f"{summary.worst_final_distance:.2g} (Fisher-Rao, rad) at {summary.worst_at}")
+        table.add_row(
+            "worst final distance", f"{summary.worst_final_distance:.2g} (Fisher-Rao, rad) at {summary.worst_at}"
+        )
     if summary.slowest_at:
-        table.add_row("slowest relaxation", f"t = {summary.slowest_relaxation:.4g} (physical time to stay below the "
-                      f"tolerance) at {summary.slowest_at}")
+        table.add_row(
+            "slowest relaxation",
+            f"t = {summary.slowest_relaxation:.4g} (physical time to stay below the tolerance) at {summary.slowest_at}",
+        )
     console.print(table)
     if summary.thermal:
         console.print(
@@ -547,7 +689,9 @@ def _print_where(console, summary) -> None:
 
     out = pathlib.Path(summary.out_dir)
     stored = [out / store.STORE_NAME] + ([out / store.NETCDF_NAME] if (out / store.NETCDF_NAME).exists() else [])
-    console.print(f"results: {' and '.join(map(str, stored))} (read with thermo_ode.open_results({str(out)!r}))", soft_wrap=True)
+    console.print(
+        f"results: {' and '.join(map(str, stored))} (read with thermo_ode.open_results({str(out)!r}))", soft_wrap=True
+    )
     if summary.finished:
         console.print(f"figures: thermo-ode plot {out}   (writes {out / 'figures'})", soft_wrap=True)
 
@@ -571,8 +715,10 @@ class _CacheCounter:
         plural = lambda n, word: f"{n} {word}" + ("" if n == 1 else "s")
         if self.hits + self.misses == 0:
             return f"compilation cache ({cache_dir}): nothing compiled"
-        return (f"compilation cache ({cache_dir}): {plural(self.hits, 'program')} loaded, "
-                f"{plural(self.misses, 'program')} compiled and stored")
+        return (
+            f"compilation cache ({cache_dir}): {plural(self.hits, 'program')} loaded, "
+            f"{plural(self.misses, 'program')} compiled and stored"
+        )
 
 
 if __name__ == "__main__":

@@ -22,12 +22,12 @@ import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
 from . import _checks, physics, rules
-from .rules import NORMALISATION_TOL
 from .charts import AbstractChart, SphereChart, resolve_chart
 from .dynamics import Coefficients, sphere_force
 from .formulas import natural_frequency
 from .geometry import fisher_rao_distance
 from .integrators import SphereDriftTerm, StepBrownianPath, TangentNoiseTerm
+from .rules import NORMALISATION_TOL
 from .solvers import ProjectedSolver, is_sphere_splitting, needs_fixed_step, resolve_solver, takes_noise
 from .system import AttentionSystem
 
@@ -35,9 +35,20 @@ TIME_SCALES = ("natural", "physical")
 FIRST_STEP = 0.01  # solver time
 # `Trajectory.status` codes: the index of the solve's diffrax result in this list.
 STATUS_NAMES = (
-    "successful", "max_steps_reached", "singular", "breakdown", "stagnation", "conlim", "nonfinite_input",
-    "nonlinear_max_steps_reached", "nonlinear_divergence", "nonfinite", "dt_min_reached", "event_occurred",
-    "max_steps_rejected", "internal_error",
+    "successful",
+    "max_steps_reached",
+    "singular",
+    "breakdown",
+    "stagnation",
+    "conlim",
+    "nonfinite_input",
+    "nonlinear_max_steps_reached",
+    "nonlinear_divergence",
+    "nonfinite",
+    "dt_min_reached",
+    "event_occurred",
+    "max_steps_rejected",
+    "internal_error",
 )
 # A solve that reports success but whose results hold NaN or infinity (parameters beyond what the
 # precision holds, say) is given this status instead: a non-finite number is never a success.
@@ -141,8 +152,20 @@ class Problem(eqx.Module):
 
 
 def set_up(
-    system: AttentionSystem, rho0, velocity0, t1, ts, dt, bath_temperature, key, *,
-    chart: AbstractChart, solver, second_order: bool, controller, time: str,
+    system: AttentionSystem,
+    rho0,
+    velocity0,
+    t1,
+    ts,
+    dt,
+    bath_temperature,
+    key,
+    *,
+    chart: AbstractChart,
+    solver,
+    second_order: bool,
+    controller,
+    time: str,
 ) -> Problem:
     """One system (no batch axes), every argument already checked and cast, as a `Problem`.
     `dt` None means adaptive steps; `key` None means no noise."""
@@ -178,7 +201,9 @@ def set_up(
     return Problem(terms, wrapped, controller, y0, c, s1, dt0, save_at, reported, rate)
 
 
-def read_out(system: AttentionSystem, problem: Problem, ys, status, num_steps, bath_temperature, *, chart, second_order) -> Trajectory:
+def read_out(
+    system: AttentionSystem, problem: Problem, ys, status, num_steps, bath_temperature, *, chart, second_order
+) -> Trajectory:
     """The `Trajectory` of one system from the raw solver states `ys` at its saves."""
     c = problem.coefficients
     readout = jax.vmap(lambda y: (chart.readout(y, c, second_order), chart.constraint_error(y, second_order)))
@@ -188,7 +213,9 @@ def read_out(system: AttentionSystem, problem: Problem, ys, status, num_steps, b
     per_save = jax.vmap(lambda r, rd: (physics.hamiltonian(r, rd, system), physics.free_energy(r, system)))
     hamiltonian, free_energy = per_save(rho, rho_dot)
     distance = fisher_rao_distance(rho, equilibrium)
-    finite = jnp.array([jnp.isfinite(a).all() for a in (rho, rho_dot, hamiltonian, free_energy, distance, equilibrium)]).all()
+    finite = jnp.array(
+        [jnp.isfinite(a).all() for a in (rho, rho_dot, hamiltonian, free_energy, distance, equilibrium)]
+    ).all()
     status = jnp.where((status == 0) & ~finite, NONFINITE, status)
     return Trajectory(
         ts=problem.reported_ts,
@@ -207,23 +234,65 @@ def read_out(system: AttentionSystem, problem: Problem, ys, status, num_steps, b
 
 
 def integrate(
-    system: AttentionSystem, rho0, velocity0, t1, ts, dt, bath_temperature, key, *,
-    chart: AbstractChart, solver, second_order: bool, controller, max_steps: int, time: str, adjoint,
+    system: AttentionSystem,
+    rho0,
+    velocity0,
+    t1,
+    ts,
+    dt,
+    bath_temperature,
+    key,
+    *,
+    chart: AbstractChart,
+    solver,
+    second_order: bool,
+    controller,
+    max_steps: int,
+    time: str,
+    adjoint,
 ) -> Trajectory:
     """One system (no batch axes), every argument already checked and cast, by diffeqsolve:
     the body shared by `solve` and `simulate`. `dt` None means adaptive steps; `key` None
     means no noise."""
     problem = set_up(
-        system, rho0, velocity0, t1, ts, dt, bath_temperature, key,
-        chart=chart, solver=solver, second_order=second_order, controller=controller, time=time,
+        system,
+        rho0,
+        velocity0,
+        t1,
+        ts,
+        dt,
+        bath_temperature,
+        key,
+        chart=chart,
+        solver=solver,
+        second_order=second_order,
+        controller=controller,
+        time=time,
     )
     sol = diffrax.diffeqsolve(
-        problem.terms, problem.solver, t0=jnp.zeros_like(problem.s1), t1=problem.s1, dt0=problem.dt0, y0=problem.y0,
-        args=problem.coefficients, saveat=diffrax.SaveAt(ts=problem.save_at), stepsize_controller=problem.controller,
-        max_steps=max_steps, throw=False, adjoint=adjoint,
+        problem.terms,
+        problem.solver,
+        t0=jnp.zeros_like(problem.s1),
+        t1=problem.s1,
+        dt0=problem.dt0,
+        y0=problem.y0,
+        args=problem.coefficients,
+        saveat=diffrax.SaveAt(ts=problem.save_at),
+        stepsize_controller=problem.controller,
+        max_steps=max_steps,
+        throw=False,
+        adjoint=adjoint,
     )
-    return read_out(system, problem, sol.ys, status_code(sol.result), sol.stats["num_steps"], bath_temperature,
-                    chart=chart, second_order=second_order)
+    return read_out(
+        system,
+        problem,
+        sol.ys,
+        status_code(sol.result),
+        sol.stats["num_steps"],
+        bath_temperature,
+        chart=chart,
+        second_order=second_order,
+    )
 
 
 def resolve_solver_choice(solver, noisy: bool, second_order: bool):
@@ -244,15 +313,20 @@ def check_static(chart, solver, second_order: bool, noisy: bool, fixed_step: boo
         if not isinstance(chart, SphereChart):
             raise ValueError(f"solver {name} works in the sphere chart only: use chart='sphere'")
         if not second_order:
-            raise ValueError(f"solver {name} integrates the second-order dynamics: mass must be > 0 (use 'euler' or an adaptive solver at m = 0)")
+            raise ValueError(
+                f"solver {name} integrates the second-order dynamics: mass must be > 0 (use 'euler' or an adaptive solver at m = 0)"
+            )
     if noisy:
         if not isinstance(chart, SphereChart):
             raise ValueError("bath_temperature > 0: Langevin noise lives in the sphere chart; use chart='sphere'")
         if not takes_noise(solver):
-            raise ValueError(f"bath_temperature > 0: solver {name} cannot integrate noise; use 'gbaoab' (mass > 0) or 'euler'")
+            raise ValueError(
+                f"bath_temperature > 0: solver {name} cannot integrate noise; use 'gbaoab' (mass > 0) or 'euler'"
+            )
     if not fixed_step and (needs_fixed_step(solver) or noisy):
         raise DtRequired(
-            f"dt is required: solver {name}" + (" with Langevin noise" if noisy else "")
+            f"dt is required: solver {name}"
+            + (" with Langevin noise" if noisy else "")
             + f" steps at a fixed step size; for example dt = {rules.natural_dt(second_order)}"
         )
 
@@ -266,7 +340,8 @@ def key_array(key):
         return jax.random.wrap_key_data(key)
     raise TypeError(
         "key must be a jax.random.key, a legacy jax.random.PRNGKey (uint32, shape (..., 2)), or an array of "
-        f"either, got {type(key).__name__}" + (f" of dtype {key.dtype} and shape {key.shape}" if hasattr(key, "dtype") else "")
+        f"either, got {type(key).__name__}"
+        + (f" of dtype {key.dtype} and shape {key.shape}" if hasattr(key, "dtype") else "")
     )
 
 
@@ -276,7 +351,9 @@ def _shaped(name: str, value, shape: tuple, dtype):
     if not (jnp.issubdtype(arr.dtype, jnp.floating) or jnp.issubdtype(arr.dtype, jnp.integer)) or arr.dtype == bool:
         raise TypeError(f"{name} must be real numbers, got dtype {arr.dtype}")
     if arr.shape != shape:
-        raise ValueError(f"{name} must have shape {shape} (solve takes one system; use jax.vmap or simulate for a batch), got {arr.shape}")
+        raise ValueError(
+            f"{name} must have shape {shape} (solve takes one system; use jax.vmap or simulate for a batch), got {arr.shape}"
+        )
     return arr.astype(dtype)
 
 
@@ -354,7 +431,9 @@ def solve(
     if not isinstance(system, AttentionSystem):
         raise TypeError(f"system must be an AttentionSystem, got {type(system).__name__}")
     if system.batch_shape != ():
-        raise ValueError(f"system must be one system (batch shape ()), got batch shape {system.batch_shape}; use jax.vmap or simulate")
+        raise ValueError(
+            f"system must be one system (batch shape ()), got batch shape {system.batch_shape}; use jax.vmap or simulate"
+        )
     resolved_chart = resolve_chart(chart)
     if isinstance(saves, bool) or not isinstance(saves, (int, np.integer)) or saves < 2:
         raise ValueError(f"saves must be an int >= 2, got {saves!r}")
@@ -389,17 +468,45 @@ def solve(
     else:
         controller = stepsize_controller
     return _solve(
-        system, rho0, velocity0, t1, ts, dt, bath, key, chart=resolved_chart, solver=resolved_solver, second_order=second_order,
-        controller=controller, max_steps=int(max_steps), time=time, adjoint=adjoint or diffrax.RecursiveCheckpointAdjoint(),
+        system,
+        rho0,
+        velocity0,
+        t1,
+        ts,
+        dt,
+        bath,
+        key,
+        chart=resolved_chart,
+        solver=resolved_solver,
+        second_order=second_order,
+        controller=controller,
+        max_steps=int(max_steps),
+        time=time,
+        adjoint=adjoint or diffrax.RecursiveCheckpointAdjoint(),
     )
 
 
 @eqx.filter_jit
-def _solve(system, rho0, velocity0, t1, ts, dt, bath, key, *, chart, solver, second_order, controller, max_steps, time, adjoint):
+def _solve(
+    system, rho0, velocity0, t1, ts, dt, bath, key, *, chart, solver, second_order, controller, max_steps, time, adjoint
+):
     rho0 = _checked_values(system, rho0, velocity0, t1, ts, dt, bath, key, second_order, max_steps)
     return integrate(
-        system, rho0, velocity0, t1, ts, dt, bath, key, chart=chart, solver=solver, second_order=second_order,
-        controller=controller, max_steps=max_steps, time=time, adjoint=adjoint,
+        system,
+        rho0,
+        velocity0,
+        t1,
+        ts,
+        dt,
+        bath,
+        key,
+        chart=chart,
+        solver=solver,
+        second_order=second_order,
+        controller=controller,
+        max_steps=max_steps,
+        time=time,
+        adjoint=adjoint,
     )
 
 
@@ -409,16 +516,31 @@ def _checked_values(system, rho0, velocity0, t1, ts, dt, bath, key, second_order
     total = jnp.sum(rho0)
     rules = [
         (~(jnp.isfinite(T) & (T > 0)), "temperature must be finite and > 0"),
-        (~(jnp.isfinite(m) & (m > 0)) if second_order else m != 0, "mass must be > 0 (second order) or exactly 0 with first_order=True"),
-        (~(jnp.isfinite(gamma) & (gamma >= 0)) | ((m == 0) & (gamma == 0)), "damping must be finite and >= 0 (> 0 when mass = 0)"),
+        (
+            ~(jnp.isfinite(m) & (m > 0)) if second_order else m != 0,
+            "mass must be > 0 (second order) or exactly 0 with first_order=True",
+        ),
+        (
+            ~(jnp.isfinite(gamma) & (gamma >= 0)) | ((m == 0) & (gamma == 0)),
+            "damping must be finite and >= 0 (> 0 when mass = 0)",
+        ),
         (jnp.any(~jnp.isfinite(jnp.where(mask, system.energies, 0))), "energies must be finite on unmasked tokens"),
         (jnp.any(~jnp.isfinite(rho0)) | jnp.any(rho0 < 0), "rho0 must be finite and >= 0"),
         (jnp.any(jnp.where(mask, False, rho0 != 0)), "rho0 must be 0 on masked tokens"),
-        (jnp.any(mask & (rho0 == 0)), "rho0 is 0 on an unmasked token: an invariant face (docs/physics.md, section 12)"),
+        (
+            jnp.any(mask & (rho0 == 0)),
+            "rho0 is 0 on an unmasked token: an invariant face (docs/physics.md, section 12)",
+        ),
         (jnp.abs(total - 1) > NORMALISATION_TOL, f"rho0 must sum to 1 within {NORMALISATION_TOL}"),
-        (jnp.abs(jnp.sum(velocity0)) > NORMALISATION_TOL * jnp.maximum(1.0, jnp.sum(jnp.abs(velocity0))), "velocity0 must sum to 0 (tangent to the simplex)"),
+        (
+            jnp.abs(jnp.sum(velocity0)) > NORMALISATION_TOL * jnp.maximum(1.0, jnp.sum(jnp.abs(velocity0))),
+            "velocity0 must sum to 0 (tangent to the simplex)",
+        ),
         (~(jnp.isfinite(t1) & (t1 > 0)), "t1 must be finite and > 0"),
-        (jnp.any(~jnp.isfinite(ts)) | jnp.any(ts < 0) | jnp.any(ts > t1) | jnp.any(jnp.diff(ts) < 0), "ts must be non-decreasing in [0, t1]"),
+        (
+            jnp.any(~jnp.isfinite(ts)) | jnp.any(ts < 0) | jnp.any(ts > t1) | jnp.any(jnp.diff(ts) < 0),
+            "ts must be non-decreasing in [0, t1]",
+        ),
         (~(jnp.isfinite(bath) & (bath >= 0)), "bath_temperature must be finite and >= 0"),
     ]
     if key is None:

@@ -15,7 +15,7 @@ Euler–Lagrange equations of any Lagrangian obtained by automatic differentiati
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import equinox as eqx
 import jax

@@ -45,6 +45,7 @@ def _pick(tree, index):
 
 def _where(pred, a, b):
     """`a` where `pred` (per slot), else `b`, leaf by leaf."""
+
     def select(x, y):
         if not eqx.is_array(x):
             return x
@@ -58,13 +59,36 @@ MESH_AXIS = "batch"
 
 @eqx.filter_jit
 @eqx.debug.assert_max_traces(max_traces=None)
-def solve_refill(system, rho0, velocity0, t1, ts, *, chart, solver, second_order, controller, max_steps: int, time: str, pool: int, mesh=None):
+def solve_refill(
+    system,
+    rho0,
+    velocity0,
+    t1,
+    ts,
+    *,
+    chart,
+    solver,
+    second_order,
+    controller,
+    max_steps: int,
+    time: str,
+    pool: int,
+    mesh=None,
+):
     """Solve a flat batch `(B,)` of systems with a pool of `pool` slots (per device); the
     batched `Trajectory`, equal to `vmap` of `thermo_ode.core.integrate` (same steps, same
     states). With a 1-D `mesh` of D devices, device d solves rows `[d B/D, (d+1) B/D)` with
     its own pool and queue (B a multiple of D); systems are taken from the queue in row order."""
-    run = functools.partial(_refill, chart=chart, solver=solver, second_order=second_order, controller=controller,
-                            max_steps=max_steps, time=time, pool=pool)
+    run = functools.partial(
+        _refill,
+        chart=chart,
+        solver=solver,
+        second_order=second_order,
+        controller=controller,
+        max_steps=max_steps,
+        time=time,
+        pool=pool,
+    )
     if mesh is not None:
         # check_vma=False: diffrax's while loops do not type-check under varying-axis checks.
         spec = jax.sharding.PartitionSpec(MESH_AXIS)
@@ -72,11 +96,22 @@ def solve_refill(system, rho0, velocity0, t1, ts, *, chart, solver, second_order
     return run(system, rho0, velocity0, t1, ts)
 
 
-def _refill(system, rho0, velocity0, t1, ts, *, chart, solver, second_order, controller, max_steps: int, time: str, pool: int):
+def _refill(
+    system, rho0, velocity0, t1, ts, *, chart, solver, second_order, controller, max_steps: int, time: str, pool: int
+):
     batch = rho0.shape[0]
     pool = min(pool, batch)
-    setup = functools.partial(set_up, dt=None, bath_temperature=None, key=None, chart=chart, solver=solver,
-                              second_order=second_order, controller=controller, time=time)
+    setup = functools.partial(
+        set_up,
+        dt=None,
+        bath_temperature=None,
+        key=None,
+        chart=chart,
+        solver=solver,
+        second_order=second_order,
+        controller=controller,
+        time=time,
+    )
     problems: Problem = eqx.filter_vmap(lambda s, r, v, t, x: setup(s, r, v, t, x))(system, rho0, velocity0, t1, ts)
     terms, stepper, control = problems.terms, problems.solver, problems.controller
     error_order = stepper.error_order(terms)
@@ -96,10 +131,18 @@ def _refill(system, rho0, velocity0, t1, ts, *, chart, solver, second_order, con
         """Slot state for system `index` (clipped: an idle slot holds a copy it never writes)."""
         i = jnp.minimum(index, batch - 1)
         return dict(
-            index=index, coefficients=_pick(problems.coefficients, i), s1=problems.s1[i], floor=floors[i],
-            save_at=problems.save_at[i], tprev=jnp.zeros_like(problems.s1[i]), tnext=start_tnext[i], y=_pick(problems.y0, i),
-            solver_state=_pick(start_solver, i), controller_state=_pick(start_controller, i),
-            result=successful, steps=jnp.zeros((), jnp.int32),
+            index=index,
+            coefficients=_pick(problems.coefficients, i),
+            s1=problems.s1[i],
+            floor=floors[i],
+            save_at=problems.save_at[i],
+            tprev=jnp.zeros_like(problems.s1[i]),
+            tnext=start_tnext[i],
+            y=_pick(problems.y0, i),
+            solver_state=_pick(start_solver, i),
+            controller_state=_pick(start_controller, i),
+            result=successful,
+            steps=jnp.zeros((), jnp.int32),
             save=jnp.zeros((), jnp.int32),
         )
 
@@ -116,12 +159,19 @@ def _refill(system, rho0, velocity0, t1, ts, *, chart, solver, second_order, con
         tprev = jnp.minimum(tprev, s1)
         tclip = jnp.where(keep, s1, tprev + 0.5 * (s1 - tprev))
         tnext = jnp.where(tnext > slot["floor"], tclip, tnext)
-        result = diffrax.RESULTS.where(diffrax.is_okay(slot["result"]), diffrax.RESULTS.where(keep, solver_result, successful), slot["result"])
+        result = diffrax.RESULTS.where(
+            diffrax.is_okay(slot["result"]), diffrax.RESULTS.where(keep, solver_result, successful), slot["result"]
+        )
         result = diffrax.RESULTS.where(diffrax.is_okay(result), controller_result, result)
         new = dict(
-            slot, tprev=tprev, tnext=tnext, y=_where(keep, y1, slot["y"]),
-            solver_state=_where(keep, solver_state, slot["solver_state"]), controller_state=controller_state,
-            result=result, steps=slot["steps"] + 1,
+            slot,
+            tprev=tprev,
+            tnext=tnext,
+            y=_where(keep, y1, slot["y"]),
+            solver_state=_where(keep, solver_state, slot["solver_state"]),
+            controller_state=controller_state,
+            result=result,
+            steps=slot["steps"] + 1,
         )
         return new, dense, keep
 
@@ -139,9 +189,13 @@ def _refill(system, rho0, velocity0, t1, ts, *, chart, solver, second_order, con
             todo = pending(slots)
             k = jnp.minimum(slots["save"], saves - 1)
             t = jnp.take_along_axis(slots["save_at"], k[:, None], axis=1)[:, 0]
-            values = jax.vmap(lambda d, a, b, tt: stepper.interpolation_cls(t0=a, t1=b, **d).evaluate(tt))(dense, t0, t1_, t)
+            values = jax.vmap(lambda d, a, b, tt: stepper.interpolation_cls(t0=a, t1=b, **d).evaluate(tt))(
+                dense, t0, t1_, t
+            )
             row = jnp.where(todo, slots["index"], batch)  # out of bounds: dropped
-            outputs = dict(outputs, ys=jax.tree.map(lambda out, v: out.at[row, k].set(v, mode="drop"), outputs["ys"], values))
+            outputs = dict(
+                outputs, ys=jax.tree.map(lambda out, v: out.at[row, k].set(v, mode="drop"), outputs["ys"], values)
+            )
             return dict(slots, save=slots["save"] + todo), outputs
 
         return jax.lax.while_loop(lambda carry: pending(carry[0]).any(), body, (slots, outputs))
@@ -179,10 +233,13 @@ def _refill(system, rho0, velocity0, t1, ts, *, chart, solver, second_order, con
 
     outputs = dict(
         ys=jax.tree.map(lambda y: jnp.zeros((batch, saves) + y.shape[1:], y.dtype), problems.y0),
-        steps=jnp.zeros(batch, jnp.int32), status=jnp.zeros(batch, jnp.int32),
+        steps=jnp.zeros(batch, jnp.int32),
+        status=jnp.zeros(batch, jnp.int32),
     )
     slots = jax.vmap(load)(jnp.arange(pool))
-    _, _, outputs = jax.lax.while_loop(lambda carry: (carry[0]["index"] < batch).any(), body, (slots, jnp.asarray(pool), outputs))
+    _, _, outputs = jax.lax.while_loop(
+        lambda carry: (carry[0]["index"] < batch).any(), body, (slots, jnp.asarray(pool), outputs)
+    )
     bath = jnp.zeros_like(t1)
     return eqx.filter_vmap(
         lambda s, p, ys, status, steps, b: read_out(s, p, ys, status, steps, b, chart=chart, second_order=second_order)

@@ -102,7 +102,7 @@ def fit(
     def unpack(theta):
         logs = dict(zip(fitted, theta[: len(fitted)]))
         physical = {p: jnp.exp(logs[p]) if p in logs else jnp.asarray(values[p]) for p in PHYSICAL}
-        e = theta[len(fitted):] if free_energies else jnp.asarray(energies)
+        e = theta[len(fitted) :] if free_energies else jnp.asarray(energies)
         if free_energies:  # n - 1 free values; the last keeps the mean fixed
             e = jnp.concatenate([e, jnp.asarray([n * mean_energy]) - jnp.sum(e, keepdims=True)])
         return physical, e
@@ -127,7 +127,7 @@ def fit(
     estimate["energies"] = np.asarray(e)
     standard_error = dict(zip(fitted, errors[: len(fitted)].tolist()))
     if free_energies:
-        standard_error["energies"] = errors[len(fitted):]
+        standard_error["energies"] = errors[len(fitted) :]
     T, m, g, unit = (estimate[k] for k in ("temperature", "mass", "damping", "time_unit"))
     natural = dict(omega0=natural_frequency(T, m) * unit, zeta=damping_ratio(g, m, T), beta_energies=np.asarray(e) / T)
     return FitResult(estimate, standard_error, natural, final, iterations, converged, degenerate)

@@ -56,5 +56,8 @@ def decay_rate(temperature, mass, damping, xp=np):
     # omega0 / (zeta + sqrt(zeta^2 - 1)) is omega0 (zeta - sqrt(zeta^2 - 1)) without cancellation.
     over_rate = omega0 / (zeta + xp.sqrt(xp.clip(zeta**2 - 1, 0, None)))
     safe_gamma = xp.where(damping > 0, damping, 1)
-    return xp.where(massless, temperature / safe_gamma,
-                    xp.where(critical, omega0, xp.where(zeta < 1, damping / (2 * safe_m), over_rate)))
+    return xp.where(
+        massless,
+        temperature / safe_gamma,
+        xp.where(critical, omega0, xp.where(zeta < 1, damping / (2 * safe_m), over_rate)),
+    )

@@ -26,7 +26,9 @@ def _combination(weights, values, dtype):
     terms = [(w, v) for w, v in zip(weights, values) if w != 0]
     if not terms:
         return None
-    return jax.tree.map(lambda *leaves: sum(jnp.asarray(w, dtype) * leaf for (w, _), leaf in zip(terms, leaves)), *[v for _, v in terms])
+    return jax.tree.map(
+        lambda *leaves: sum(jnp.asarray(w, dtype) * leaf for (w, _), leaf in zip(terms, leaves)), *[v for _, v in terms]
+    )
 
 
 class AbstractFusedRungeKutta(diffrax.AbstractAdaptiveSolver):
@@ -112,4 +114,10 @@ class FusedHeun(AbstractFusedRungeKutta):
     method: ClassVar = diffrax.Heun
 
 
-FUSED = {"fused_tsit5": FusedTsit5, "fused_dopri5": FusedDopri5, "fused_dopri8": FusedDopri8, "fused_bosh3": FusedBosh3, "fused_heun": FusedHeun}
+FUSED = {
+    "fused_tsit5": FusedTsit5,
+    "fused_dopri5": FusedDopri5,
+    "fused_dopri8": FusedDopri8,
+    "fused_bosh3": FusedBosh3,
+    "fused_heun": FusedHeun,
+}

@@ -19,7 +19,8 @@ on the integer grid of a unit-step solve, one key per step, so long runs never r
 
 from __future__ import annotations
 
-from typing import Callable, ClassVar
+from collections.abc import Callable
+from typing import ClassVar
 
 import diffrax
 import equinox as eqx
@@ -126,7 +127,14 @@ def _split(terms, solver_name: str, noise_allowed: bool):
     noise = None
     if isinstance(terms, MultiTerm):
         if len(terms.terms) != 2 or not noise_allowed:
-            raise ValueError(f"{solver_name} takes a SphereDriftTerm" + (" and a TangentNoiseTerm" if noise_allowed else " (it is deterministic; use GeodesicBAOAB for noise)"))
+            raise ValueError(
+                f"{solver_name} takes a SphereDriftTerm"
+                + (
+                    " and a TangentNoiseTerm"
+                    if noise_allowed
+                    else " (it is deterministic; use GeodesicBAOAB for noise)"
+                )
+            )
         terms, noise = terms.terms
         noise = _unwrap(noise)
         if not isinstance(noise, TangentNoiseTerm):

@@ -41,7 +41,9 @@ def time_averages(traj: Trajectory, burn_in) -> TimeAverages:
     ts = jnp.broadcast_to(traj.ts, traj.distance.shape)
     burn = jnp.asarray(burn_in, ts.dtype)
     if burn.ndim > traj.distance.ndim - 1:
-        raise ValueError(f"burn_in must be a time, scalar or per system {traj.distance.shape[:-1]}, got shape {burn.shape}")
+        raise ValueError(
+            f"burn_in must be a time, scalar or per system {traj.distance.shape[:-1]}, got shape {burn.shape}"
+        )
     keep = ts >= burn[..., None]
     count = keep.sum(-1)
     count = eqx.error_if(count, ~jnp.isfinite(burn), "burn_in must be finite")

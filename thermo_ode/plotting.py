@@ -75,8 +75,19 @@ def series_from_trajectory(traj, index=()) -> Series:
     T, m, g = (float(np.asarray(getattr(s, k))[index]) for k in ("temperature", "mass", "damping"))
     pick = lambda a: np.asarray(a)[index]
     return Series(
-        pick(traj.ts), pick(traj.rho), pick(traj.rho_dot), pick(traj.distance), pick(traj.hamiltonian),
-        pick(traj.free_energy), pick(traj.equilibrium), pick(s.energies), pick(s.mask), T, m, g, _label(T, m, g),
+        pick(traj.ts),
+        pick(traj.rho),
+        pick(traj.rho_dot),
+        pick(traj.distance),
+        pick(traj.hamiltonian),
+        pick(traj.free_energy),
+        pick(traj.equilibrium),
+        pick(s.energies),
+        pick(s.mask),
+        T,
+        m,
+        g,
+        _label(T, m, g),
     )
 
 
@@ -85,8 +96,18 @@ def series_from_results(ds, point: int, query: int = 0) -> Series:
     row = ds.isel(point=point, query=query)
     T, m, g = (float(ds["parameters"].isel(point=point).sel(parameter=k)) for k in ("temperature", "mass", "damping"))
     return Series(
-        row["t"].values, row["rho"].values, row["rho_dot"].values, row["distance"].values, row["hamiltonian"].values,
-        row["free_energy"].values, row["equilibrium"].values, row["energies"].values, row["mask"].values, T, m, g,
+        row["t"].values,
+        row["rho"].values,
+        row["rho_dot"].values,
+        row["distance"].values,
+        row["hamiltonian"].values,
+        row["free_energy"].values,
+        row["equilibrium"].values,
+        row["energies"].values,
+        row["mask"].values,
+        T,
+        m,
+        g,
         f"point {point}: {_label(T, m, g)}",
     )
 
@@ -130,14 +151,19 @@ def plot_relaxation(series: list[Series], ax=None, floor: float = 1e-12):
         linear = np.flatnonzero(s.distance < 1e-2)
         rate = s.decay_rate
         if linear.size and rate > 0:
-            window = s.t <= s.t[linear[0]] + (2 * np.pi / s.natural_frequency if np.isfinite(s.natural_frequency) else 0)
+            window = s.t <= s.t[linear[0]] + (
+                2 * np.pi / s.natural_frequency if np.isfinite(s.natural_frequency) else 0
+            )
             anchor = int(np.argmax(np.where(window & (s.t >= s.t[linear[0]]), s.distance, -np.inf)))
             envelope = s.distance[anchor] * np.exp(-rate * (s.t - s.t[anchor]))
             after = s.t >= s.t[anchor]
             ax.semilogy(s.t[after], np.maximum(envelope[after], floor), color=color, ls=":", lw=1.2)
     ax.set_ylim(bottom=floor)
-    ax.set(xlabel=PHYSICAL_TIME, ylabel="Fisher-Rao distance to softmax (rad)",
-           title="Relaxation to softmax; dotted: linear theory exp(-rate t)")
+    ax.set(
+        xlabel=PHYSICAL_TIME,
+        ylabel="Fisher-Rao distance to softmax (rad)",
+        title="Relaxation to softmax; dotted: linear theory exp(-rate t)",
+    )
     ax.legend(fontsize=7)
     return fig
 
@@ -152,8 +178,11 @@ def plot_energy(s: Series, ax=None):
     ax.axhline(f_star, color="0.3", ls="--", lw=1, label="F* = -T ln Z")
     kind = "conserved (damping 0)" if s.damping == 0 else "dissipated"
     drift = np.max(np.abs(s.hamiltonian - s.hamiltonian[0])) / max(abs(s.hamiltonian[0]), 1e-300)
-    ax.set(xlabel=PHYSICAL_TIME, ylabel="energy (units of E)",
-           title=f"Energy: H {kind}; max |H - H(0)|/|H(0)| = {drift:.1e}\n{s.label}")
+    ax.set(
+        xlabel=PHYSICAL_TIME,
+        ylabel="energy (units of E)",
+        title=f"Energy: H {kind}; max |H - H(0)|/|H(0)| = {drift:.1e}\n{s.label}",
+    )
     ax.legend(fontsize=8)
     return fig
 
@@ -218,15 +247,18 @@ def plot_phase_portrait(series: list[Series], ax=None, linear_below: float = 0.0
         linear = np.flatnonzero(s.distance < linear_below)
         if linear.size < 2:
             continue
-        tau, a, a_dot = s.t[linear[0]:] * _clock_rate(s), a[linear[0]:], a_dot[linear[0]:]
+        tau, a, a_dot = s.t[linear[0] :] * _clock_rate(s), a[linear[0] :], a_dot[linear[0] :]
         curve, slope = cubic_hermite(tau, a, a_dot, _refined(tau, PHASE_POINTS_PER_SAVE))
         scale = np.max(np.abs(a)) or 1.0
         ax.plot(curve / scale, slope / scale, color=color, lw=1.2, label=s.label)
         ax.plot(a / scale, a_dot / scale, ls="none", marker=".", ms=3, color=color)
         ax.plot(a[0] / scale, a_dot[0] / scale, "o", color=color, ms=5)
     ax.plot(0, 0, "k*", ms=10, label="softmax")
-    ax.set(xlabel="slowest-mode amplitude eps / eps_max", ylabel="(d eps / d tau) / eps_max,  tau = t sqrt(T/m)",
-           title=f"Slowest mode once linear (distance < {linear_below:g})\nlarge dot: start; dots: saves; curve: cubic Hermite")
+    ax.set(
+        xlabel="slowest-mode amplitude eps / eps_max",
+        ylabel="(d eps / d tau) / eps_max,  tau = t sqrt(T/m)",
+        title=f"Slowest mode once linear (distance < {linear_below:g})\nlarge dot: start; dots: saves; curve: cubic Hermite",
+    )
     ax.legend(fontsize=7)
     return fig
 
@@ -258,14 +290,18 @@ def plot_simplex(series: list[Series], grid: int = 200):
     star = to_xy(s0.equilibrium)
     ax.plot(*star, "r*", ms=12, label="softmax")
     for i, corner in enumerate(corners):
-        ax.annotate(f"token {i}", corner, textcoords="offset points", xytext=(0, -12 if i < 2 else 5), ha="center", fontsize=8)
+        ax.annotate(
+            f"token {i}", corner, textcoords="offset points", xytext=(0, -12 if i < 2 else 5), ha="center", fontsize=8
+        )
     ax.set_aspect("equal")
     ax.set_title("Paths on the simplex over F contours", pad=16)
     ax.axis("off")
     ax.legend(fontsize=7, loc="upper right")
     ax3 = fig.add_subplot(1, 2, 2, projection="3d")
     u, v = np.meshgrid(np.linspace(0, np.pi / 2, 30), np.linspace(0, np.pi / 2, 30))
-    ax3.plot_surface(2 * np.cos(u) * np.sin(v), 2 * np.sin(u) * np.sin(v), 2 * np.cos(v), color="0.85", alpha=0.35, lw=0)
+    ax3.plot_surface(
+        2 * np.cos(u) * np.sin(v), 2 * np.sin(u) * np.sin(v), 2 * np.cos(v), color="0.85", alpha=0.35, lw=0
+    )
     for color, s in zip(_colors(len(series)), series):
         x = 2 * np.sqrt(np.clip(s.rho, 0, None))
         ax3.plot(x[:, 0], x[:, 1], x[:, 2], color=color, lw=1.2)
@@ -297,11 +333,18 @@ def plot_convergence_map(ds):
         gamma = np.unique(np.round(ds["parameters"].sel(parameter="damping").values, 12))
         # Time to reach the tolerance over the e-folding time 1/rate is ln(d_linear / tol) when
         # the linear theory holds: the same number at every grid point.
-        panels = ((axes[0], measured, "measured relaxation time (time unit of the inputs)"),
-                  (axes[1], measured / predicted, "measured time to tolerance x predicted rate"))
+        panels = (
+            (axes[0], measured, "measured relaxation time (time unit of the inputs)"),
+            (axes[1], measured / predicted, "measured time to tolerance x predicted rate"),
+        )
         for ax, field, label in panels:
-            mesh = ax.pcolormesh(_log_edges(T), _log_edges(m), field.transpose("mass", "temperature").values, cmap=SEQUENTIAL,
-                                 norm=matplotlib.colors.LogNorm() if field is measured else None)
+            mesh = ax.pcolormesh(
+                _log_edges(T),
+                _log_edges(m),
+                field.transpose("mass", "temperature").values,
+                cmap=SEQUENTIAL,
+                norm=matplotlib.colors.LogNorm() if field is measured else None,
+            )
             fig.colorbar(mesh, ax=ax, label=label)
             if gamma.size == 1 and gamma[0] > 0:  # fixed damping: zeta = 1 on m = gamma^2 / (4 T)
                 tt = np.geomspace(T.min(), T.max(), 100)
@@ -358,9 +401,15 @@ def plot_collapse(series: list[Series]):
     in anything but the mass and the damping that keeps zeta fixed, where the claim is false."""
     zetas = np.array([s.damping_ratio for s in series])
     if np.ptp(zetas) > ZETA_RTOL * np.abs(zetas).max():
-        raise ValueError(f"no collapse to draw: the damping ratio zeta differs between the masses ({np.min(zetas):.3g} to {np.max(zetas):.3g})")
+        raise ValueError(
+            f"no collapse to draw: the damping ratio zeta differs between the masses ({np.min(zetas):.3g} to {np.max(zetas):.3g})"
+        )
     first = series[0]
-    if not all(np.allclose(s.energies / s.temperature, first.energies / first.temperature) and np.allclose(s.rho[0], first.rho[0]) for s in series):
+    if not all(
+        np.allclose(s.energies / s.temperature, first.energies / first.temperature)
+        and np.allclose(s.rho[0], first.rho[0])
+        for s in series
+    ):
         raise ValueError("no collapse to draw: the series differ in E/T or in their start, not only in mass")
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
     ordered = sorted(series, key=lambda s: s.mass)
@@ -402,8 +451,10 @@ def collapse_points(raw) -> tuple[list[int], str]:
     for rows in slices.values():
         if len(set(m[done[rows]])) > 1 and np.ptp(zeta[rows]) <= ZETA_RTOL * np.abs(zeta[rows]).max():
             return [int(i) for i in done[rows]], ""
-    return [], (f"no slice of {', '.join(others) or 'the sweep'} holds several masses at one damping ratio "
-                f"(zeta = gamma / (2 sqrt(m T)) spans {zeta.min():.3g} to {zeta.max():.3g}): sweep damping_ratio, not damping, to see the collapse")
+    return [], (
+        f"no slice of {', '.join(others) or 'the sweep'} holds several masses at one damping ratio "
+        f"(zeta = gamma / (2 sqrt(m T)) spans {zeta.min():.3g} to {zeta.max():.3g}): sweep damping_ratio, not damping, to see the collapse"
+    )
 
 
 # 8 ---------------------------------------------------------------------------------------------
@@ -424,8 +475,11 @@ def plot_heat_capacity(spectra: dict[str, np.ndarray], temperatures=None, ax=Non
         peak = int(np.argmax(C))
         ax.semilogx(T, C, color=color, lw=1.5, label=f"{label}: peak C={C[peak]:.3g} at T={T[peak]:.3g}")
         ax.plot(T[peak], C[peak], "v", color=color, ms=7)
-    ax.set(xlabel="temperature T (units of E)", ylabel="heat capacity C = Var(E)/T^2 (dimensionless)",
-           title="Heat capacity of the attention spectrum (triangle: peak)")
+    ax.set(
+        xlabel="temperature T (units of E)",
+        ylabel="heat capacity C = Var(E)/T^2 (dimensionless)",
+        title="Heat capacity of the attention spectrum (triangle: peak)",
+    )
     ax.legend(fontsize=7)
     return fig
 
@@ -438,8 +492,11 @@ def plot_energy_error(series: list[Series], ax=None):
     for color, s in zip(_colors(len(series)), series):
         ax.plot(s.t * s.natural_frequency, s.hamiltonian - s.hamiltonian[0], lw=0.6, color=color, label=s.label)
     ax.axhline(0, color="0.5", lw=0.5)
-    ax.set(xlabel=NATURAL_TIME, ylabel="energy error H(t) - H(0) (units of E)",
-           title="Energy error over a long conservative run (gamma = 0)")
+    ax.set(
+        xlabel=NATURAL_TIME,
+        ylabel="energy error H(t) - H(0) (units of E)",
+        title="Energy error over a long conservative run (gamma = 0)",
+    )
     ax.legend(fontsize=8)
     return fig
 
@@ -460,7 +517,15 @@ def plot_stationary_density(samples, energies, temperature, bath_temperature, ax
     density the flat measure on the simplex would give instead (what the sphere's metric adds)."""
     fig, ax = _figure(ax, (6.8, 4.2))
     colors = _colors(3)
-    heights, _, _ = ax.hist(samples, bins=bins, range=(0, 1), density=True, color=colors[1], alpha=0.5, label=f"sampled ({len(samples)} states)")
+    heights, _, _ = ax.hist(
+        samples,
+        bins=bins,
+        range=(0, 1),
+        density=True,
+        color=colors[1],
+        alpha=0.5,
+        label=f"sampled ({len(samples)} states)",
+    )
     r, density = stationary_density_n2(energies, temperature, bath_temperature)
     ax.plot(r, density, color=colors[0], lw=2, label="prod rho^(-1/2) exp(-F/T_b)")
     flat = density * np.sqrt(r * (1 - r))
@@ -468,8 +533,12 @@ def plot_stationary_density(samples, energies, temperature, bath_temperature, ax
     star = np.asarray(physics.equilibrium(_system(energies, temperature)))
     ax.axvline(star[0], color="0.3", ls=":", label="softmax rho*_1")
     # The density is integrable but infinite at the faces: scale to the histogram.
-    ax.set(xlabel="rho_1", ylabel="probability density", ylim=(0, 1.5 * heights.max()),
-           title=f"Stationary density, N = 2, T = {temperature:g}, T_b = {bath_temperature:g}")
+    ax.set(
+        xlabel="rho_1",
+        ylabel="probability density",
+        ylim=(0, 1.5 * heights.max()),
+        title=f"Stationary density, N = 2, T = {temperature:g}, T_b = {bath_temperature:g}",
+    )
     ax.legend(fontsize=8)
     return fig
 
@@ -489,12 +558,21 @@ def plot_thermal(ds):
     kinetic = raw["mean_kinetic_energy"].values
     ratio = kinetic[hot] / equipartition(live[hot], bath[hot, None])
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
-    axes[0].semilogx(np.repeat(bath[hot], ratio.shape[1]), ratio.ravel(), "o", color=_colors(1)[0], alpha=0.6, label="points")
+    axes[0].semilogx(
+        np.repeat(bath[hot], ratio.shape[1]), ratio.ravel(), "o", color=_colors(1)[0], alpha=0.6, label="points"
+    )
     axes[0].axhline(1.0, color="0.3", ls="--", label="equipartition")
     axes[0].set(xlabel="bath temperature T_b (units of E)", ylabel="<K> / ((N - 1) T_b / 2)", title="Equipartition")
     axes[0].legend(fontsize=8)
     x = (bath / T)[hot]
-    axes[1].loglog(np.repeat(x, kinetic.shape[1]), raw["mean_distance"].values[hot].ravel(), "o", color=_colors(2)[1], alpha=0.6, label="measured mean distance")
+    axes[1].loglog(
+        np.repeat(x, kinetic.shape[1]),
+        raw["mean_distance"].values[hot].ravel(),
+        "o",
+        color=_colors(2)[1],
+        alpha=0.6,
+        label="measured mean distance",
+    )
     dof = live[hot].max() - 1
     chi_mean = np.exp(0.5 * np.log(2) + gammaln((dof + 1) / 2) - gammaln(dof / 2))
     xx = np.geomspace(x.min(), x.max(), 50)
@@ -519,8 +597,12 @@ def notebook_show(namespace: dict):
         return lambda fig, name: None
     here = pathlib.Path(namespace["__file__"])
     parser = argparse.ArgumentParser(description=f"Run the {here.stem} notebook as a script and save its figures.")
-    parser.add_argument("--out", type=pathlib.Path, default=here.parent / "figures" / here.stem,
-                        help="folder for the figures (default: %(default)s)")
+    parser.add_argument(
+        "--out",
+        type=pathlib.Path,
+        default=here.parent / "figures" / here.stem,
+        help="folder for the figures (default: %(default)s)",
+    )
     out = parser.parse_args().out
 
     def show(fig, name):
@@ -565,7 +647,9 @@ def plot_run(out_dir, svg: bool = False, figures_dir=None) -> list[str]:
     written += save(plot_trajectory(first), target / "trajectory", svg)
     written += save(plot_relaxation([series_from_results(raw, int(i)) for i in spread]), target / "relaxation", svg)
     written += save(plot_energy(first), target / "energy", svg)
-    written += save(plot_phase_portrait([series_from_results(raw, int(i)) for i in spread[:4]]), target / "phase_portrait", svg)
+    written += save(
+        plot_phase_portrait([series_from_results(raw, int(i)) for i in spread[:4]]), target / "phase_portrait", svg
+    )
     if raw.sizes["token"] == 3:
         written += save(plot_simplex([series_from_results(raw, int(i)) for i in spread]), target / "simplex", svg)
     if {"temperature", "mass"} <= set(keys) or "damping_ratio" in keys:

@@ -23,6 +23,7 @@ def mixes_massless(masses) -> bool:
     massless = np.asarray(masses) == 0
     return bool(massless.any() and not massless.all())
 
+
 # Step counters are 32-bit integers in the solvers: a larger max_steps would overflow them.
 MAX_STEPS = 2**31 - 1
 
@@ -42,7 +43,7 @@ DEFAULT_TOLERANCES = {"float64": (1e-8, 1e-10), "float32": (1e-6, 1e-8)}
 
 
 def precision_of(dtype) -> str:
-    """"float64" for a float64 dtype, else "float32" (the precisions a run can have)."""
+    """ "float64" for a float64 dtype, else "float32" (the precisions a run can have)."""
     return "float64" if np.dtype(dtype) == np.float64 else "float32"
 
 
@@ -62,7 +63,10 @@ def tolerance_problem(rtol: float, atol: float, precision: str) -> tuple[str, st
     """`(name, what is wrong)` when `rtol`/`atol` are below what `precision` resolves."""
     low = MIN_RTOL_EPSILONS * EPSILON[precision]
     if rtol < low:
-        return "rtol", f"{rtol:g} is below what {precision} resolves (at least {low:.3g}, {MIN_RTOL_EPSILONS} rounding units)"
+        return (
+            "rtol",
+            f"{rtol:g} is below what {precision} resolves (at least {low:.3g}, {MIN_RTOL_EPSILONS} rounding units)",
+        )
     if atol < TINY[precision]:
         return "atol", f"{atol:g} is below the smallest normal {precision} number ({TINY[precision]:.3g})"
     return None

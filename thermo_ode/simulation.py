@@ -20,7 +20,14 @@ import numpy as np
 from . import _checks, rules
 from .charts import resolve_chart
 from .core import (
-    TIME_SCALES, DtRequired, Trajectory, check_static, clock_rate, fixed_step_count, integrate, key_array,
+    TIME_SCALES,
+    DtRequired,
+    Trajectory,
+    check_static,
+    clock_rate,
+    fixed_step_count,
+    integrate,
+    key_array,
     resolve_solver_choice,
 )
 from .engine import MESH_AXIS, solve_refill
@@ -111,7 +118,9 @@ def simulate(
     if nb == 0:
         raise ValueError(f"system has an empty batch {batch}: nothing to simulate")
     if _checks.is_traced(system, rho0, t1, ts, velocity0, dt, bath_temperature):
-        raise TypeError("simulate needs concrete inputs: call it outside jit/vmap (it compiles itself), or use thermo_ode.solve")
+        raise TypeError(
+            "simulate needs concrete inputs: call it outside jit/vmap (it compiles itself), or use thermo_ode.solve"
+        )
     rho0, velocity0, t1_values, ts, second_order = _checked_inputs(system, rho0, t1, ts, saves, velocity0)
     bath = _checks.per_system("bath_temperature", bath_temperature, batch, allow_zero=True)
     noisy = bool((bath > 0).any())
@@ -146,7 +155,7 @@ def simulate(
     def flat(a):
         """`a` broadcast to the batch and flattened to `(nb, ...)`, in the caller's order."""
         a = jnp.asarray(a)
-        tail = a.shape[len(batch):]
+        tail = a.shape[len(batch) :]
         return jnp.reshape(jnp.broadcast_to(a, batch + tail), (nb,) + tail)
 
     if engine == "refill":
@@ -154,10 +163,19 @@ def simulate(
         index = refill_queues(predicted_cost(system, t1_values, time=time), devices).reshape(-1)
         take = lambda a: flat(a)[index]
         traj = solve_refill(
-            jax.tree.map(take, system), take(rho0.astype(dtype)), take(velocity0.astype(dtype)),
-            take(t1_values.astype(dtype)), take(ts.astype(dtype)), chart=resolved_chart, solver=resolved_solver,
-            second_order=second_order, controller=diffrax.PIDController(rtol=rtol, atol=atol), max_steps=max_steps, time=time,
-            pool=pool_size(pool, index.size // devices), mesh=mesh,
+            jax.tree.map(take, system),
+            take(rho0.astype(dtype)),
+            take(velocity0.astype(dtype)),
+            take(t1_values.astype(dtype)),
+            take(ts.astype(dtype)),
+            chart=resolved_chart,
+            solver=resolved_solver,
+            second_order=second_order,
+            controller=diffrax.PIDController(rtol=rtol, atol=atol),
+            max_steps=max_steps,
+            time=time,
+            pool=pool_size(pool, index.size // devices),
+            mesh=mesh,
         )
         back = np.empty(nb, int)
         back[index] = np.arange(index.size)  # a padding row repeats a system: either copy will do
@@ -182,8 +200,19 @@ def simulate(
         bath=grouped_order(bath.astype(dtype)),
         key=None if not noisy else keys[index],
     )
-    static = dict(chart=resolved_chart, solver=resolved_solver, second_order=second_order, rtol=rtol, atol=atol, max_steps=max_steps, time=time, mesh=mesh)
-    parts = [_solve_group(**jax.tree.map(lambda a: a[g * size : (g + 1) * size], arrays), **static) for g in range(n_groups)]
+    static = dict(
+        chart=resolved_chart,
+        solver=resolved_solver,
+        second_order=second_order,
+        rtol=rtol,
+        atol=atol,
+        max_steps=max_steps,
+        time=time,
+        mesh=mesh,
+    )
+    parts = [
+        _solve_group(**jax.tree.map(lambda a: a[g * size : (g + 1) * size], arrays), **static) for g in range(n_groups)
+    ]
     unsort = np.argsort(order)  # back to the caller's order, padding dropped
     merged = jax.tree.map(lambda *a: np.concatenate([np.asarray(x) for x in a]), *parts)
     return eqx.tree_at(lambda traj: traj.system, _gathered(unsort, batch, merged), system)
@@ -250,13 +279,27 @@ def _suggested_dt(system: AttentionSystem, second_order: bool) -> float:
 
 @eqx.filter_jit
 @eqx.debug.assert_max_traces(max_traces=None)
-def _solve_group(system, rho0, velocity0, t1, ts, dt, bath, key, *, chart, solver, second_order, rtol, atol, max_steps, time, mesh):
+def _solve_group(
+    system, rho0, velocity0, t1, ts, dt, bath, key, *, chart, solver, second_order, rtol, atol, max_steps, time, mesh
+):
     """One compiled program for a group of (flattened) systems, split over `mesh` if given."""
 
     def one(system, rho0, velocity0, t1, ts, dt, bath, key):
         return integrate(
-            system, rho0, velocity0, t1, ts, dt, bath, key, chart=chart, solver=solver, second_order=second_order,
-            controller=diffrax.PIDController(rtol=rtol, atol=atol), max_steps=max_steps, time=time,
+            system,
+            rho0,
+            velocity0,
+            t1,
+            ts,
+            dt,
+            bath,
+            key,
+            chart=chart,
+            solver=solver,
+            second_order=second_order,
+            controller=diffrax.PIDController(rtol=rtol, atol=atol),
+            max_steps=max_steps,
+            time=time,
             adjoint=diffrax.RecursiveCheckpointAdjoint(),
         )
 
@@ -291,9 +334,7 @@ def _mesh(devices):
     if devices == 1:
         return None
     # Auto axes: jax.make_mesh's default Explicit axes fail inside diffrax's loop.
-    return jax.sharding.Mesh(
-        np.array(available[:devices]), (MESH_AXIS,), axis_types=(jax.sharding.AxisType.Auto,)
-    )
+    return jax.sharding.Mesh(np.array(available[:devices]), (MESH_AXIS,), axis_types=(jax.sharding.AxisType.Auto,))
 
 
 def _checked_steps(step, t1, max_steps):
@@ -304,7 +345,9 @@ def _checked_steps(step, t1, max_steps):
         raise ValueError(f"dt = {step[idx]} is longer than t1 = {t1[idx]} at batch index {idx}")
     steps = fixed_step_count(t1, step)
     if steps.max() > max_steps:
-        raise ValueError(f"dt: t1/dt needs {int(steps.max())} steps, more than max_steps = {max_steps}; raise max_steps or dt")
+        raise ValueError(
+            f"dt: t1/dt needs {int(steps.max())} steps, more than max_steps = {max_steps}; raise max_steps or dt"
+        )
     return steps
 
 
@@ -333,7 +376,9 @@ def _check_tolerances(rtol, atol, max_steps, saves):
         if value < low:
             raise ValueError(f"{name} must be >= {low}, got {value}")
     if max_steps > rules.MAX_STEPS:
-        raise ValueError(f"max_steps must be at most {rules.MAX_STEPS} (the solvers count steps in 32 bits), got {max_steps}")
+        raise ValueError(
+            f"max_steps must be at most {rules.MAX_STEPS} (the solvers count steps in 32 bits), got {max_steps}"
+        )
 
 
 def _checked_inputs(system: AttentionSystem, rho0, t1, ts, saves, velocity0):
@@ -342,7 +387,9 @@ def _checked_inputs(system: AttentionSystem, rho0, t1, ts, saves, velocity0):
     mask = np.asarray(system.mask)
     mass = np.asarray(system.mass)
     if rules.mixes_massless(mass):
-        raise ValueError(f"mass: the batch {rules.MIXED_MASS}; a batch is all massless or all massive: split it into two simulate calls")
+        raise ValueError(
+            f"mass: the batch {rules.MIXED_MASS}; a batch is all massless or all massive: split it into two simulate calls"
+        )
     second_order = not bool((mass == 0).all())
 
     rho = _checks.per_token("rho0", rho0, batch + (n,))
@@ -363,7 +410,9 @@ def _checked_inputs(system: AttentionSystem, rho0, t1, ts, saves, velocity0):
     total = rho.sum(axis=-1)
     if (np.abs(total - 1) > rules.NORMALISATION_TOL).any():
         idx = _checks.first_index(np.abs(total - 1) > rules.NORMALISATION_TOL)
-        raise ValueError(f"rho0 must sum to 1 within {rules.NORMALISATION_TOL}, sums to {total[idx]!r} at batch index {idx}")
+        raise ValueError(
+            f"rho0 must sum to 1 within {rules.NORMALISATION_TOL}, sums to {total[idx]!r} at batch index {idx}"
+        )
     rho = rho / total[..., None]
 
     if velocity0 is None:

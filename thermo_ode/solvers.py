@@ -7,7 +7,7 @@ sphere chart, m > 0) and `euler` (Euler–Maruyama for Langevin noise, any mass)
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import diffrax
 import equinox as eqx

@@ -92,7 +92,9 @@ def load_minilm():
     path = folder / "model.safetensors"
     found = _sha256(path)
     if found != WEIGHTS_SHA256:
-        raise ValueError(f"{path}: SHA-256 {found} is not the recorded {WEIGHTS_SHA256}; refusing weights thermo-ode was not verified against")
+        raise ValueError(
+            f"{path}: SHA-256 {found} is not the recorded {WEIGHTS_SHA256}; refusing weights thermo-ode was not verified against"
+        )
     config = json.loads((folder / "config.json").read_text())
     return load_file(str(path)), config, tokenizer(), metadata.version(PACKAGE)
 
@@ -116,7 +118,11 @@ def bert_forward(weights: dict, config: dict, input_ids, attention_mask):
     d = hidden // heads
     n = len(input_ids)
     ids = jnp.asarray(input_ids)
-    h = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:n] + w["embeddings.token_type_embeddings.weight"][0]
+    h = (
+        w["embeddings.word_embeddings.weight"][ids]
+        + w["embeddings.position_embeddings.weight"][:n]
+        + w["embeddings.token_type_embeddings.weight"][0]
+    )
     h = _layer_norm(h, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps)
     # Padding keys get the most negative float, as the reference's extended attention mask does.
     bias = jnp.where(jnp.asarray(attention_mask, bool), 0.0, jnp.finfo(jnp.float32).min)
@@ -129,9 +135,19 @@ def bert_forward(weights: dict, config: dict, input_ids, attention_mask):
         scores = q @ k.transpose(0, 2, 1) / jnp.sqrt(jnp.float32(d)) + bias
         attention = jax.nn.softmax(scores, axis=-1)
         context = (attention @ v).transpose(1, 0, 2).reshape(n, hidden)
-        h = _layer_norm(dense(context, f"{p}.attention.output.dense") + h, w[f"{p}.attention.output.LayerNorm.weight"], w[f"{p}.attention.output.LayerNorm.bias"], eps)
+        h = _layer_norm(
+            dense(context, f"{p}.attention.output.dense") + h,
+            w[f"{p}.attention.output.LayerNorm.weight"],
+            w[f"{p}.attention.output.LayerNorm.bias"],
+            eps,
+        )
         inner = jax.nn.gelu(dense(h, f"{p}.intermediate.dense"), approximate=False)
-        h = _layer_norm(dense(inner, f"{p}.output.dense") + h, w[f"{p}.output.LayerNorm.weight"], w[f"{p}.output.LayerNorm.bias"], eps)
+        h = _layer_norm(
+            dense(inner, f"{p}.output.dense") + h,
+            w[f"{p}.output.LayerNorm.weight"],
+            w[f"{p}.output.LayerNorm.bias"],
+            eps,
+        )
         qs.append(q), ks.append(k), probs.append(attention)
     return jnp.stack(qs), jnp.stack(ks), jnp.stack(probs)
 
@@ -141,8 +157,13 @@ def attention_heads(text: str, layer: int | None = None, head: int | None = None
     if not isinstance(text, str) or not text.strip():
         raise ValueError(f"text must be a non-empty string, got {text!r}")
     _, config, _, version = load_minilm()
-    for name, value, size in (("layer", layer, config["num_hidden_layers"]), ("head", head, config["num_attention_heads"])):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < size):
+    for name, value, size in (
+        ("layer", layer, config["num_hidden_layers"]),
+        ("head", head, config["num_attention_heads"]),
+    ):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < size
+        ):
             raise ValueError(f"{name} must be an int in [0, {size}), got {value!r}")
     q, k, mask, probs, tokens = _all_heads(text)
     pick = (slice(None) if layer is None else layer, slice(None) if head is None else head)
@@ -155,7 +176,9 @@ def _all_heads(text: str):
     weights, config, tokenizer, _ = load_minilm()
     encoding = tokenizer.encode(text)
     if len(encoding.ids) > config["max_position_embeddings"]:
-        raise ValueError(f"text: {len(encoding.ids)} tokens, more than MiniLM's {config['max_position_embeddings']} positions")
+        raise ValueError(
+            f"text: {len(encoding.ids)} tokens, more than MiniLM's {config['max_position_embeddings']} positions"
+        )
     q, k, probs = (np.asarray(a) for a in bert_forward(weights, config, encoding.ids, encoding.attention_mask))
     for a in (q, k, probs):
         a.setflags(write=False)  # shared by every caller of the cache

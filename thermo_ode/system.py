@@ -33,9 +33,7 @@ class AttentionSystem(eqx.Module):
     def __init__(self, energies, temperature, mass=1.0, damping=0.0, mask=None):
         traced = _checks.is_traced(energies, temperature, mass, damping, mask)
         if not traced:
-            energies, temperature, mass, damping, mask = _validated(
-                energies, temperature, mass, damping, mask
-            )
+            energies, temperature, mass, damping, mask = _validated(energies, temperature, mass, damping, mask)
         energies = jnp.asarray(energies)
         if not jnp.issubdtype(energies.dtype, jnp.floating):
             energies = energies.astype(float)
@@ -50,7 +48,7 @@ class AttentionSystem(eqx.Module):
         self.damping = jnp.broadcast_to(jnp.asarray(damping, dtype), batch)
 
     @classmethod
-    def from_qk(cls, q, k, mask=None, temperature=None, mass=1.0, damping=0.0) -> "AttentionSystem":
+    def from_qk(cls, q, k, mask=None, temperature=None, mass=1.0, damping=0.0) -> AttentionSystem:
         """Energies `E_ij = -q_i . k_j` for every query row: `q (..., n_q, d)`, `k (..., n_k, d)`.
 
         The result has batch shape `(..., n_q)` and `N = n_k` tokens. `mask` broadcasts to
@@ -91,7 +89,7 @@ class AttentionSystem(eqx.Module):
     def dtype(self):
         return self.energies.dtype
 
-    def replace(self, **changes) -> "AttentionSystem":
+    def replace(self, **changes) -> AttentionSystem:
         """A copy with some parameters changed (validated like a new system)."""
         fields = dict(
             energies=self.energies,
@@ -103,7 +101,7 @@ class AttentionSystem(eqx.Module):
         fields.update(changes)
         return AttentionSystem(**fields)
 
-    def __getitem__(self, index) -> "AttentionSystem":
+    def __getitem__(self, index) -> AttentionSystem:
         """Index the batch dimensions, e.g. `system[0]` or `system[:, 2]`."""
         index = index if isinstance(index, tuple) else (index,)
         if len(index) > len(self.batch_shape):

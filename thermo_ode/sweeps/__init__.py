@@ -19,6 +19,17 @@ from .schema import Config
 from .store import export_netcdf, open_results
 
 __all__ = [
-    "Config", "ConfigError", "LoadedConfig", "Plan", "RunSummary", "default_config_path", "export_netcdf", "load",
-    "open_results", "parse", "plan_sweep", "run", "summarize",
+    "Config",
+    "ConfigError",
+    "LoadedConfig",
+    "Plan",
+    "RunSummary",
+    "default_config_path",
+    "export_netcdf",
+    "load",
+    "open_results",
+    "parse",
+    "plan_sweep",
+    "run",
+    "summarize",
 ]

@@ -53,8 +53,13 @@ def size_problems(cfg: Config) -> list[tuple[tuple, str]]:
         return []
     widest = max(lengths, key=lengths.get)
     shape = " x ".join(f"{key}[{n:,}]" for key, n in lengths.items())
-    return [(("sweep", widest), f"the grid has {points:,} points ({shape}); its per-point arrays alone need "
-             f"{limits.human(need)}, more than the {limits.human(available)} of memory available here")]
+    return [
+        (
+            ("sweep", widest),
+            f"the grid has {points:,} points ({shape}); its per-point arrays alone need "
+            f"{limits.human(need)}, more than the {limits.human(available)} of memory available here",
+        )
+    ]
 
 
 def memory_problems(cfg: Config, sizes: limits.Sizes) -> list[tuple[tuple, str]]:
@@ -63,12 +68,22 @@ def memory_problems(cfg: Config, sizes: limits.Sizes) -> list[tuple[tuple, str]]
     problems = []
     if sizes.chunk_memory > available:
         loc = ("integrate", "chunk_size") if cfg.integrate.chunk_size > 1 else ("system", "tokens")
-        problems.append((loc, f"a chunk of {min(cfg.integrate.chunk_size, sizes.points)} points needs about "
-                         f"{limits.human(sizes.chunk_memory)} of memory, more than the {limits.human(available)} available here "
-                         "(lower integrate.chunk_size, integrate.saves or the tokens)"))
+        problems.append(
+            (
+                loc,
+                f"a chunk of {min(cfg.integrate.chunk_size, sizes.points)} points needs about "
+                f"{limits.human(sizes.chunk_memory)} of memory, more than the {limits.human(available)} available here "
+                "(lower integrate.chunk_size, integrate.saves or the tokens)",
+            )
+        )
     if sizes.point_memory > available:
-        problems.append((("sweep",), f"the grid's per-point arrays need {limits.human(sizes.point_memory)}, more than the "
-                         f"{limits.human(available)} of memory available here"))
+        problems.append(
+            (
+                ("sweep",),
+                f"the grid's per-point arrays need {limits.human(sizes.point_memory)}, more than the "
+                f"{limits.human(available)} of memory available here",
+            )
+        )
     return problems
 
 
@@ -89,12 +104,18 @@ def axis_problems(cfg: Config) -> list[tuple[tuple, str]]:
             low, inclusive = SWEEP_RULES[key]
             bad = values < low if inclusive else values <= low
             if bad.any():
-                problems.append((("sweep", key), f"values must be {'>=' if inclusive else '>'} {low:g}, got {values[bad][0]:g}"))
+                problems.append(
+                    (("sweep", key), f"values must be {'>=' if inclusive else '>'} {low:g}, got {values[bad][0]:g}")
+                )
         if key in SWEEP_CEILINGS and (values > SWEEP_CEILINGS[key][0]).any():
             ceiling, why = SWEEP_CEILINGS[key]
             problems.append((("sweep", key), f"values must be <= {ceiling} ({why})"))
         # Generated axes are monotonic: neighbours tell (np.unique of 10^7 values takes seconds).
-        repeats = len(np.unique(values)) != len(values) if isinstance(getattr(cfg.sweep, key), list) else (np.diff(values) == 0).any()
+        repeats = (
+            len(np.unique(values)) != len(values)
+            if isinstance(getattr(cfg.sweep, key), list)
+            else (np.diff(values) == 0).any()
+        )
         if repeats:
             problems.append((("sweep", key), "values must be distinct (they label a grid dimension)"))
     return problems
@@ -119,8 +140,17 @@ def semantic_problems(loaded: LoadedConfig) -> list[tuple[tuple, str]]:
         dampings = axes.get("damping", np.array([system_cfg.damping if system_cfg.damping is not None else 0.0]))
         if (dampings == 0).any():
             problems.append((("system", "damping"), "mass 0 needs damping > 0 (the gradient flow's friction)"))
-    if system_cfg.temperature is None and "temperature" not in axes and energies_cfg.kind not in ("random_qk", "minilm"):
-        problems.append((("system", "temperature"), f"required with energies.kind {energies_cfg.kind!r} (random_qk and minilm default to sqrt(d_k))"))
+    if (
+        system_cfg.temperature is None
+        and "temperature" not in axes
+        and energies_cfg.kind not in ("random_qk", "minilm")
+    ):
+        problems.append(
+            (
+                ("system", "temperature"),
+                f"required with energies.kind {energies_cfg.kind!r} (random_qk and minilm default to sqrt(d_k))",
+            )
+        )
     if energies_cfg.kind != "minilm":
         for key in ("layer", "head"):
             if key in axes:
@@ -147,29 +177,61 @@ def semantic_problems(loaded: LoadedConfig) -> list[tuple[tuple, str]]:
         if loaded.energies is not None:  # read (and checked) when the config was loaded
             shape = loaded.energies.shape
             if shape[-1] != system_cfg.tokens:
-                problems.append((("system", "tokens"), f"is {system_cfg.tokens} but the energies have {shape[-1]} tokens"))
+                problems.append(
+                    (("system", "tokens"), f"is {system_cfg.tokens} but the energies have {shape[-1]} tokens")
+                )
             if len(shape) == 2 and system_cfg.queries is not None and shape[0] != system_cfg.queries:
-                problems.append((("system", "queries"), f"is {system_cfg.queries} but the energies have {shape[0]} rows"))
+                problems.append(
+                    (("system", "queries"), f"is {system_cfg.queries} but the energies have {shape[0]} rows")
+                )
             if len(shape) == 2 and system_cfg.mask == "causal" and shape[0] > shape[1]:
-                problems.append((("system", "mask"), f"a causal mask has at most one row per token, the energies have {shape[0]} rows of {shape[1]}"))
+                problems.append(
+                    (
+                        ("system", "mask"),
+                        f"a causal mask has at most one row per token, the energies have {shape[0]} rows of {shape[1]}",
+                    )
+                )
     if isinstance(cfg.initial, ListInitial):
         v = np.asarray(cfg.initial.values)
         if len(v) != n_max or "tokens" in axes:
-            problems.append((("initial", "values"), f"needs exactly tokens = {system_cfg.tokens} values (and no tokens sweep), got {len(v)}"))
+            problems.append(
+                (
+                    ("initial", "values"),
+                    f"needs exactly tokens = {system_cfg.tokens} values (and no tokens sweep), got {len(v)}",
+                )
+            )
         elif (v <= 0).any() or abs(v.sum() - 1) > rules.NORMALISATION_TOL:
-            problems.append((("initial", "values"), f"must be > 0 and sum to 1 within {rules.NORMALISATION_TOL} (a zero is an invariant face), sums to {v.sum():.9g}"))
+            problems.append(
+                (
+                    ("initial", "values"),
+                    f"must be > 0 and sum to 1 within {rules.NORMALISATION_TOL} (a zero is an invariant face), sums to {v.sum():.9g}",
+                )
+            )
         elif system_cfg.mask == "causal":
-            problems.append((("initial", "values"), "a list start cannot be used with a causal mask (rows see different tokens)"))
+            problems.append(
+                (("initial", "values"), "a list start cannot be used with a causal mask (rows see different tokens)")
+            )
     problems += _integrator_problems(cfg, axes)
     if not problems:  # the numbers below assume the rules above hold
         problems += _precision_problems(loaded, axes)
     t1 = cfg.integrate.t1
     if isinstance(t1, RelaxationTimes):
         dampings = axes.get("damping", np.array([system_cfg.damping if system_cfg.damping is not None else 0.0]))
-        ratios = axes.get("damping_ratio", np.array([system_cfg.damping_ratio if system_cfg.damping_ratio is not None else (0.0 if given("damping") else 0.5)]))
+        ratios = axes.get(
+            "damping_ratio",
+            np.array(
+                [
+                    system_cfg.damping_ratio
+                    if system_cfg.damping_ratio is not None
+                    else (0.0 if given("damping") else 0.5)
+                ]
+            ),
+        )
         undamped = (dampings == 0).any() if given("damping") else (ratios == 0).any()
         if undamped:
-            problems.append((("integrate", "t1"), "relaxation_times needs damping > 0 at every point (undamped points never relax)"))
+            problems.append(
+                (("integrate", "t1"), "relaxation_times needs damping > 0 at every point (undamped points never relax)")
+            )
     return problems
 
 
@@ -187,11 +249,21 @@ def _integrator_problems(cfg: Config, axes: dict) -> list[tuple[tuple, str]]:
     second_order = bool((masses > 0).all())
     if noisy:
         if solver not in rules.NOISE:
-            problems.append((solver_loc, f"{named} cannot integrate Langevin noise (bath_temperature > 0); use one of {list(rules.NOISE)} or leave solver out"))
+            problems.append(
+                (
+                    solver_loc,
+                    f"{named} cannot integrate Langevin noise (bath_temperature > 0); use one of {list(rules.NOISE)} or leave solver out",
+                )
+            )
         if integrate.chart != "sphere":
             problems.append((("integrate", "chart"), "Langevin noise (bath_temperature > 0) needs chart sphere"))
         if integrate.dt is None:
-            problems.append((bath_loc, f"bath_temperature > 0 needs integrate.dt (Langevin solvers take fixed steps): {rules.dt_hint(second_order)}"))
+            problems.append(
+                (
+                    bath_loc,
+                    f"bath_temperature > 0 needs integrate.dt (Langevin solvers take fixed steps): {rules.dt_hint(second_order)}",
+                )
+            )
     else:
         if "noise_seed" in axes:
             problems.append((("sweep", "noise_seed"), "has no effect: every bath_temperature is 0 (no noise)"))
@@ -203,7 +275,9 @@ def _integrator_problems(cfg: Config, axes: dict) -> list[tuple[tuple, str]]:
         if integrate.chart != "sphere":
             problems.append((("integrate", "chart"), f"solver {solver!r} works in the sphere chart only"))
         if (masses == 0).any():
-            problems.append((solver_loc, f"{named} needs mass > 0 at every point (use euler or an adaptive solver at m = 0)"))
+            problems.append(
+                (solver_loc, f"{named} needs mass > 0 at every point (use euler or an adaptive solver at m = 0)")
+            )
     return problems
 
 
@@ -222,9 +296,16 @@ def _minilm_problems(cfg: Config, axes: dict) -> list[tuple[tuple, str]]:
         problems.append((("system", "energies", "kind"), str(exc)))
     else:
         if count != system_cfg.tokens:
-            problems.append((("system", "tokens"), f"is {system_cfg.tokens} but the text has {count} tokens ([CLS] and [SEP] included)"))
+            problems.append(
+                (
+                    ("system", "tokens"),
+                    f"is {system_cfg.tokens} but the text has {count} tokens ([CLS] and [SEP] included)",
+                )
+            )
         if system_cfg.queries is not None and system_cfg.queries != count:
-            problems.append((("system", "queries"), f"is {system_cfg.queries}; a MiniLM head has one row per token ({count})"))
+            problems.append(
+                (("system", "queries"), f"is {system_cfg.queries}; a MiniLM head has one row per token ({count})")
+            )
     return problems
 
 
@@ -239,12 +320,24 @@ def _parameter_grid(loaded: LoadedConfig, axes: dict) -> dict[str, np.ndarray]:
         default_t = np.array([np.sqrt(rules.MINILM_HEAD_DIM)])
     else:
         default_t = np.array([np.nan])
-    temperature = axes.get("temperature", np.array([system_cfg.temperature]) if system_cfg.temperature is not None else default_t)
+    temperature = axes.get(
+        "temperature", np.array([system_cfg.temperature]) if system_cfg.temperature is not None else default_t
+    )
     mass = axes.get("mass", np.array([system_cfg.mass]))
     by_damping = "damping" in axes or system_cfg.damping is not None
-    third = axes.get("damping", np.array([system_cfg.damping])) if by_damping else axes.get(
-        "damping_ratio", np.array([system_cfg.damping_ratio if system_cfg.damping_ratio is not None else 0.5]))
-    T, m, x = (a.reshape(-1) for a in np.meshgrid(np.asarray(temperature, float), np.asarray(mass, float), np.asarray(third, float), indexing="ij"))
+    third = (
+        axes.get("damping", np.array([system_cfg.damping]))
+        if by_damping
+        else axes.get(
+            "damping_ratio", np.array([system_cfg.damping_ratio if system_cfg.damping_ratio is not None else 0.5])
+        )
+    )
+    T, m, x = (
+        a.reshape(-1)
+        for a in np.meshgrid(
+            np.asarray(temperature, float), np.asarray(mass, float), np.asarray(third, float), indexing="ij"
+        )
+    )
     with np.errstate(all="ignore"):
         gamma = x if by_damping else damping_from_ratio(x, m, T)
     return dict(temperature=T, mass=m, damping=gamma)
@@ -260,7 +353,9 @@ def _precision_problems(loaded: LoadedConfig, axes: dict) -> list[tuple[tuple, s
     if found:
         name, message = found
         given = getattr(integrate, name) is not None
-        problems.append((("integrate", name) if given else ("precision",), message if given else f"default {name} {message}"))
+        problems.append(
+            (("integrate", name) if given else ("precision",), message if given else f"default {name} {message}")
+        )
     p = _parameter_grid(loaded, axes)
     T, m, gamma = p["temperature"], p["mass"], p["damping"]
     tiny, huge = rules.TINY[precision], rules.HUGE[precision]
@@ -272,7 +367,10 @@ def _precision_problems(loaded: LoadedConfig, axes: dict) -> list[tuple[tuple, s
             "temperature": (T, ("sweep", "temperature") if "temperature" in axes else ("system", "temperature")),
             "mass": (m[m > 0], ("sweep", "mass") if "mass" in axes else ("system", "mass")),
             "damping": (gamma[gamma > 0], damping_key),
-            "bath_temperature": (baths[baths > 0], ("sweep", "bath_temperature") if "bath_temperature" in axes else ("system", "bath_temperature")),
+            "bath_temperature": (
+                baths[baths > 0],
+                ("sweep", "bath_temperature") if "bath_temperature" in axes else ("system", "bath_temperature"),
+            ),
             "temperature / mass": ((T / m)[m > 0], ("system", "mass")),
             "damping / mass": ((gamma / m)[(m > 0) & (gamma > 0)], damping_key),
             "temperature / damping": ((T / gamma)[gamma > 0], damping_key),
@@ -285,8 +383,13 @@ def _precision_problems(loaded: LoadedConfig, axes: dict) -> list[tuple[tuple, s
         bad = (np.abs(values) < tiny) | (np.abs(values) > top) | ~np.isfinite(values)
         if bad.any():
             value = values[bad][0]
-            problems.append((loc, f"{name} = {value:.3g} cannot be represented in {precision} (normal numbers "
-                             f"{tiny:.3g} to {top:.3g}{why}); the run would compute NaN or infinity"))
+            problems.append(
+                (
+                    loc,
+                    f"{name} = {value:.3g} cannot be represented in {precision} (normal numbers "
+                    f"{tiny:.3g} to {top:.3g}{why}); the run would compute NaN or infinity",
+                )
+            )
             return problems
     return problems + _time_problems(cfg, T, m, gamma)
 
@@ -326,34 +429,59 @@ def _time_problems(cfg: Config, T, m, gamma) -> list[tuple[tuple, str]]:
         times = {name: spec_to_physical(spec, omega0, relaxation) for name, spec in specs.items()}
     if "burn_in" in times and (times["burn_in"] > times["t1"]).any():
         i = int(np.argmax(times["burn_in"] > times["t1"]))
-        return [(("integrate", "burn_in"), f"is {times['burn_in'][i]:.4g} in physical time, after t1 = {times['t1'][i]:.4g} at "
-                 f"temperature {T[i]:.4g}, mass {m[i]:.4g}: the time averages would hold no save")]
+        return [
+            (
+                ("integrate", "burn_in"),
+                f"is {times['burn_in'][i]:.4g} in physical time, after t1 = {times['t1'][i]:.4g} at "
+                f"temperature {T[i]:.4g}, mass {m[i]:.4g}: the time averages would hold no save",
+            )
+        ]
     for name, values in times.items():
         if name == "burn_in":
             continue  # 0 is allowed, and it was compared with t1 above
         bad = ~np.isfinite(values) | (values < rules.TINY[precision]) | (values > rules.HUGE[precision])
         if bad.any():
             i = int(np.argmax(bad))
-            return [(("integrate", name), f"is {values[i]:.4g} in physical time at temperature {T[i]:.4g}, mass {m[i]:.4g}: "
-                     f"not a normal {precision} number")]
+            return [
+                (
+                    ("integrate", name),
+                    f"is {values[i]:.4g} in physical time at temperature {T[i]:.4g}, mass {m[i]:.4g}: "
+                    f"not a normal {precision} number",
+                )
+            ]
     with np.errstate(all="ignore"):
         units = times["t1"] * np.maximum(np.where(np.isfinite(omega0), omega0, 0), 1 / relaxation)  # natural time units
     most = math.sqrt(rules.HUGE[precision])
     if not (units <= most).all():
         i = int(np.argmax(~(units <= most)))
-        return [(("integrate", "t1"), f"is {units[i]:.4g} natural time units at temperature {T[i]:.4g}, mass {m[i]:.4g}: more than "
-                 f"the {most:.3g} the solver's arithmetic in {precision} can hold")]
+        return [
+            (
+                ("integrate", "t1"),
+                f"is {units[i]:.4g} natural time units at temperature {T[i]:.4g}, mass {m[i]:.4g}: more than "
+                f"the {most:.3g} the solver's arithmetic in {precision} can hold",
+            )
+        ]
     if integrate.dt is None:
         return []
     t1, dt = times["t1"], times["dt"]
     if (dt > t1).any():
         i = int(np.argmax(dt > t1))
-        return [(("integrate", "dt"), f"is {dt[i]:.4g} in physical time, longer than t1 = {t1[i]:.4g} at temperature {T[i]:.4g}, "
-                 f"mass {m[i]:.4g}, damping {gamma[i]:.4g}")]
+        return [
+            (
+                ("integrate", "dt"),
+                f"is {dt[i]:.4g} in physical time, longer than t1 = {t1[i]:.4g} at temperature {T[i]:.4g}, "
+                f"mass {m[i]:.4g}, damping {gamma[i]:.4g}",
+            )
+        ]
     with np.errstate(all="ignore"):
         steps = np.ceil(t1 / dt * (1 - 1e-9))
     if not (steps <= integrate.max_steps).all():
         i = int(np.argmax(~(steps <= integrate.max_steps)))
-        return [(("integrate", "max_steps"), f"is {integrate.max_steps} but t1/dt needs {steps[i]:,.4g} fixed steps at "
-                 f"temperature {T[i]:.4g}, mass {m[i]:.4g}; raise max_steps (at most {rules.MAX_STEPS}) or dt")]
+        return [
+            (
+                ("integrate", "max_steps"),
+                f"is {integrate.max_steps} but t1/dt needs {steps[i]:,.4g} fixed steps at "
+                f"temperature {T[i]:.4g}, mass {m[i]:.4g}; raise max_steps (at most {rules.MAX_STEPS}) or dt",
+            )
+        ]
     return []

@@ -39,7 +39,9 @@ def fixed_energies(config, base_dir: pathlib.Path) -> tuple[np.ndarray, dict[str
         if not path.is_file():
             raise EnergiesError(f"no such file: {e.path!r} (in {base_dir.resolve()})")
         if path.stat().st_size > MAX_ENERGY_FILE_BYTES:
-            raise EnergiesError(f"{path.name}: {human(path.stat().st_size)}, more than the {human(MAX_ENERGY_FILE_BYTES)} an energies file may hold")
+            raise EnergiesError(
+                f"{path.name}: {human(path.stat().st_size)}, more than the {human(MAX_ENERGY_FILE_BYTES)} an energies file may hold"
+            )
         data = path.read_bytes()
         arr, files = _from_npz(data, path.name), {e.path: hashlib.sha256(data).hexdigest()}
     if arr.ndim not in (1, 2) or arr.shape[-1] == 0 or (arr.ndim == 2 and arr.shape[0] == 0):
@@ -51,7 +53,11 @@ def fixed_energies(config, base_dir: pathlib.Path) -> tuple[np.ndarray, dict[str
 
 def _from_npz(data: bytes, name: str) -> np.ndarray:
     if not zipfile.is_zipfile(io.BytesIO(data)):
-        hint = "; a .npy file holds one unnamed array: save it with np.savez(path, energies=array)" if data[:6] == b"\x93NUMPY" else ""
+        hint = (
+            "; a .npy file holds one unnamed array: save it with np.savez(path, energies=array)"
+            if data[:6] == b"\x93NUMPY"
+            else ""
+        )
         raise EnergiesError(f"{name}: not an .npz archive (write one with np.savez){hint}")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -62,7 +68,11 @@ def _from_npz(data: bytes, name: str) -> np.ndarray:
     if not found:
         raise EnergiesError(f"{name}: holds no arrays; expected 'energies', or both 'q' and 'k'")
     if found not in ACCEPTED:
-        both = "both 'energies' and 'q'/'k' (give one or the other)" if "energies" in found and found & {"q", "k"} else f"{sorted(found)}"
+        both = (
+            "both 'energies' and 'q'/'k' (give one or the other)"
+            if "energies" in found and found & {"q", "k"}
+            else f"{sorted(found)}"
+        )
         raise EnergiesError(f"{name}: holds {both}; expected exactly 'energies', or both 'q' and 'k'")
     arrays = {key: _read_member(archive, member, name) for key, member in members.items()}
     if "energies" in arrays:
@@ -81,7 +91,9 @@ def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, name: str) -
     try:
         with archive.open(member) as f:
             version = np.lib.format.read_magic(f)
-            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            read_header = (
+                np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            )
             shape, fortran, dtype = read_header(f)
             header = f.tell()
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
@@ -94,8 +106,10 @@ def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, name: str) -
         raise EnergiesError(f"{label}: dtype {dtype} is not a real number type")
     count = math.prod(shape)
     if count * dtype.itemsize != member.file_size - header:
-        raise EnergiesError(f"{label}: header claims shape {shape} ({count} values, {human(count * dtype.itemsize)}) "
-                            f"but the file holds {human(member.file_size - header)} of data")
+        raise EnergiesError(
+            f"{label}: header claims shape {shape} ({count} values, {human(count * dtype.itemsize)}) "
+            f"but the file holds {human(member.file_size - header)} of data"
+        )
     try:
         with archive.open(member) as f:
             return np.asarray(np.lib.format.read_array(f, allow_pickle=False), float)

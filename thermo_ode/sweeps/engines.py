@@ -35,8 +35,17 @@ class EngineError(Exception):
 # --- Dask ---------------------------------------------------------------------------------------
 
 
-def run_on_dask(loaded: LoadedConfig, out_dir, client, *, resume: bool = True, devices: int | None = None,
-                cache_dir=None, netcdf: bool = False, on_chunk=None) -> RunSummary:
+def run_on_dask(
+    loaded: LoadedConfig,
+    out_dir,
+    client,
+    *,
+    resume: bool = True,
+    devices: int | None = None,
+    cache_dir=None,
+    netcdf: bool = False,
+    on_chunk=None,
+) -> RunSummary:
     """Run (or resume) the sweep into `out_dir` as one Dask task per chunk still to do, on the
     cluster of `client` (a `distributed.Client`). Each task uses `devices` local devices of its
     worker (default all of them) and the persistent compilation cache `cache_dir` (default the
@@ -53,8 +62,15 @@ def run_on_dask(loaded: LoadedConfig, out_dir, client, *, resume: bool = True, d
         repaired, todo, mine, group = prepare_store(out_dir, plan, attrs, resume, None)
         report(len(mine) - len(todo), len(mine))
         keys = [f"thermo-ode-{loaded.digest[:12]}-chunk-{chunk}" for chunk in todo]
-        futures = client.map(_dask_task, todo, key=keys, loaded=loaded, out_dir=str(out_dir), devices=devices,
-                             cache_dir=None if cache_dir is None else str(cache_dir))
+        futures = client.map(
+            _dask_task,
+            todo,
+            key=keys,
+            loaded=loaded,
+            out_dir=str(out_dir),
+            devices=devices,
+            cache_dir=None if cache_dir is None else str(cache_dir),
+        )
         made_on = set()
         try:
             for count, future in enumerate(as_completed(futures), start=1):
@@ -63,8 +79,9 @@ def run_on_dask(loaded: LoadedConfig, out_dir, client, *, resume: bool = True, d
         finally:
             client.cancel(futures)  # on a failure or Ctrl-C: nothing more is started
         if made_on:  # what the chunks of this run were computed on
-            group.attrs.update(backend=", ".join(sorted({b for b, _ in made_on})),
-                               device_count=max(n for _, n in made_on))
+            group.attrs.update(
+                backend=", ".join(sorted({b for b, _ in made_on})), device_count=max(n for _, n in made_on)
+            )
         return finish(out_dir, repaired, netcdf)
 
 
@@ -93,15 +110,24 @@ def local_cluster(workers: int):
 
     # Its own log lines (a worker killed at shutdown after a timeout) are noise beside the
     # run's output; errors still show.
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR)
+    cluster = LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR
+    )
     return Client(cluster)
 
 
 # --- jax.distributed ----------------------------------------------------------------------------
 
 
-def run_on_jax_processes(loaded: LoadedConfig, out_dir, *, resume: bool = True, devices: int | None = None,
-                         netcdf: bool = False, on_chunk=None) -> RunSummary | None:
+def run_on_jax_processes(
+    loaded: LoadedConfig,
+    out_dir,
+    *,
+    resume: bool = True,
+    devices: int | None = None,
+    netcdf: bool = False,
+    on_chunk=None,
+) -> RunSummary | None:
     """Run (or resume) the sweep into `out_dir` from every process of a `jax.distributed` job
     (call `jax.distributed.initialize` first). Each process computes every `count`-th chunk
     still to do on `devices` of its local devices (default all). Process 0 returns the
@@ -132,8 +158,12 @@ def run_on_jax_processes(loaded: LoadedConfig, out_dir, *, resume: bool = True, 
         problem = _same_run(loaded, out_dir)
         everyone = multihost_utils.process_allgather(np.int32(problem == ""))
         if not everyone.all():
-            raise EngineError(problem or "process " + ", ".join(map(str, np.flatnonzero(everyone == 0)))
-                              + " cannot take part (its output says why)")
+            raise EngineError(
+                problem
+                or "process "
+                + ", ".join(map(str, np.flatnonzero(everyone == 0)))
+                + " cannot take part (its output says why)"
+            )
         group = zarr.open_group(store.store_path(out_dir), mode="r+")
         todo = np.flatnonzero(~store.committed(group))
         mine = [int(c) for c in todo[me::count]]  # interleaved: neighbouring chunks cost alike
@@ -154,9 +184,13 @@ def _same_run(loaded: LoadedConfig, out_dir: pathlib.Path) -> str:
     try:
         found = zarr.open_group(store.store_path(out_dir), mode="r").attrs.get("config_digest")
     except Exception as exc:
-        return (f"process {jax.process_index()}: cannot open {store.store_path(out_dir)} ({type(exc).__name__}); "
-                "--out must be on a file system every process shares")
+        return (
+            f"process {jax.process_index()}: cannot open {store.store_path(out_dir)} ({type(exc).__name__}); "
+            "--out must be on a file system every process shares"
+        )
     if found != loaded.digest:
-        return (f"process {jax.process_index()}: its config or input files differ from process 0's "
-                f"(digest {loaded.digest}, the store's {found}); start every process with the same files")
+        return (
+            f"process {jax.process_index()}: its config or input files differ from process 0's "
+            f"(digest {loaded.digest}, the store's {found}); start every process with the same files"
+        )
     return ""

@@ -61,7 +61,9 @@ class _GridArray(BackendArray):
         picks = [order[k] for order, k in zip(self.orders, key[:g])]  # grid positions in config order
         points = np.ravel_multi_index(np.ix_(*[np.atleast_1d(p) for p in picks]), self.grid)
         unique, inverse = np.unique(points, return_inverse=True)
-        rest = {dim: k for dim, k in zip(self.variable.dims[1:], key[g:]) if not (isinstance(k, slice) and k == slice(None))}
+        rest = {
+            dim: k for dim, k in zip(self.variable.dims[1:], key[g:]) if not (isinstance(k, slice) and k == slice(None))
+        }
         # A run of consecutive points (a whole grid, a row of the last axis) is read as a slice.
         span = slice(int(unique[0]), int(unique[-1]) + 1) if unique[-1] - unique[0] + 1 == unique.size else unique
         values = np.asarray(self.variable.isel(point=span, **rest).values)

@@ -56,7 +56,13 @@ def sizes(points: int, queries: int, saves: int, tokens: int, keys: int, chunk_s
     row = 8 * (2 * saves * tokens + 3 * saves + 5 * tokens + 6) + tokens + 5
     point = queries * row + 8 * (saves + 8 + keys)
     chunk = min(chunk_size, points)
-    return Sizes(points, points * point, points * point, CHUNK_COPIES * chunk * point, POINT_ARRAYS * 8 * points * (queries + keys))
+    return Sizes(
+        points,
+        points * point,
+        points * point,
+        CHUNK_COPIES * chunk * point,
+        POINT_ARRAYS * 8 * points * (queries + keys),
+    )
 
 
 def available_memory() -> int:

@@ -22,9 +22,20 @@ from .schema import Config, resolved_json
 
 # Names pydantic inserts into error paths for union members; they are not YAML keys.
 UNION_TAGS = {
-    "random_qk", "gaussian", "file", "list", "minilm", "uniform", "dirichlet",
-    "values", "logspace-axis", "linspace-axis", "range-axis",
-    "physical-time", "natural-t1", "relaxation_times-t1",
+    "random_qk",
+    "gaussian",
+    "file",
+    "list",
+    "minilm",
+    "uniform",
+    "dirichlet",
+    "values",
+    "logspace-axis",
+    "linspace-axis",
+    "range-axis",
+    "physical-time",
+    "natural-t1",
+    "relaxation_times-t1",
 }
 
 
@@ -68,8 +79,12 @@ def load(path, overrides: dict | None = None) -> LoadedConfig:
     path = pathlib.Path(path)
     try:
         if path.stat().st_size > limits.MAX_CONFIG_BYTES:
-            raise ConfigError([f"{path}: {limits.human(path.stat().st_size)}, more than the {limits.human(limits.MAX_CONFIG_BYTES)} "
-                               "a config may hold (large inputs belong in an energies file: kind file)"])
+            raise ConfigError(
+                [
+                    f"{path}: {limits.human(path.stat().st_size)}, more than the {limits.human(limits.MAX_CONFIG_BYTES)} "
+                    "a config may hold (large inputs belong in an energies file: kind file)"
+                ]
+            )
         raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read config: {exc.strerror or exc}{_did_you_mean(path)}"]) from None
@@ -78,18 +93,24 @@ def load(path, overrides: dict | None = None) -> LoadedConfig:
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ConfigError([f"{path}:{line}:{column}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); a config is a YAML text file"]) from None
+        raise ConfigError(
+            [f"{path}:{line}:{column}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); a config is a YAML text file"]
+        ) from None
     return parse(text, str(path), path, overrides)
 
 
 def _did_you_mean(path: pathlib.Path) -> str:
     """A hint naming the closest existing config for a mistyped path."""
-    candidates = [p for folder in (path.parent, path.parent / "configs") if folder.is_dir() for p in folder.glob("*.y*ml")]
+    candidates = [
+        p for folder in (path.parent, path.parent / "configs") if folder.is_dir() for p in folder.glob("*.y*ml")
+    ]
     close = difflib.get_close_matches(str(path), [str(c) for c in candidates], n=1, cutoff=0.6)
     return f"; did you mean {close[0]}?" if close else ""
 
 
-def parse(text: str, filename: str = "<config>", path: pathlib.Path | None = None, overrides: dict | None = None) -> LoadedConfig:
+def parse(
+    text: str, filename: str = "<config>", path: pathlib.Path | None = None, overrides: dict | None = None
+) -> LoadedConfig:
     try:
         root = _check_shape(text, filename)  # before building anything: depth and expanded size
         data = yaml.constructor.SafeConstructor().construct_document(root) if root is not None else None
@@ -102,7 +123,9 @@ def parse(text: str, filename: str = "<config>", path: pathlib.Path | None = Non
         where = f"{filename}:{mark.line + 1}:{mark.column + 1}" if mark else filename
         problem = getattr(exc, "problem", None) or str(exc)
         if "nesting depth" in problem:  # libyaml's own limit, met before ours
-            raise ConfigError([f"{where}: nested more than {limits.MAX_YAML_DEPTH} levels deep; a config nests at most 4"]) from None
+            raise ConfigError(
+                [f"{where}: nested more than {limits.MAX_YAML_DEPTH} levels deep; a config nests at most 4"]
+            ) from None
         raise ConfigError([f"{where}: invalid YAML: {problem}"]) from None
     if isinstance(data, dict) and overrides:
         data = dict(data, **overrides)
@@ -111,15 +134,37 @@ def parse(text: str, filename: str = "<config>", path: pathlib.Path | None = Non
     locator = _Locator(filename, root)
     duplicates = list(_duplicate_keys(root, ()))
     if duplicates:  # safe_load keeps the last silently; a repeated key is almost always a slip
-        raise ConfigError([locator.line_at(mark, path, f"duplicate key (first at line {first.line + 1})") for mark, first, path in duplicates])
+        raise ConfigError(
+            [
+                locator.line_at(mark, path, f"duplicate key (first at line {first.line + 1})")
+                for mark, first, path in duplicates
+            ]
+        )
     odd = list(_non_text_keys(root, ()))
     if odd:  # YAML reads `yes:` as True and `7:` as 7; name them as written
-        raise ConfigError([locator.line_at(key.start_mark, path + (_written(key),), f"a key must be a name; YAML reads "
-                                            f"{_written(key)!r} as {key.tag.rsplit(':', 1)[-1]} (no config key is named so)") for key, path in odd])
+        raise ConfigError(
+            [
+                locator.line_at(
+                    key.start_mark,
+                    path + (_written(key),),
+                    f"a key must be a name; YAML reads "
+                    f"{_written(key)!r} as {key.tag.rsplit(':', 1)[-1]} (no config key is named so)",
+                )
+                for key, path in odd
+            ]
+        )
     booleans = list(_booleans(root, ()))
     if booleans:  # no key takes one; `mass: yes` or `tokens: true` is a slip, not 1
-        raise ConfigError([locator.line_at(node.start_mark, path, f"{node.value!r} is read by YAML as a boolean; "
-                                           "no config key takes one (write a number or a name)") for node, path in booleans])
+        raise ConfigError(
+            [
+                locator.line_at(
+                    node.start_mark,
+                    path,
+                    f"{node.value!r} is read by YAML as a boolean; no config key takes one (write a number or a name)",
+                )
+                for node, path in booleans
+            ]
+        )
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
@@ -171,8 +216,12 @@ def _check_shape(text: str, filename: str):
             depth += 1
             if depth > limits.MAX_YAML_DEPTH:
                 mark = event.start_mark
-                raise ConfigError([f"{filename}:{mark.line + 1}:{mark.column + 1}: nested more than {limits.MAX_YAML_DEPTH} "
-                                   "levels deep; a config nests at most 4"])
+                raise ConfigError(
+                    [
+                        f"{filename}:{mark.line + 1}:{mark.column + 1}: nested more than {limits.MAX_YAML_DEPTH} "
+                        "levels deep; a config nests at most 4"
+                    ]
+                )
         elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
             depth -= 1
     root = yaml.compose(text, Loader=_LOADER)
@@ -184,15 +233,26 @@ def _check_shape(text: str, filename: str):
             current, ready = stack.pop()
             if id(current) in counts:
                 continue
-            children = [] if isinstance(current, yaml.ScalarNode) else (
-                [n for pair in current.value for n in pair] if isinstance(current, yaml.MappingNode) else current.value)
+            children = (
+                []
+                if isinstance(current, yaml.ScalarNode)
+                else (
+                    [n for pair in current.value for n in pair]
+                    if isinstance(current, yaml.MappingNode)
+                    else current.value
+                )
+            )
             if ready:
                 counts[id(current)] = 1 + sum(counts[id(c)] for c in children)
                 open_.discard(id(current))
             elif id(current) in open_:  # reached again from inside itself
                 mark = current.start_mark
-                raise ConfigError([f"{filename}:{mark.line + 1}:{mark.column + 1}: an alias that contains itself "
-                                   "(a recursive YAML structure); a config holds values"])
+                raise ConfigError(
+                    [
+                        f"{filename}:{mark.line + 1}:{mark.column + 1}: an alias that contains itself "
+                        "(a recursive YAML structure); a config holds values"
+                    ]
+                )
             else:
                 open_.add(id(current))
                 stack.append((current, True))
@@ -200,13 +260,23 @@ def _check_shape(text: str, filename: str):
         return counts[id(node)]
 
     if root is not None and expanded(root) > limits.MAX_YAML_NODES:
-        raise ConfigError([f"{filename}:1:1: its aliases expand to more than {limits.MAX_YAML_NODES:,} values "
-                           "(a YAML alias bomb?); write the values out"])
+        raise ConfigError(
+            [
+                f"{filename}:1:1: its aliases expand to more than {limits.MAX_YAML_NODES:,} values "
+                "(a YAML alias bomb?); write the values out"
+            ]
+        )
     return root
 
 
 def _written(node) -> str:
-    return node.value if isinstance(node, yaml.ScalarNode) else node.start_mark.buffer[node.start_mark.index:node.end_mark.index] if node.start_mark.buffer else "?"
+    return (
+        node.value
+        if isinstance(node, yaml.ScalarNode)
+        else node.start_mark.buffer[node.start_mark.index : node.end_mark.index]
+        if node.start_mark.buffer
+        else "?"
+    )
 
 
 def _non_text_keys(node, path):

@@ -90,8 +90,16 @@ def chunk_inputs(loaded: LoadedConfig, plan: Plan, chunk: int) -> ChunkInputs:
     rows = [_point(loaded, plan, i, fixed) for i in indices]
     stack = lambda k: np.stack([r[k] for r in rows])
     return ChunkInputs(
-        stack("energies"), stack("mask"), stack("temperature"), stack("mass"), stack("damping"),
-        stack("bath_temperature"), stack("noise_seed"), np.asarray(indices), stack("rho0"), stop - start,
+        stack("energies"),
+        stack("mask"),
+        stack("temperature"),
+        stack("mass"),
+        stack("damping"),
+        stack("bath_temperature"),
+        stack("noise_seed"),
+        np.asarray(indices),
+        stack("rho0"),
+        stop - start,
     )
 
 
@@ -115,7 +123,9 @@ def _point(loaded: LoadedConfig, plan: Plan, index: int, fixed) -> dict:
     elif energies_cfg.kind == "minilm":
         from ..sources import attention_heads
 
-        head = attention_heads(energies_cfg.text, layer=int(get("layer", energies_cfg.layer)), head=int(get("head", energies_cfg.head)))
+        head = attention_heads(
+            energies_cfg.text, layer=int(get("layer", energies_cfg.layer)), head=int(get("head", energies_cfg.head))
+        )
         energies = energies_from_qk(head.q.astype(np.float64), head.k.astype(np.float64))
         default_temperature = math.sqrt(rules.MINILM_HEAD_DIM)
     else:
@@ -151,7 +161,16 @@ def _point(loaded: LoadedConfig, plan: Plan, index: int, fixed) -> dict:
 
     bath = get("bath_temperature", system_cfg.bath_temperature)
     noise_seed = int(get("noise_seed", cfg.integrate.noise_seed))
-    return dict(energies=padded, mask=mask, temperature=T, mass=m, damping=gamma, bath_temperature=bath, noise_seed=noise_seed, rho0=rho0)
+    return dict(
+        energies=padded,
+        mask=mask,
+        temperature=T,
+        mass=m,
+        damping=gamma,
+        bath_temperature=bath,
+        noise_seed=noise_seed,
+        rho0=rho0,
+    )
 
 
 def end_times(cfg, theory) -> np.ndarray:

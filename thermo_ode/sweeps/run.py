@@ -10,9 +10,9 @@ from importlib import metadata
 
 import numpy as np
 
+from ..formulas import equipartition
 from . import plan as planning
 from . import store
-from ..formulas import equipartition
 from .loading import LoadedConfig
 from .schema import resolved_json
 from .store import PARAMETERS
@@ -69,8 +69,16 @@ def provenance(loaded: LoadedConfig, devices: int, *, engine: str = "one process
     }
 
 
-def run(loaded: LoadedConfig, out_dir, *, resume: bool = True, devices: int | None = None, chunks: range | None = None,
-        netcdf: bool = False, on_chunk=None) -> RunSummary:
+def run(
+    loaded: LoadedConfig,
+    out_dir,
+    *,
+    resume: bool = True,
+    devices: int | None = None,
+    chunks: range | None = None,
+    netcdf: bool = False,
+    on_chunk=None,
+) -> RunSummary:
     """Run (or resume) the sweep into `out_dir`, each chunk split over `devices` local devices
     (default all). `chunks` restricts this process to a range of chunk indices (for several
     hosts sharing one store); `netcdf` writes results.nc once the store is finished;
@@ -81,10 +89,19 @@ def run(loaded: LoadedConfig, out_dir, *, resume: bool = True, devices: int | No
     plan = planning.plan_sweep(loaded)
     engine = "one process" if chunks is None else f"processes sharing --chunks (this one {chunks.start}:{chunks.stop})"
     with store.writer_lock(out_dir, shared=chunks is not None):
-        repaired, todo, mine, group = prepare_store(out_dir, plan, provenance(loaded, devices, engine=engine), resume, chunks)
+        repaired, todo, mine, group = prepare_store(
+            out_dir, plan, provenance(loaded, devices, engine=engine), resume, chunks
+        )
         if on_chunk:
             on_chunk(len(mine) - len(todo), len(mine))
-        run_chunks(loaded, plan, group, todo, devices, lambda count: on_chunk and on_chunk(len(mine) - len(todo) + count, len(mine)))
+        run_chunks(
+            loaded,
+            plan,
+            group,
+            todo,
+            devices,
+            lambda count: on_chunk and on_chunk(len(mine) - len(todo) + count, len(mine)),
+        )
         return finish(out_dir, repaired, netcdf)
 
 
@@ -124,7 +141,9 @@ def run_chunks(loaded, plan, group, todo, devices, progress) -> None:
         progress(count)
 
 
-def compute_chunk(loaded: LoadedConfig, plan: planning.Plan, chunk: int, devices: int | None = None) -> dict[str, np.ndarray]:
+def compute_chunk(
+    loaded: LoadedConfig, plan: planning.Plan, chunk: int, devices: int | None = None
+) -> dict[str, np.ndarray]:
     """Simulate one chunk of the sweep on `devices` local devices (default all) and return the
     arrays the store keeps for it (`store.write_chunk` commits them). Pure in its inputs: the
     same chunk on the same number of devices gives the same bytes, in any process."""
@@ -146,10 +165,19 @@ def compute_chunk(loaded: LoadedConfig, plan: planning.Plan, chunk: int, devices
     burn_in = planning.burn_in_times(cfg, theory, t1)
     noisy = bool((inputs.bath_temperature > 0).any())
     traj = simulate(
-        system, inputs.rho0, t1[:, None], saves=plan.saves, chart=integrate.chart, solver=cfg.solver_name,
-        dt=None if dt is None else dt[:, None], bath_temperature=inputs.bath_temperature[:, None],
+        system,
+        inputs.rho0,
+        t1[:, None],
+        saves=plan.saves,
+        chart=integrate.chart,
+        solver=cfg.solver_name,
+        dt=None if dt is None else dt[:, None],
+        bath_temperature=inputs.bath_temperature[:, None],
         key=_point_keys(inputs, plan.queries) if noisy else None,
-        rtol=cfg.tolerances[0], atol=cfg.tolerances[1], max_steps=integrate.max_steps, time=integrate.time,
+        rtol=cfg.tolerances[0],
+        atol=cfg.tolerances[1],
+        max_steps=integrate.max_steps,
+        time=integrate.time,
         devices=devices,
     )
     averages = time_averages(traj, burn_in[:, None])
@@ -158,10 +186,19 @@ def compute_chunk(loaded: LoadedConfig, plan: planning.Plan, chunk: int, devices
     status = np.asarray(traj.status)
     final = distance[..., -1]
     converged = (status == 0) & (final < cfg.verify.tolerance)
-    relax = np.where(converged, planning.relaxation_time(np.broadcast_to(t[:, None], distance.shape), distance, cfg.verify.tolerance), np.nan)
+    relax = np.where(
+        converged,
+        planning.relaxation_time(np.broadcast_to(t[:, None], distance.shape), distance, cfg.verify.tolerance),
+        np.nan,
+    )
     parameters = dict(
-        temperature=inputs.temperature, mass=inputs.mass, damping=inputs.damping, t1=t1,
-        bath_temperature=inputs.bath_temperature, dt=np.full_like(t1, np.nan) if dt is None else dt, burn_in=burn_in,
+        temperature=inputs.temperature,
+        mass=inputs.mass,
+        damping=inputs.damping,
+        t1=t1,
+        bath_temperature=inputs.bath_temperature,
+        dt=np.full_like(t1, np.nan) if dt is None else dt,
+        burn_in=burn_in,
     )
     return {
         "mean_kinetic_energy": np.asarray(averages.kinetic_energy, float),

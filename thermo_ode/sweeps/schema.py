@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field
 
 from .. import rules
 
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -64,7 +65,7 @@ class MiniLMEnergies(Strict):
     head: int = Field(0, ge=0, lt=rules.MINILM_HEADS)
 
 
-Energies = Annotated[Union[RandomQK, Gaussian, FileEnergies, ListEnergies, MiniLMEnergies], Field(discriminator="kind")]
+Energies = Annotated[RandomQK | Gaussian | FileEnergies | ListEnergies | MiniLMEnergies, Field(discriminator="kind")]
 
 
 class SystemConfig(Strict):
@@ -98,7 +99,7 @@ class ListInitial(Strict):
     values: list[Finite]
 
 
-Initial = Annotated[Union[Uniform, Dirichlet, ListInitial], Field(discriminator="kind")]
+Initial = Annotated[Uniform | Dirichlet | ListInitial, Field(discriminator="kind")]
 
 
 # --- sweep axes ------------------------------------------------------------------------------
@@ -144,12 +145,10 @@ def _tag_by_key(suffix: str, plain_tag: str, plain_types: tuple):
 
 
 Axis = Annotated[
-    Union[
-        Annotated[list[Finite], Tag("values")],
-        Annotated[Logspace, Tag("logspace-axis")],
-        Annotated[Linspace, Tag("linspace-axis")],
-        Annotated[Range, Tag("range-axis")],
-    ],
+    Annotated[list[Finite], Tag("values")]
+    | Annotated[Logspace, Tag("logspace-axis")]
+    | Annotated[Linspace, Tag("linspace-axis")]
+    | Annotated[Range, Tag("range-axis")],
     Discriminator(
         _tag_by_key("axis", "values", (list, tuple)),
         custom_error_type="invalid_axis",
@@ -238,7 +237,7 @@ def _time_spec(name: str, message: str, *, allow_zero: bool = False, relaxation:
     if relaxation:
         members.append(Annotated[RelaxationTimes, Tag("relaxation_times-t1")])
     return Annotated[
-        Union[tuple(members)],
+        Union[tuple(members)],  # noqa: UP007 (a union built at run time has no `|` spelling)
         Discriminator(
             _tag_by_key("t1", "physical-time", (int, float, str)),
             custom_error_type=f"invalid_{name}",
@@ -250,6 +249,7 @@ def _time_spec(name: str, message: str, *, allow_zero: bool = False, relaxation:
 EndTime = _time_spec("t1", "t1 is a time > 0, {natural: tau} or {relaxation_times: k}")
 StepSize = _time_spec("dt", "dt is a time > 0 or {natural: step}", relaxation=False)
 BurnIn = _time_spec("burn_in", "burn_in is a time >= 0, {natural: tau} or {relaxation_times: k}", allow_zero=True)
+
 
 def spec_to_physical(spec, natural_frequency, relaxation_time):
     """A time written as a number (physical), `{natural: tau}` or `{relaxation_times: k}`, in

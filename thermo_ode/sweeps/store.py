@@ -80,8 +80,10 @@ def _static_arrays(plan: Plan) -> dict[str, tuple[str, np.ndarray]]:
     """The arrays written once at creation (coordinates and swept values along `point`, named
     as in the config): name -> (dimension, values). All follow from the plan."""
     arrays = {
-        "save": ("save", np.arange(plan.saves)), "token": ("token", np.arange(plan.tokens)),
-        "query": ("query", np.arange(plan.queries)), "parameter": ("parameter", np.array(PARAMETERS)),
+        "save": ("save", np.arange(plan.saves)),
+        "token": ("token", np.arange(plan.tokens)),
+        "query": ("query", np.arange(plan.queries)),
+        "parameter": ("parameter", np.array(PARAMETERS)),
     }
     grid = np.meshgrid(*plan.axes.values(), indexing="ij") if plan.axes else []
     for key, values in zip(plan.axes, grid):
@@ -131,10 +133,13 @@ def writer_lock(out_dir, *, shared: bool = False):
             fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 4096, 0).decode(errors="replace").strip()
-            raise StoreBusy(f"{out_dir} is being written by another process ({_describe_holder(holder)}); "
-                            "wait for it to finish, or use another --out") from None
-        record = json.dumps(dict(host=socket.gethostname(), pid=os.getpid(), since=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                                 shared=shared))
+            raise StoreBusy(
+                f"{out_dir} is being written by another process ({_describe_holder(holder)}); "
+                "wait for it to finish, or use another --out"
+            ) from None
+        record = json.dumps(
+            dict(host=socket.gethostname(), pid=os.getpid(), since=time.strftime("%Y-%m-%dT%H:%M:%S%z"), shared=shared)
+        )
         os.ftruncate(fd, 0)
         os.pwrite(fd, record.encode(), 0)
         if not shared:  # no other writer can be mid-write: what is aside is a killed run's
@@ -183,13 +188,16 @@ def open_for_run(out_dir, plan: Plan, attrs: dict, resume: bool):
             group = zarr.open_group(path, mode="r+")
             found, fmt = group.attrs.get("config_digest"), group.attrs.get("store_format", 1)
         except Exception as exc:
-            raise StoreDamaged(f"{path}: cannot read the store's metadata ({type(exc).__name__}: {exc}); "
-                               "--no-resume replaces it") from None
+            raise StoreDamaged(
+                f"{path}: cannot read the store's metadata ({type(exc).__name__}: {exc}); --no-resume replaces it"
+            ) from None
         if found != attrs["config_digest"]:
             raise ConfigMismatch(_mismatch(path, found, attrs["config_digest"]))
         if fmt != STORE_FORMAT:
-            raise ConfigMismatch(f"{path} was written by an older thermo-ode (store format {fmt}, now {STORE_FORMAT}); "
-                                 "--no-resume replaces it")
+            raise ConfigMismatch(
+                f"{path} was written by an older thermo-ode (store format {fmt}, now {STORE_FORMAT}); "
+                "--no-resume replaces it"
+            )
         return group
     group = _create(path, plan, attrs)
     if not resume:
@@ -198,8 +206,10 @@ def open_for_run(out_dir, plan: Plan, attrs: dict, resume: bool):
 
 
 def _mismatch(path, found: str, digest: str) -> str:
-    return (f"{path} holds results of a different config or input files (digest {found}, this run "
-            f"{digest}); use another --out, or --no-resume to replace them")
+    return (
+        f"{path} holds results of a different config or input files (digest {found}, this run "
+        f"{digest}); use another --out, or --no-resume to replace them"
+    )
 
 
 def other_run(out_dir, digest: str) -> str:
@@ -231,10 +241,20 @@ def _create(path: pathlib.Path, plan: Plan, attrs: dict):
             chunks = tuple(plan.chunk_size if d == "point" else (1 if d == "query" else sizes[d]) for d in dims)
             group.create_array(name, shape=shape, chunks=chunks, dtype=dtype, fill_value=fill, dimension_names=dims)
         static = _write_static(group, plan)
-        group.create_array("chunk_checksum", shape=(plan.chunks,), chunks=(1,), dtype=str, fill_value="", dimension_names=("chunk",))
-        group.attrs.update(dict(attrs, sweep_keys=json.dumps(list(plan.axes)), grid_shape=json.dumps(list(plan.shape)),
-                                chunk_size=plan.chunk_size, store_format=STORE_FORMAT, layout=json.dumps(_layout(group)),
-                                static_checksum=_static_checksum({k: v for k, (_, v) in static.items()})))
+        group.create_array(
+            "chunk_checksum", shape=(plan.chunks,), chunks=(1,), dtype=str, fill_value="", dimension_names=("chunk",)
+        )
+        group.attrs.update(
+            dict(
+                attrs,
+                sweep_keys=json.dumps(list(plan.axes)),
+                grid_shape=json.dumps(list(plan.shape)),
+                chunk_size=plan.chunk_size,
+                store_format=STORE_FORMAT,
+                layout=json.dumps(_layout(group)),
+                static_checksum=_static_checksum({k: v for k, (_, v) in static.items()}),
+            )
+        )
         if path.exists():
             aside = path.with_name(f"{path.name}.{os.getpid()}{REPLACED}")
             os.replace(path, aside)
@@ -289,7 +309,9 @@ def committed(group) -> np.ndarray:
 def write_chunk(group, plan: Plan, chunk: int, data: dict[str, np.ndarray]) -> None:
     """Write one chunk's rows of every variable, then its checksum (the commit point)."""
     start, stop = plan.chunk_range(chunk)
-    rows = {name: _canonical(np.asarray(values[: stop - start]).astype(group[name].dtype)) for name, values in data.items()}
+    rows = {
+        name: _canonical(np.asarray(values[: stop - start]).astype(group[name].dtype)) for name, values in data.items()
+    }
     if set(rows) != set(_variables(plan)):
         raise ValueError(f"a chunk needs exactly the variables {sorted(_variables(plan))}")
     for name, values in rows.items():
@@ -361,7 +383,9 @@ def verify(group, chunks=None) -> Verification:
             damaged[int(c)] = f"cannot be read ({type(exc).__name__}: {exc})"
             continue
         if _digest(int(c), rows) != checksums[int(c)]:
-            damaged[int(c)] = "checksum mismatch (a file of it is missing, truncated, swapped or altered)" + _missing_hint(group, c)
+            damaged[int(c)] = (
+                "checksum mismatch (a file of it is missing, truncated, swapped or altered)" + _missing_hint(group, c)
+            )
     return Verification(int(done.sum()), int(done.size), damaged, _static_problem(group), "")
 
 
@@ -374,7 +398,9 @@ def _missing_hint(group, chunk: int) -> str:
     root = getattr(group.store, "root", None)
     if root is None:
         return ""
-    missing = [name for name in _VARIABLE_NAMES if not (pathlib.Path(root) / group.path / name / "c" / str(chunk)).exists()]
+    missing = [
+        name for name in _VARIABLE_NAMES if not (pathlib.Path(root) / group.path / name / "c" / str(chunk)).exists()
+    ]
     return f"; no file for {', '.join(missing)}" if missing else ""
 
 
@@ -388,7 +414,9 @@ def _array_layout(array) -> str:
     """The array's layout in the store's own JSON terms (not numpy's reprs, which change
     between versions), as text: a NaN fill value compares equal to itself."""
     meta = array.metadata.to_dict()
-    return json.dumps({key: meta.get(key) for key in ("shape", "chunk_grid", "data_type", "fill_value")}, sort_keys=True, default=str)
+    return json.dumps(
+        {key: meta.get(key) for key in ("shape", "chunk_grid", "data_type", "fill_value")}, sort_keys=True, default=str
+    )
 
 
 def _layout_problem(group) -> str:
@@ -403,8 +431,10 @@ def _layout_problem(group) -> str:
             altered.append(f"{name} ({'missing' if isinstance(exc, KeyError) else type(exc).__name__})")
     if not altered:
         return ""
-    return (f"array metadata altered or missing: {', '.join(altered)}; this cannot be repaired in place: "
-            "`thermo-ode run --no-resume` writes the store anew")
+    return (
+        f"array metadata altered or missing: {', '.join(altered)}; this cannot be repaired in place: "
+        "`thermo-ode run --no-resume` writes the store anew"
+    )
 
 
 def _static_problem(group) -> str:
@@ -420,8 +450,13 @@ def _static_problem(group) -> str:
 def _write_static(group, plan: Plan) -> dict:
     static = _static_arrays(plan)
     for name, (dim, values) in static.items():
-        group.create_array(name, shape=values.shape, dtype=str if values.dtype.kind == "U" else values.dtype,
-                           dimension_names=(dim,), overwrite=True)[:] = values
+        group.create_array(
+            name,
+            shape=values.shape,
+            dtype=str if values.dtype.kind == "U" else values.dtype,
+            dimension_names=(dim,),
+            overwrite=True,
+        )[:] = values
     return static
 
 
@@ -471,8 +506,10 @@ def netcdf_problem(out_dir) -> str:
     """What is wrong with results.nc ("" if it is absent or current)."""
     if not (pathlib.Path(out_dir) / NETCDF_NAME).exists() or netcdf_current(out_dir):
         return ""
-    return (f"{NETCDF_NAME} is not the copy this store wrote (altered, or left by another run): "
-            "`thermo-ode run` with the same config writes it again")
+    return (
+        f"{NETCDF_NAME} is not the copy this store wrote (altered, or left by another run): "
+        "`thermo-ode run` with the same config writes it again"
+    )
 
 
 def _file_digest(path) -> str:
@@ -500,8 +537,11 @@ def export_netcdf(out_dir) -> pathlib.Path:
     target = pathlib.Path(out_dir) / NETCDF_NAME
     need, free = netcdf_bytes(out_dir), shutil.disk_usage(target.parent).free
     if need > free:
-        raise OSError(errno.ENOSPC, f"No space left on device: results.nc needs {need / 2**20:.1f} MiB, "
-                      f"{free / 2**20:.1f} MiB free", str(target))
+        raise OSError(
+            errno.ENOSPC,
+            f"No space left on device: results.nc needs {need / 2**20:.1f} MiB, {free / 2**20:.1f} MiB free",
+            str(target),
+        )
     ds = open_results(out_dir).load()
     ds.attrs.pop("netcdf_checksum", None)  # the copy's own record, kept by the store
     partial = target.with_name(f"{target.name}.{os.getpid()}{PARTIAL}")
