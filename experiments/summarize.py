@@ -45,13 +45,32 @@ def _cell(text: str) -> str:
 
 
 def experiments() -> str:
+    """The full table, for docs/experiments.md (links relative to docs/)."""
     lines = ["| experiment | claim (paper) | outcome (measured) | verdict | time |", "|---|---|---|---|---|"]
     for name in ORDER:
         r = _load(RESULTS / f"{name}.json")
         cells = [_cell(r["claim"]), _cell(r["outcome"])]
         lines.append(
-            f"| [`{name}.py`](experiments/{name}.py) ([figure]({r['figure']})) | {cells[0]} | {cells[1]} | **{r['verdict']}** | {r['seconds']:.0f} s |"
+            f"| [`{name}.py`](../experiments/{name}.py) ([figure](../{r['figure']})) | {cells[0]} | {cells[1]} | **{r['verdict']}** | {r['seconds']:.0f} s |"
         )
+    return "\n".join(lines)
+
+
+def experiment_figures() -> str:
+    """Each experiment's figure under its verdict, for docs/experiments.md."""
+    sections = []
+    for name in ORDER:
+        r = _load(RESULTS / f"{name}.json")
+        sections.append(f"### `{name}.py`: {r['verdict']}\n\n![{name}](../{r['figure']})")
+    return "\n\n".join(sections)
+
+
+def verdicts() -> str:
+    """The verdicts alone, for the README."""
+    lines = ["| claim of the paper | verdict |", "|---|---|"]
+    for name in ORDER:
+        r = _load(RESULTS / f"{name}.json")
+        lines.append(f"| {_cell(r['claim'])} | **{r['verdict']}** |")
     return "\n".join(lines)
 
 
@@ -338,6 +357,8 @@ def store_scale() -> str:
 
 RENDERERS = {
     "experiments": experiments,
+    "verdicts": verdicts,
+    "experiment-figures": experiment_figures,
     "default-run": default_run,
     "studies": studies,
     "accuracy": accuracy,

@@ -65,7 +65,7 @@ def text_files():
     """`(name, text)` for every tracked file that is text (binary files are skipped)."""
     for name in _names():
         path = ROOT / name
-        if not path.is_file():  # deleted in the working tree
+        if not path.is_file() or path.is_symlink():  # deleted in the working tree; a link is its target's text
             continue
         data = path.read_bytes()
         if b"\0" in data:

@@ -54,8 +54,11 @@ def test_jvp_in_forward_mode_matches_grad():
 
 
 def test_vmap_of_solve_equals_simulate_on_a_mixed_batch():
-    """Different temperatures, masses, dampings and a masked token: the same states to 1e-10
-    and the same step counts, whatever grouping simulate chose."""
+    """Different temperatures, masses, dampings and a masked token: the same step counts and the
+    same states to 1e-9, whatever grouping simulate chose. (Two compiled programs round
+    differently, and the coldest system here amplifies that: to 3e-11 under jax 0.10, 2e-10
+    under jax 0.12, where even an unbatched solve differs from the vmapped one by 3e-10; the
+    solver's own tolerance is 1e-8.)"""
     rng = np.random.default_rng(3)
     B, N = 12, 6
     energies = rng.normal(size=(B, N))
@@ -71,7 +74,7 @@ def test_vmap_of_solve_equals_simulate_on_a_mixed_batch():
     mapped = jax.vmap(one)(system, jnp.asarray(rho0), jnp.asarray(t1))
     np.testing.assert_array_equal(batched.num_steps, mapped.num_steps)
     np.testing.assert_array_equal(batched.status, mapped.status)
-    np.testing.assert_allclose(batched.rho, mapped.rho, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(batched.rho, mapped.rho, rtol=0, atol=1e-9)
     np.testing.assert_allclose(batched.ts, mapped.ts, rtol=0, atol=1e-12)
     # vmap over a parameter alone, the system's other fields shared.
     temperatures = jnp.array([0.5, 1.0, 2.0])

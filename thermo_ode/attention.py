@@ -13,7 +13,8 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Bool, Float
+from jax.typing import ArrayLike
+from jaxtyping import Array, Float
 
 from .core import solve
 from .formulas import energies_from_qk
@@ -21,8 +22,9 @@ from .system import AttentionSystem
 
 
 class LagrangianAttention(eqx.Module):
-    """`__call__(q (n_q, d), k (n_k, d), v (n_k, d_v), mask (n_q, n_k) | None) -> (n_q, d_v)`.
+    """Attention whose weights are the state of the Lagrangian dynamics at time `time`.
 
+    `__call__(q (n_q, d), k (n_k, d), v (n_k, d_v), mask (n_q, n_k) | None) -> (n_q, d_v)`.
     Written for one head (vmap over heads and batches, as equinox layers are). The fields are
     arrays, hence parameters under `eqx.filter_grad`: `temperature` (`T`; `sqrt(d)` is the
     transformer's), `mass`, `damping` (both > 0) and `time` (> 0, physical). `rtol`/`atol` are
@@ -31,6 +33,25 @@ class LagrangianAttention(eqx.Module):
         layer = LagrangianAttention(temperature=8.0, mass=1.0, damping=4.0, time=5.0)
         out = layer(q, k, v)                                  # (n_q, d_v)
         weights = layer.weights(q, k)                         # (n_q, n_k), rows on the simplex
+
+    Examples:
+        After a long time with damping the layer is softmax attention; after a short one the
+        weights have barely left the uniform start:
+
+        >>> import jax, jax.numpy as jnp
+        >>> import thermo_ode as to
+        >>> q = jax.random.normal(jax.random.key(0), (2, 4))
+        >>> k = jax.random.normal(jax.random.key(1), (3, 4))
+        >>> v = jnp.eye(3)
+        >>> layer = to.LagrangianAttention(temperature=2.0, mass=1.0, damping=4.0, time=20.0, rtol=1e-5, atol=1e-7)
+        >>> out = layer(q, k, v)
+        >>> out.shape
+        (2, 3)
+        >>> bool(jnp.allclose(out, jax.nn.softmax(q @ k.T / 2.0) @ v, atol=1e-4))
+        True
+        >>> early = to.LagrangianAttention(2.0, 1.0, 4.0, time=0.1, rtol=1e-5, atol=1e-7)
+        >>> bool(jnp.allclose(early.weights(q, k), 1 / 3, atol=0.01))
+        True
     """
 
     temperature: Float[Array, ""]
@@ -40,14 +61,25 @@ class LagrangianAttention(eqx.Module):
     rtol: float = eqx.field(static=True, default=1e-8)
     atol: float = eqx.field(static=True, default=1e-10)
 
-    def __init__(self, temperature, mass=1.0, damping=1.0, time=10.0, rtol: float = 1e-8, atol: float = 1e-10):
+    def __init__(
+        self,
+        temperature: ArrayLike,
+        mass: ArrayLike = 1.0,
+        damping: ArrayLike = 1.0,
+        time: ArrayLike = 10.0,
+        rtol: float = 1e-8,
+        atol: float = 1e-10,
+    ) -> None:
         self.temperature, self.mass, self.damping, self.time = (
             jnp.asarray(x, float) for x in (temperature, mass, damping, time)
         )
         self.rtol, self.atol = rtol, atol
 
-    def weights(self, q, k, mask: Bool[Array, "n_q n_k"] | None = None) -> Float[Array, "n_q n_k"]:
-        """The attention weights: each row's state at `time`, from the uniform start."""
+    def weights(self, q: ArrayLike, k: ArrayLike, mask: ArrayLike | None = None) -> Float[Array, "n_q n_k"]:
+        """The attention weights `(n_q, n_k)`: each row's state at `time`, from the uniform start.
+
+        `mask (n_q, n_k)` (broadcast; True where a key is seen) restricts each row to its keys.
+        """
         energies = energies_from_qk(q, k)
         mask = jnp.ones(energies.shape, bool) if mask is None else jnp.broadcast_to(mask, energies.shape)
 
@@ -59,5 +91,8 @@ class LagrangianAttention(eqx.Module):
 
         return jax.vmap(row)(energies, mask)
 
-    def __call__(self, q, k, v, mask=None) -> Float[Array, "n_q d_v"]:
+    def __call__(
+        self, q: ArrayLike, k: ArrayLike, v: ArrayLike, mask: ArrayLike | None = None
+    ) -> Float[Array, "n_q d_v"]:
+        """The attention output `weights(q, k, mask) @ v`, shape `(n_q, d_v)`."""
         return self.weights(q, k, mask) @ v

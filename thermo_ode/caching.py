@@ -16,7 +16,7 @@ DEFAULT_CACHE_DIR = (
 )
 
 
-def enable_compilation_cache(path=None) -> pathlib.Path:
+def enable_compilation_cache(path: str | os.PathLike[str] | None = None) -> pathlib.Path:
     """Turn on JAX's persistent compilation cache in `path` and return the folder.
 
     `path` defaults to `$THERMO_ODE_CACHE_DIR`, else `~/.cache/thermo-ode/jax` (the CLI's
@@ -32,6 +32,14 @@ def enable_compilation_cache(path=None) -> pathlib.Path:
     That variable is read when equinox is imported: call this first thing, before anything has
     imported equinox or diffrax, or set `EQX_ON_ERROR=nan` in the environment; otherwise a
     warning says the diffrax programs will not be cached.
+
+    Examples:
+        >>> import tempfile
+        >>> import jax
+        >>> import thermo_ode as to
+        >>> folder = to.enable_compilation_cache(tempfile.mkdtemp())
+        >>> jax.config.jax_compilation_cache_dir == str(folder)
+        True
     """
     folder = pathlib.Path(path if path is not None else os.environ.get("THERMO_ODE_CACHE_DIR", DEFAULT_CACHE_DIR))
     os.environ.setdefault("EQX_ON_ERROR", "nan")

@@ -10,32 +10,51 @@ field moves it. Each chart works on one system; `simulate` vmaps them over the b
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
+from jaxtyping import PyTree
 
 from . import dynamics as dyn
 from . import geometry as geo
 
+__all__ = ["CHARTS", "AbstractChart", "LogitChart", "SimplexChart", "SphereChart", "resolve_chart"]
+
 
 class AbstractChart(eqx.Module):
-    """Rates (`rho_dot`) here are derivatives in solver time `s`."""
+    """A coordinate chart of the simplex: the solver's state for `(rho, rho_dot)` and its dynamics.
+
+    Rates (`rho_dot`) here are derivatives in solver time `s`. The state is `(position,
+    velocity)` for the second-order dynamics and the position alone for the first-order
+    gradient flow (`second_order=False`). `c` holds the vector field's coefficients
+    (`thermo_ode.dynamics.Coefficients`). A chart instance can be passed as the `chart` of
+    `solve` and `simulate`.
+
+    Examples:
+        >>> from thermo_ode.charts import AbstractChart, resolve_chart
+        >>> all(isinstance(resolve_chart(name), AbstractChart) for name in ("sphere", "logit", "simplex"))
+        True
+    """
 
     @abc.abstractmethod
-    def initial_state(self, rho, rho_dot, c: dyn.Coefficients, second_order: bool): ...
+    def initial_state(self, rho: jax.Array, rho_dot: jax.Array, c: dyn.Coefficients, second_order: bool) -> PyTree:
+        """The solver state of `(rho, rho_dot)`: `(position, velocity)`, or the position alone."""
 
     @abc.abstractmethod
-    def vector_field(self, second_order: bool): ...
+    def vector_field(self, second_order: bool) -> Callable:
+        """The vector field `f(s, y, c)` of the state, diffrax's `ODETerm` signature."""
 
     @abc.abstractmethod
-    def readout(self, y, c: dyn.Coefficients, second_order: bool):
+    def readout(self, y: PyTree, c: dyn.Coefficients, second_order: bool) -> tuple[jax.Array, jax.Array]:
         """`(rho, rho_dot)` from a state, `rho` exactly normalised."""
 
-    def projection(self, second_order: bool):
+    def projection(self, second_order: bool) -> Callable | None:
         """A map back onto the chart's constraint set, or None if the chart needs none."""
         return None
 
-    def constraint_error(self, y, second_order: bool):
+    def constraint_error(self, y: PyTree, second_order: bool) -> jax.Array:
         """How far a raw state is from the constraint set (0 where it holds by construction)."""
         return jnp.zeros((), (y[0] if second_order else y).dtype)
 
@@ -45,21 +64,47 @@ class AbstractChart(eqx.Module):
 
 
 class SphereChart(AbstractChart):
-    def initial_state(self, rho, rho_dot, c, second_order):
+    """The primary chart: `x = 2 sqrt(rho)` on the radius-2 sphere, with the exact constraint force.
+
+    Every accepted step is projected back onto the sphere and its tangent space.
+
+    Examples:
+        A state and back:
+
+        >>> import jax.numpy as jnp
+        >>> from thermo_ode.charts import SphereChart
+        >>> from thermo_ode.dynamics import Coefficients
+        >>> rho, rho_dot = jnp.array([0.2, 0.3, 0.5]), jnp.array([0.1, -0.05, -0.05])
+        >>> c = Coefficients(jnp.zeros(3), jnp.ones(3, bool), 1.0, 0.0)
+        >>> chart = SphereChart()
+        >>> x, v = chart.initial_state(rho, rho_dot, c, True)
+        >>> bool(jnp.isclose(jnp.sum(x**2), 4.0))  # on the radius-2 sphere
+        True
+        >>> back, back_dot = chart.readout((x, v), c, True)
+        >>> bool(jnp.allclose(back, rho)), bool(jnp.allclose(back_dot, rho_dot))
+        (True, True)
+    """
+
+    def initial_state(self, rho: jax.Array, rho_dot: jax.Array, c: dyn.Coefficients, second_order: bool) -> PyTree:
+        """`(x, x_dot)` with `x = 2 sqrt(rho)`, or `x` alone."""
         x = geo.to_sphere(rho)
         return (x, geo.velocity_to_sphere(rho, rho_dot)) if second_order else x
 
-    def vector_field(self, second_order):
+    def vector_field(self, second_order: bool) -> Callable:
+        """The constrained equations of motion on the sphere (or its gradient flow)."""
         return dyn.sphere_field if second_order else dyn.sphere_gradient_flow
 
-    def projection(self, second_order):
+    def projection(self, second_order: bool) -> Callable:
+        """Back onto the sphere (and, second order, the velocity onto its tangent space)."""
         return _project_state if second_order else geo.project_to_sphere
 
-    def constraint_error(self, y, second_order):
+    def constraint_error(self, y: PyTree, second_order: bool) -> jax.Array:
+        """`| |x|^2 / 4 - 1 |`."""
         x = y[0] if second_order else y
         return jnp.abs(jnp.sum(x * x, axis=-1) / geo.RADIUS**2 - 1)
 
-    def readout(self, y, c, second_order):
+    def readout(self, y: PyTree, c: dyn.Coefficients, second_order: bool) -> tuple[jax.Array, jax.Array]:
+        """`(rho, rho_dot)` of the state projected onto the sphere, `rho = x^2 / |x|^2`."""
         if second_order:
             x, v = _project_state(y)
         else:
@@ -75,15 +120,36 @@ def _project_state(y):
 
 
 class LogitChart(AbstractChart):
-    def initial_state(self, rho, rho_dot, c, second_order):
+    """Logits: `rho = softmax(theta)`, with the time-dependent multiplier; singular at faces.
+
+    Examples:
+        A state and back:
+
+        >>> import jax.numpy as jnp
+        >>> from thermo_ode.charts import LogitChart
+        >>> from thermo_ode.dynamics import Coefficients
+        >>> rho, rho_dot = jnp.array([0.2, 0.3, 0.5]), jnp.array([0.1, -0.05, -0.05])
+        >>> c = Coefficients(jnp.zeros(3), jnp.ones(3, bool), 1.0, 0.0)
+        >>> theta, theta_dot = LogitChart().initial_state(rho, rho_dot, c, True)
+        >>> bool(jnp.allclose(theta, jnp.log(rho)))
+        True
+        >>> back, back_dot = LogitChart().readout((theta, theta_dot), c, True)
+        >>> bool(jnp.allclose(back, rho)), bool(jnp.allclose(back_dot, rho_dot))
+        (True, True)
+    """
+
+    def initial_state(self, rho: jax.Array, rho_dot: jax.Array, c: dyn.Coefficients, second_order: bool) -> PyTree:
+        """`(theta, theta_dot)` with `theta = ln rho` (0 on masked tokens), or `theta` alone."""
         safe = jnp.where(c.mask, rho, 1)
         theta = jnp.where(c.mask, jnp.log(safe), 0)
         return (theta, jnp.where(c.mask, rho_dot / safe, 0)) if second_order else theta
 
-    def vector_field(self, second_order):
+    def vector_field(self, second_order: bool) -> Callable:
+        """The equations of motion of the logits (or their gradient flow)."""
         return dyn.logit_field if second_order else dyn.logit_gradient_flow
 
-    def readout(self, y, c, second_order):
+    def readout(self, y: PyTree, c: dyn.Coefficients, second_order: bool) -> tuple[jax.Array, jax.Array]:
+        """`(rho, rho_dot)` with `rho = softmax(theta)` over the unmasked tokens."""
         theta = y[0] if second_order else y
         rho = jnp.where(c.mask, jnp.exp(dyn.log_rho_from_logits(theta, c.mask)), 0)
         w = y[1] if second_order else self._first_order_rate(theta, c, second_order)
@@ -92,13 +158,35 @@ class LogitChart(AbstractChart):
 
 
 class SimplexChart(AbstractChart):
-    def initial_state(self, rho, rho_dot, c, second_order):
+    """`rho` itself, one token solving the constraint, with equations of motion by autodiff.
+
+    The equations come from the Lagrangian by automatic differentiation. Slow (a mass-matrix
+    solve per evaluation): for checking the other charts.
+
+    Examples:
+        A state and back:
+
+        >>> import jax.numpy as jnp
+        >>> from thermo_ode.charts import SimplexChart
+        >>> from thermo_ode.dynamics import Coefficients
+        >>> rho, rho_dot = jnp.array([0.2, 0.3, 0.5]), jnp.array([0.1, -0.05, -0.05])
+        >>> c = Coefficients(jnp.zeros(3), jnp.ones(3, bool), 1.0, 0.0)
+        >>> state = SimplexChart().initial_state(rho, rho_dot, c, True)
+        >>> back, back_dot = SimplexChart().readout(state, c, True)
+        >>> bool(jnp.allclose(back, rho)), bool(jnp.allclose(back_dot, rho_dot))
+        (True, True)
+    """
+
+    def initial_state(self, rho: jax.Array, rho_dot: jax.Array, c: dyn.Coefficients, second_order: bool) -> PyTree:
+        """`(rho, rho_dot)` as they are, or `rho` alone."""
         return (rho, rho_dot) if second_order else rho
 
-    def vector_field(self, second_order):
+    def vector_field(self, second_order: bool) -> Callable:
+        """The Euler–Lagrange equations on the simplex (or the gradient flow)."""
         return dyn.simplex_field if second_order else dyn.simplex_gradient_flow
 
-    def readout(self, y, c, second_order):
+    def readout(self, y: PyTree, c: dyn.Coefficients, second_order: bool) -> tuple[jax.Array, jax.Array]:
+        """`(rho, rho_dot)` with the dependent token filled in from the constraint."""
         dependent = dyn.dependent_index(c.mask)
         q = y[0] if second_order else y
         q_dot = y[1] if second_order else self._first_order_rate(q, c, second_order)
@@ -106,9 +194,28 @@ class SimplexChart(AbstractChart):
 
 
 CHARTS = {"sphere": SphereChart(), "logit": LogitChart(), "simplex": SimplexChart()}
+"""The charts known by name, for the `chart` argument of `solve` and `simulate`.
+
+Examples:
+    >>> from thermo_ode.charts import CHARTS
+    >>> sorted(CHARTS)
+    ['logit', 'simplex', 'sphere']
+"""
 
 
-def resolve_chart(chart) -> AbstractChart:
+def resolve_chart(chart: str | AbstractChart) -> AbstractChart:
+    """The chart of a name in `CHARTS`, or a chart instance (returned unchanged).
+
+    Raises `ValueError` for anything else.
+
+    Examples:
+        >>> from thermo_ode.charts import SphereChart, resolve_chart
+        >>> isinstance(resolve_chart("sphere"), SphereChart)
+        True
+        >>> chart = SphereChart()
+        >>> resolve_chart(chart) is chart
+        True
+    """
     if isinstance(chart, AbstractChart):
         return chart
     if isinstance(chart, str) and chart in CHARTS:

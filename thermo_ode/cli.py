@@ -519,7 +519,7 @@ def _run_on_dask(args, loaded, out_dir) -> int:
             client.cluster.close()
     if code == EXIT_OK:
         print("compilation: on the workers, each with its persistent cache")
-    return code
+    return code  # type: ignore[return-value]  # run_on_dask always returns a summary: never None
 
 
 def _drive(out_dir, label: str, start) -> int | None:
@@ -541,7 +541,7 @@ def _drive(out_dir, label: str, start) -> int | None:
         console=console,
     )
     task = progress.add_task("run", total=None)
-    already = []  # (done, total) before this process ran anything
+    already: list[tuple[int, int]] = []  # (done, total) before this process ran anything
 
     def on_chunk(done, total):
         if not already:
@@ -629,7 +629,7 @@ def _show(args) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
-    versions = json.loads(attrs["versions"])
+    versions = json.loads(attrs["versions"])  # type: ignore[arg-type]  # a JSON string
     console.print(
         f"run '{attrs['name']}' (config digest {attrs['config_digest']}), {attrs['precision']}, "
         f"backend {attrs['backend']} x{attrs['device_count']}, thermo-ode {versions['thermo-ode']}, jax {versions['jax']}",

@@ -14,11 +14,14 @@ physical time.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 from jaxtyping import Array, Bool, Float, Int
 
 from . import _checks, physics, rules
@@ -57,13 +60,29 @@ NONFINITE = STATUS_NAMES.index("nonfinite")
 
 class Trajectory(eqx.Module):
     """Trajectories in physical time: one system from `solve`, a batch `(...)` from `simulate`.
-    `S` saves, `N` tokens.
+
+    Shapes with `S` saves and `N` tokens: `ts`, `hamiltonian`, `free_energy`, `distance` (the
+    Fisher–Rao distance to softmax) and `constraint_error` are `(..., S)`; `rho` and `rho_dot`
+    are `(..., S, N)`; `equilibrium` (softmax) is `(..., N)`; `status`, `num_steps` and
+    `bath_temperature` are `(...)`; `system` is the `AttentionSystem` that was solved.
 
     `status` is 0 where the solve succeeded, else the index of diffrax's result in
     `thermo_ode.core.STATUS_NAMES` (see `message`). `constraint_error` is `| |x|^2/4 - 1 |` of
     the raw saved sphere state before it is normalised for reporting (0 for charts that are
     normalised by construction). `bath_temperature` is the Langevin bath's `T_b` (0:
     deterministic).
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import thermo_ode as to
+        >>> system = to.AttentionSystem(jnp.array([0.0, 1.0, 2.0]), temperature=1.0, mass=1.0, damping=1.0)
+        >>> traj = to.solve(system, jnp.full(3, 1 / 3), 20.0, saves=21)
+        >>> traj.ts.shape, traj.rho.shape, traj.equilibrium.shape, traj.status.shape
+        ((21,), (21, 3), (3,), ())
+        >>> bool(traj.succeeded), traj.message()
+        (True, 'success')
+        >>> bool(jnp.all(jnp.diff(traj.hamiltonian) <= 1e-6))  # damped: H never increases
+        True
     """
 
     ts: Float[Array, "*batch S"]
@@ -81,16 +100,20 @@ class Trajectory(eqx.Module):
 
     @property
     def succeeded(self) -> Bool[Array, "*batch"]:
+        """Whether each solve succeeded (`status == 0`)."""
         return self.status == 0
 
     @property
     def final_distance(self) -> Float[Array, "*batch"]:
+        """The Fisher–Rao distance to softmax at the last save."""
         return self.distance[..., -1]
 
-    def message(self, index=()) -> str:
-        """diffrax's explanation of the status of one system."""
+    def message(self, index: int | tuple[int, ...] = ()) -> str:
+        """diffrax's explanation of the status of the system at batch `index`."""
         code = int(np.asarray(self.status)[index])
-        return "success" if code == 0 else diffrax.RESULTS[getattr(diffrax.RESULTS, STATUS_NAMES[code])]
+        if code == 0:
+            return "success"
+        return diffrax.RESULTS[getattr(diffrax.RESULTS, STATUS_NAMES[code])]  # type: ignore[misc]  # eqx Enumeration
 
 
 def status_code(result) -> Int[Array, ""]:
@@ -188,6 +211,7 @@ def set_up(
     c = solver_coefficients(system, second_order, rate)
     velocity0 = velocity0 - rho0 * jnp.sum(velocity0)  # drop the rounding-sized normal part
     y0 = chart.initial_state(rho0, velocity0 / rate, c, second_order)
+    terms: diffrax.AbstractTerm
     if is_sphere_splitting(solver):  # constrained by construction: no projection
         terms, wrapped = SphereDriftTerm(sphere_force, c.friction, c.mask), solver
     else:
@@ -196,7 +220,7 @@ def set_up(
         wrapped = solver if projection is None else ProjectedSolver(solver, projection)
     if key is not None:
         amplitude = noise_amplitude(c, bath_temperature / system.temperature, second_order)
-        path = StepBrownianPath(rho0.shape, rho0.dtype, key)
+        path = StepBrownianPath(rho0.shape, rho0.dtype, key)  # type: ignore[call-arg]  # levy_area: a class constant
         terms = diffrax.MultiTerm(terms, TangentNoiseTerm(amplitude, c.mask, path))
     return Problem(terms, wrapped, controller, y0, c, s1, dt0, save_at, reported, rate)
 
@@ -359,24 +383,24 @@ def _shaped(name: str, value, shape: tuple, dtype):
 
 def solve(
     system: AttentionSystem,
-    rho0,
-    t1,
+    rho0: ArrayLike,
+    t1: ArrayLike,
     *,
-    ts=None,
+    ts: ArrayLike | None = None,
     saves: int = 101,
-    velocity0=None,
-    chart="sphere",
-    solver=None,
-    dt=None,
-    bath_temperature=0.0,
-    key=None,
-    rtol=None,
-    atol=None,
+    velocity0: ArrayLike | None = None,
+    chart: Literal["sphere", "logit", "simplex"] | AbstractChart = "sphere",
+    solver: str | diffrax.AbstractSolver | None = None,
+    dt: ArrayLike | None = None,
+    bath_temperature: ArrayLike = 0.0,
+    key: ArrayLike | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
     max_steps: int = 100_000,
-    time: str = "natural",
+    time: Literal["natural", "physical"] = "natural",
     first_order: bool | None = None,
-    stepsize_controller=None,
-    adjoint=None,
+    stepsize_controller: diffrax.AbstractStepSizeController | None = None,
+    adjoint: diffrax.AbstractAdjoint | None = None,
 ) -> Trajectory:
     """Integrate one system's Lagrangian dynamics from `rho0` to `t1`: pure and jit-compiled.
 
@@ -417,7 +441,7 @@ def solve(
     give NaN with `EQX_ON_ERROR=nan` (what the CLI and `enable_compilation_cache` set). A
     failed integration is not an error: it is reported by `status`.
 
-    **Example:** the sensitivity of the final distance to softmax to the mass,
+    **Gradients:** the sensitivity of the final distance to softmax to the mass,
 
         import jax, jax.numpy as jnp, thermo_ode as to
         jax.config.update("jax_enable_x64", True)
@@ -427,6 +451,20 @@ def solve(
             return to.solve(system, jnp.full(3, 1 / 3), 5.0).final_distance
 
         jax.grad(final_distance)(1.0)
+
+    Examples:
+        A damped system relaxes from the uniform start to softmax:
+
+        >>> import jax, jax.numpy as jnp
+        >>> import thermo_ode as to
+        >>> system = to.AttentionSystem(jnp.array([0.0, 1.0, 2.0]), temperature=1.0, mass=1.0, damping=1.0)
+        >>> traj = to.solve(system, jnp.full(3, 1 / 3), 20.0, saves=21)
+        >>> traj.rho.shape, int(traj.status)
+        ((21, 3), 0)
+        >>> bool(traj.final_distance < 1e-3)
+        True
+        >>> bool(jnp.allclose(traj.rho[-1], jax.nn.softmax(-system.energies / 1.0), atol=1e-4))
+        True
     """
     if not isinstance(system, AttentionSystem):
         raise TypeError(f"system must be an AttentionSystem, got {type(system).__name__}")
@@ -462,6 +500,7 @@ def solve(
     key = None if key is None else key_array(key)
     if key is not None and key.shape != ():
         raise ValueError(f"key must be one key, got an array of shape {key.shape}; use jax.vmap over keys")
+    controller: diffrax.AbstractStepSizeController
     if stepsize_controller is None:
         rtol, atol = rules.resolved_tolerances(rtol, atol, rules.precision_of(dtype))
         controller = diffrax.PIDController(rtol=rtol, atol=atol)

@@ -27,10 +27,19 @@ def available_cores() -> int:
 
 
 def use_all_cores(count: int | None = None) -> int:
-    """Ask JAX for `count` CPU devices (default: one per available core) and return the number
-    it will have. Must run before JAX's first operation; called later it changes nothing and
-    warns. An `XLA_FLAGS` setting of the host device count, or an earlier
-    `jax.config.update("jax_num_cpu_devices", n)`, is the user's choice and is kept."""
+    """Ask JAX for one CPU device per available core (or `count`) and return the number it will have.
+
+    Must run before JAX's first operation; called later it changes nothing and warns. An
+    `XLA_FLAGS` setting of the host device count, or an earlier
+    `jax.config.update("jax_num_cpu_devices", n)`, is the user's choice and is kept.
+
+    Examples:
+        >>> import thermo_ode as to
+        >>> count = to.use_all_cores()  # right after the import, before any jax operation
+        >>> import jax
+        >>> len(jax.devices("cpu")) == count
+        True
+    """
     if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
         raise ValueError(f"count must be an int >= 1, got {count!r}")
     import jax
@@ -38,8 +47,9 @@ def use_all_cores(count: int | None = None) -> int:
     for part in os.environ.get("XLA_FLAGS", "").split():
         if part.startswith(_HOST_FLAG + "="):
             return int(part.split("=", 1)[1])
-    if jax.config.jax_num_cpu_devices > 0:
-        return jax.config.jax_num_cpu_devices
+    # jax < 0.12 types no option as an attribute of jax.config (they are set at run time).
+    if jax.config.jax_num_cpu_devices > 0:  # type: ignore[attr-defined, unused-ignore]
+        return jax.config.jax_num_cpu_devices  # type: ignore[attr-defined, unused-ignore]
     count = available_cores() if count is None else count
     try:
         jax.config.update("jax_num_cpu_devices", count)

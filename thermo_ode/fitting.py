@@ -16,15 +16,19 @@ separately identifiable. Without a clock (`time_unit` fitted) `m` and the unit a
 from __future__ import annotations
 
 import typing
+from collections.abc import Collection, Mapping
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
 
 from .core import solve
 from .formulas import damping_ratio, natural_frequency
 from .geometry import fisher_rao_distance, kl_divergence
 from .system import AttentionSystem
+
+__all__ = ["FitResult", "fit"]
 
 PHYSICAL = ("mass", "damping", "temperature", "time_unit")
 MAX_STEPS = 20_000
@@ -35,6 +39,24 @@ LOSSES = ("fisher_rao", "kl")
 
 
 class FitResult(typing.NamedTuple):
+    """The result of `fit`: estimates, their uncertainty, and how the optimisation went.
+
+    - `estimate`: every parameter, fitted or fixed: `mass`, `damping`, `temperature`,
+      `time_unit` (floats) and `energies` (an array).
+    - `standard_error`: of each fitted parameter; relative (of the logarithm) for the physical
+      ones, absolute for the energies; infinite along unidentifiable directions.
+    - `natural`: what the data identify without a clock: `omega0 = sqrt(T/m)` in the
+      observations' time unit, `zeta` and `beta_energies = E/T`.
+    - `loss`: the final loss; `iterations` and `converged`: of the L-BFGS run.
+    - `degenerate`: the null directions of the Hessian in log-parameters (unidentifiable
+      combinations), each a dict of parameter name to component.
+
+    Examples:
+        >>> from thermo_ode.fitting import FitResult
+        >>> FitResult._fields
+        ('estimate', 'standard_error', 'natural', 'loss', 'iterations', 'converged', 'degenerate')
+    """
+
     estimate: dict  # fitted and fixed values: mass, damping, temperature, time_unit, energies
     standard_error: dict  # relative (of the logarithm) for the physical parameters, absolute for energies
     natural: dict  # omega0 = sqrt(T/m) in the observations' unit, zeta, E/T: what is identifiable
@@ -45,26 +67,44 @@ class FitResult(typing.NamedTuple):
 
 
 def fit(
-    ts,
-    rho,
-    energies,
+    ts: npt.ArrayLike,
+    rho: npt.ArrayLike,
+    energies: npt.ArrayLike,
     *,
-    parameters=("mass", "damping", "temperature"),
-    initial=None,
-    rho0=None,
-    observed=None,
-    loss: str = "fisher_rao",
+    parameters: Collection[str] = ("mass", "damping", "temperature"),
+    initial: Mapping[str, float] | None = None,
+    rho0: npt.ArrayLike | None = None,
+    observed: npt.ArrayLike | None = None,
+    loss: typing.Literal["fisher_rao", "kl"] = "fisher_rao",
     max_iterations: int = 300,
     rtol: float = 1e-10,
     uncertainty: bool = True,
 ) -> FitResult:
-    """Fit `parameters` (any of mass, damping, temperature, time_unit, energies) to
-    observations `rho (S, N)` at times `ts (S,)`, starting from rest at `rho0` (default the
-    first observation). `energies (N,)` are the known energies, or the starting guess when
-    fitted (their mean is fixed: shifting all energies changes nothing). `initial` gives
-    starting values for the physical parameters (default 1); `observed (N,)` marks the tokens
-    that were observed. `uncertainty=False` skips the Hessian (errors NaN). Needs float64 for
-    tight fits."""
+    """Fit the dynamics' parameters to observations `rho (S, N)` at times `ts (S,)`.
+
+    `parameters` are any of mass, damping, temperature, time_unit and energies; the model
+    starts from rest at `rho0` (default the first observation). `energies (N,)` are the known
+    energies, or the starting guess when fitted (their mean is fixed: shifting all energies
+    changes nothing). `initial` gives starting values for the physical parameters (default 1);
+    `observed (N,)` marks the tokens that were observed. `loss` is the squared Fisher–Rao
+    distance (`"fisher_rao"`) or `"kl"`; `rtol` the solver's tolerance (`atol = rtol / 100`).
+    `uncertainty=False` skips the Hessian (errors NaN). Needs float64 for tight fits.
+
+    Examples:
+        Recover the damping of a simulated trajectory (float32 here, so a loose tolerance):
+
+        >>> import jax.numpy as jnp
+        >>> import thermo_ode as to
+        >>> from thermo_ode.fitting import fit
+        >>> system = to.AttentionSystem(jnp.array([0.0, 1.0, 2.0]), temperature=1.0, mass=1.0, damping=1.0)
+        >>> traj = to.solve(system, jnp.full(3, 1 / 3), 4.0, saves=9, time="physical")
+        >>> result = fit(
+        ...     traj.ts, traj.rho, [0.0, 1.0, 2.0], parameters=["damping"], initial={"damping": 0.5},
+        ...     rtol=1e-5, max_iterations=10, uncertainty=False,
+        ... )
+        >>> round(result.estimate["damping"], 3), result.estimate["mass"]
+        (1.0, 1.0)
+    """
     ts, rho = np.asarray(ts, float), np.asarray(rho, float)
     if ts.ndim != 1 or rho.shape[:1] != ts.shape or rho.ndim != 2:
         raise ValueError(f"ts must be (S,) and rho (S, N), got {ts.shape} and {rho.shape}")
@@ -123,7 +163,7 @@ def fit(
     else:
         errors, degenerate = np.full(theta.size, np.nan), []
     physical, e = unpack(theta)
-    estimate = {p: float(v) for p, v in physical.items()}
+    estimate: dict[str, typing.Any] = {p: float(v) for p, v in physical.items()}
     estimate["energies"] = np.asarray(e)
     standard_error = dict(zip(fitted, errors[: len(fitted)].tolist()))
     if free_energies:

@@ -14,7 +14,19 @@ def energies_from_qk(q, k):
 
 
 def causal_mask(n_q: int, n_k: int | None = None) -> np.ndarray:
-    """Boolean `(n_q, n_k)` mask: query `i` sees keys `0..i` (keys aligned to the last queries)."""
+    """A boolean causal mask of shape `(n_q, n_k)`: query `i` sees keys `0..i`.
+
+    `n_k` defaults to `n_q`; with more keys than queries, the queries are aligned to the last
+    keys (query `i` sees keys `0..i + n_k - n_q`). Use it as the `mask` of
+    `AttentionSystem.from_qk`.
+
+    Examples:
+        >>> import thermo_ode as to
+        >>> to.causal_mask(3).astype(int).tolist()
+        [[1, 0, 0], [1, 1, 0], [1, 1, 1]]
+        >>> to.causal_mask(2, 3).astype(int).tolist()
+        [[1, 1, 0], [1, 1, 1]]
+    """
     n_k = n_q if n_k is None else n_k
     return np.tril(np.ones((n_q, n_k), bool), k=n_k - n_q)
 

@@ -6,8 +6,10 @@ exactly 0 in every representation.
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 from jax.scipy.special import xlogy
+from jax.typing import ArrayLike
 
 RADIUS = 2.0
 
@@ -51,12 +53,21 @@ def _root(p):
     return jnp.where(p > 0, jnp.sqrt(jnp.where(p > 0, p, 1)), 0)
 
 
-def fisher_rao_distance(p, q):
-    """`d(p, q) = 2 arccos(sum sqrt(p q))`, in `[0, pi]`, of `p` and `q` after normalising each.
+def fisher_rao_distance(p: ArrayLike, q: ArrayLike) -> jax.Array:
+    """The Fisher–Rao distance `d(p, q) = 2 arccos(sum sqrt(p q))`, in `[0, pi]`.
 
-    Evaluated through the chord `|sqrt(p) - sqrt(q)|` as `4 arcsin(chord / 2)`, which keeps full
-    relative precision near 0 (the arccos form loses everything below ~1e-8). Its gradient is
-    finite everywhere: 0 at an exact match (where the distance has a cusp) and on zero entries.
+    Over the last axis, of `p` and `q` after normalising each. Evaluated through the chord
+    `|sqrt(p) - sqrt(q)|` as `4 arcsin(chord / 2)`, which keeps full relative precision near 0
+    (the arccos form loses everything below ~1e-8). Its gradient is finite everywhere: 0 at an
+    exact match (where the distance has a cusp) and on zero entries.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import thermo_ode as to
+        >>> round(float(to.fisher_rao_distance(jnp.array([1.0, 0.0]), jnp.array([0.0, 1.0]))), 4)  # pi
+        3.1416
+        >>> float(to.fisher_rao_distance(jnp.array([0.2, 0.8]), jnp.array([1.0, 4.0])))  # normalised first
+        0.0
     """
     diff = _root(p) - _root(q)
     chord2 = jnp.sum(diff * diff, axis=-1)
@@ -64,8 +75,21 @@ def fisher_rao_distance(p, q):
     return 4.0 * jnp.arcsin(jnp.clip(chord / 2.0, 0.0, 1.0))
 
 
-def kl_divergence(p, q):
-    """`KL(p || q) = sum p ln(p/q)`; terms with `p = 0` contribute 0, `q = 0 < p` gives inf."""
+def kl_divergence(p: ArrayLike, q: ArrayLike) -> jax.Array:
+    """The Kullback–Leibler divergence `KL(p || q) = sum p ln(p/q)` over the last axis.
+
+    Terms with `p = 0` contribute 0; `q = 0 < p` gives inf.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import thermo_ode as to
+        >>> p, q = jnp.array([0.5, 0.5]), jnp.array([0.25, 0.75])
+        >>> bool(jnp.isclose(to.kl_divergence(p, q), 0.5 * jnp.log(2.0) + 0.5 * jnp.log(2 / 3)))
+        True
+        >>> float(to.kl_divergence(jnp.array([0.5, 0.5]), jnp.array([1.0, 0.0])))
+        inf
+    """
+    p, q = jnp.asarray(p), jnp.asarray(q)
     safe_q = jnp.where(q > 0, q, 1)
     terms = xlogy(p, p) - xlogy(p, safe_q)
     terms = jnp.where((q <= 0) & (p > 0), jnp.inf, terms)

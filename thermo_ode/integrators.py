@@ -97,7 +97,7 @@ class StepBrownianPath(diffrax.AbstractBrownianPath):
     shape: tuple[int, ...] = eqx.field(static=True)
     dtype: jnp.dtype = eqx.field(static=True)
     key: PRNGKeyArray
-    levy_area: ClassVar = diffrax.BrownianIncrement
+    levy_area: ClassVar = diffrax.BrownianIncrement  # type: ignore[misc]  # fills diffrax's AbstractVar
 
     @property
     def t0(self):
@@ -193,6 +193,18 @@ class Rattle(_SphereSplitting):
     `a` of `|x + h u - a x|^2 = R^2`, `v1 = P_{x1}((x1 - x)/h + (h/2) f(x1))`. The state stays
     on the sphere to rounding without any projection. A step so large that the quadratic has
     no root ends the solve with `RESULTS.nonlinear_divergence`.
+
+    Examples:
+        Without damping the energy error stays bounded (O(h^2)) and the state on the sphere:
+
+        >>> import jax.numpy as jnp
+        >>> import thermo_ode as to
+        >>> system = to.AttentionSystem(jnp.array([0.0, 1.0, 2.0]), temperature=1.0, mass=1.0, damping=0.0)
+        >>> traj = to.solve(system, jnp.full(3, 1 / 3), 20.0, solver="rattle", dt=0.05, saves=21)
+        >>> int(traj.num_steps), bool(abs(traj.hamiltonian - traj.hamiltonian[0]).max() < 1e-3)
+        (400, True)
+        >>> bool(traj.constraint_error.max() < 1e-6)
+        True
     """
 
     def _step(self, drift, noise, t0, t1, y0, args, force0):
@@ -225,11 +237,27 @@ def geodesic_drift(x, v, h):
 
 
 class GeodesicBAOAB(_SphereSplitting):
-    """g-BAOAB on the sphere: B (half kick), A (half geodesic drift, exact), O (exact
-    Ornstein–Uhlenbeck velocity update with friction and, if given, tangent noise), A, B.
+    """g-BAOAB on the sphere: B (half kick), A (half geodesic drift), O (velocity update), A, B.
 
-    The O step over `h` is `v <- c v + amplitude sqrt((1 - c^2) / (2 friction h)) P_x dW`,
-    `c = exp(-friction h)`; it reduces to `amplitude P_x dW` as friction -> 0.
+    The A steps move exactly along great circles; the O step is the exact Ornstein–Uhlenbeck
+    velocity update with friction and, if given, tangent noise. The O step over `h` is
+    `v <- c v + amplitude sqrt((1 - c^2) / (2 friction h)) P_x dW`, `c = exp(-friction h)`; it
+    reduces to `amplitude P_x dW` as friction -> 0.
+
+    Examples:
+        In a heat bath the system fluctuates about softmax instead of settling:
+
+        >>> import jax, jax.numpy as jnp
+        >>> import thermo_ode as to
+        >>> system = to.AttentionSystem(jnp.array([0.0, 1.0, 2.0]), temperature=1.0, mass=1.0, damping=1.0)
+        >>> traj = to.solve(
+        ...     system, jnp.full(3, 1 / 3), 20.0, solver="gbaoab", dt=0.05, saves=21,
+        ...     bath_temperature=0.1, key=jax.random.key(0),
+        ... )
+        >>> int(traj.status)
+        0
+        >>> bool(traj.final_distance > 1e-3)  # thermal fluctuations, of size sqrt(T_b / T)
+        True
     """
 
     noise_allowed: ClassVar[bool] = True

@@ -7,15 +7,51 @@ time `tau = t sqrt(T/m)` dimensionless."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 import typing
+from collections.abc import Callable, Mapping, Sequence
 
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+import numpy.typing as npt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from . import physics
 from .formulas import equipartition
+
+if typing.TYPE_CHECKING:
+    import xarray as xr
+
+    from .core import Trajectory
+
+__all__ = [
+    "NothingToPlot",
+    "Series",
+    "collapse_points",
+    "cubic_hermite",
+    "heat_capacity_curve",
+    "notebook_show",
+    "plot_collapse",
+    "plot_convergence_map",
+    "plot_energy",
+    "plot_energy_error",
+    "plot_heat_capacity",
+    "plot_phase_portrait",
+    "plot_relaxation",
+    "plot_run",
+    "plot_simplex",
+    "plot_stationary_density",
+    "plot_thermal",
+    "plot_trajectory",
+    "save",
+    "series_from_results",
+    "series_from_trajectory",
+    "slowest_mode",
+    "stationary_density_n2",
+]
 
 SEQUENTIAL = "viridis"
 PHYSICAL_TIME = "physical time t (time unit of the inputs)"
@@ -27,7 +63,24 @@ PHASE_POINTS_PER_SAVE = 16
 
 
 class Series(typing.NamedTuple):
-    """One trajectory as plain arrays (tokens outside `mask` are 0)."""
+    """One trajectory as plain numpy arrays, what every figure of one run draws.
+
+    Shapes with `S` saves and `N` tokens (tokens outside `mask` are 0): `t`, `distance`,
+    `hamiltonian`, `free_energy` `(S,)`; `rho`, `rho_dot` `(S, N)`; `equilibrium`, `energies`,
+    `mask` `(N,)`. `temperature`, `mass` and `damping` are the system's; `label` names it in
+    legends. Made by `series_from_trajectory` or `series_from_results`.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import thermo_ode as to
+        >>> from thermo_ode import plotting
+        >>> system = to.AttentionSystem(jnp.array([0.0, 1.0, 2.0]), temperature=1.0, mass=1.0, damping=1.0)
+        >>> s = plotting.series_from_trajectory(to.solve(system, jnp.full(3, 1 / 3), 20.0, saves=21))
+        >>> s.rho.shape, s.label
+        ((21, 3), 'T=1, m=1, zeta=0.5')
+        >>> s.natural_frequency, s.damping_ratio, s.decay_rate  # the linear theory's
+        (1.0, 0.5, 0.5)
+    """
 
     t: np.ndarray  # (S,)
     rho: np.ndarray  # (S, N)
@@ -45,19 +98,38 @@ class Series(typing.NamedTuple):
 
     @property
     def natural_frequency(self) -> float:
+        """`omega0 = sqrt(T/m)` (inf when m = 0)."""
         return float(_theory(self.temperature, self.mass, self.damping).natural_frequency)
 
     @property
     def damping_ratio(self) -> float:
+        """`zeta = gamma / (2 sqrt(m T))` (inf when m = 0)."""
         return float(_theory(self.temperature, self.mass, self.damping).damping_ratio)
 
     @property
     def decay_rate(self) -> float:
+        """The linear theory's decay rate of the distance to softmax."""
         return float(_theory(self.temperature, self.mass, self.damping).decay_rate)
 
 
 class NothingToPlot(ValueError):
-    """The run has no committed chunk yet."""
+    """Raised by `plot_run` for a run that has no committed chunk yet.
+
+    Examples:
+        >>> import tempfile
+        >>> from thermo_ode import plotting, sweeps
+        >>> loaded = sweeps.parse('''
+        ... name: demo
+        ... system: {tokens: 3, energies: {kind: list, values: [0.0, 1.0, 2.0]}, temperature: 1.0}
+        ... ''')
+        >>> out = tempfile.mkdtemp()
+        >>> _ = sweeps.run(loaded, out, chunks=range(0))  # the store, no chunk computed
+        >>> try:
+        ...     plotting.plot_run(out)
+        ... except plotting.NothingToPlot as error:
+        ...     print(error)
+        /... has no finished chunk to plot yet; `thermo-ode run` computes them
+    """
 
 
 def _theory(temperature, mass, damping):
@@ -69,7 +141,19 @@ def _theory(temperature, mass, damping):
     return linear_theory(AttentionSystem(np.zeros(temperature.shape + (1,)), temperature, mass, damping))
 
 
-def series_from_trajectory(traj, index=()) -> Series:
+def series_from_trajectory(traj: Trajectory, index: int | tuple[int, ...] = ()) -> Series:
+    """The `Series` of the system at batch `index` of a `Trajectory` (`solve`'s: no index).
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import thermo_ode as to
+        >>> from thermo_ode import plotting
+        >>> system = to.AttentionSystem(jnp.array([[0.0, 1.0, 2.0], [1.0, 0.0, 0.5]]), 1.0, 1.0, 1.0)
+        >>> traj = to.simulate(system, jnp.full(3, 1 / 3), 40.0, saves=11)
+        >>> s = plotting.series_from_trajectory(traj, 1)
+        >>> s.energies.tolist(), s.rho.shape
+        ([1.0, 0.0, 0.5], (11, 3))
+    """
     index = index if isinstance(index, tuple) else (index,)
     s = traj.system
     T, m, g = (float(np.asarray(getattr(s, k))[index]) for k in ("temperature", "mass", "damping"))
@@ -91,8 +175,26 @@ def series_from_trajectory(traj, index=()) -> Series:
     )
 
 
-def series_from_results(ds, point: int, query: int = 0) -> Series:
-    """From `open_results(DIR, grid=False)`."""
+def series_from_results(ds: xr.Dataset, point: int, query: int = 0) -> Series:
+    """The `Series` of one point and query row of a stored run, from `open_results(DIR, grid=False)`.
+
+    Examples:
+        >>> import tempfile
+        >>> from thermo_ode import plotting, sweeps
+        >>> loaded = sweeps.parse('''
+        ... name: demo
+        ... precision: float32
+        ... system: {tokens: 3, energies: {kind: list, values: [0.0, 1.0, 2.0]}, temperature: 1.0}
+        ... sweep: {damping_ratio: [0.5, 2.0]}
+        ... integrate: {t1: {relaxation_times: 20}, saves: 5}
+        ... verify: {tolerance: 1.0e-4}
+        ... ''')
+        >>> out = tempfile.mkdtemp()
+        >>> _ = sweeps.run(loaded, out)
+        >>> s = plotting.series_from_results(sweeps.open_results(out, grid=False), point=1)
+        >>> s.label, s.rho.shape
+        ('point 1: T=1, m=1, zeta=2', (5, 3))
+    """
     row = ds.isel(point=point, query=query)
     T, m, g = (float(ds["parameters"].isel(point=point).sel(parameter=k)) for k in ("temperature", "mass", "damping"))
     return Series(
@@ -128,8 +230,25 @@ def _figure(ax, size=(6.4, 4.2)):
 
 
 # 1 ---------------------------------------------------------------------------------------------
-def plot_trajectory(s: Series, ax=None, max_tokens: int = 12):
-    """`rho_i(t)` for one point, with the softmax values as dashed lines."""
+def plot_trajectory(s: Series, ax: Axes | None = None, max_tokens: int = 12) -> Figure:
+    """`rho_i(t)` for one point, with the softmax values as dashed lines.
+
+    At most `max_tokens` tokens are drawn, those with the largest softmax weight. With `ax`,
+    the curves are drawn there (and its figure is returned).
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import thermo_ode as to
+        >>> from thermo_ode import plotting
+        >>> system = to.AttentionSystem(jnp.array([0.0, 1.0, 2.0]), temperature=1.0, mass=1.0, damping=1.0)
+        >>> s = plotting.series_from_trajectory(to.solve(system, jnp.full(3, 1 / 3), 20.0, saves=21))
+        >>> fig = plotting.plot_trajectory(s)
+        >>> print(fig.axes[0].get_title())
+        Relaxation of one attention row
+        T=1, m=1, zeta=0.5
+        >>> len(fig.axes[0].get_lines())  # per token, rho_i(t) and its softmax line
+        6
+    """
     fig, ax = _figure(ax)
     live = np.flatnonzero(s.mask)
     shown = live[np.argsort(-s.equilibrium[live])][:max_tokens]
@@ -142,9 +261,22 @@ def plot_trajectory(s: Series, ax=None, max_tokens: int = 12):
 
 
 # 2 ---------------------------------------------------------------------------------------------
-def plot_relaxation(series: list[Series], ax=None, floor: float = 1e-12):
-    """Fisher–Rao distance to softmax on a log axis, each with the linear theory's envelope
-    `d(t_a) exp(-rate (t - t_a))`, anchored where the motion has become linear (d < 1e-2)."""
+def plot_relaxation(series: Sequence[Series], ax: Axes | None = None, floor: float = 1e-12) -> Figure:
+    """The Fisher–Rao distance to softmax on a log axis, each with the linear theory's envelope.
+
+    The envelope `d(t_a) exp(-rate (t - t_a))` is anchored where the motion has become linear
+    (d < 1e-2). Distances are drawn no lower than `floor`.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import thermo_ode as to
+        >>> from thermo_ode import plotting
+        >>> system = to.AttentionSystem(jnp.array([0.0, 1.0, 2.0]), temperature=1.0, mass=1.0, damping=1.0)
+        >>> s = plotting.series_from_trajectory(to.solve(system, jnp.full(3, 1 / 3), 20.0, saves=21))
+        >>> fig = plotting.plot_relaxation([s])
+        >>> fig.axes[0].get_yscale(), fig.axes[0].get_ylabel()
+        ('log', 'Fisher-Rao distance to softmax (rad)')
+    """
     fig, ax = _figure(ax)
     for color, s in zip(_colors(len(series)), series):
         ax.semilogy(s.t, np.maximum(s.distance, floor), color=color, lw=1.3, label=s.label)
@@ -169,8 +301,19 @@ def plot_relaxation(series: list[Series], ax=None, floor: float = 1e-12):
 
 
 # 3 ---------------------------------------------------------------------------------------------
-def plot_energy(s: Series, ax=None):
-    """`H(t)` and `F(rho(t))` against `F* = -T ln Z`."""
+def plot_energy(s: Series, ax: Axes | None = None) -> Figure:
+    """The energies `H(t)` and `F(rho(t))` against the equilibrium free energy `F* = -T ln Z`.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import thermo_ode as to
+        >>> from thermo_ode import plotting
+        >>> system = to.AttentionSystem(jnp.array([0.0, 1.0, 2.0]), temperature=1.0, mass=1.0, damping=1.0)
+        >>> s = plotting.series_from_trajectory(to.solve(system, jnp.full(3, 1 / 3), 20.0, saves=21))
+        >>> fig = plotting.plot_energy(s)
+        >>> [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+        ['H = K + F', 'F(rho(t))', 'F* = -T ln Z']
+    """
     fig, ax = _figure(ax)
     f_star = float(physics.equilibrium_free_energy(_system(s.energies, s.temperature, s.mask)))
     ax.plot(s.t, s.hamiltonian, color=_colors(2)[0], lw=1.5, label="H = K + F")
@@ -195,9 +338,24 @@ def _system(energies, temperature, mask=None):
 
 
 # 4 ---------------------------------------------------------------------------------------------
-def slowest_mode(s: Series):
-    """Amplitude of `eps = rho/rho* - 1` along its late-time direction (orthonormal in the
-    `rho*`-weighted norm) and its rate, in natural units."""
+def slowest_mode(s: Series) -> tuple[np.ndarray, np.ndarray]:
+    """The amplitude `(S,)` of the slowest mode, and its rate `(S,)` in natural units.
+
+    The amplitude is that of `eps = rho/rho* - 1` along its late-time direction (orthonormal
+    in the `rho*`-weighted norm).
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import thermo_ode as to
+        >>> from thermo_ode import plotting
+        >>> system = to.AttentionSystem(jnp.array([0.0, 1.0, 2.0]), temperature=1.0, mass=1.0, damping=1.0)
+        >>> s = plotting.series_from_trajectory(to.solve(system, jnp.full(3, 1 / 3), 20.0, saves=21))
+        >>> amplitude, rate = plotting.slowest_mode(s)
+        >>> amplitude.shape, rate.shape
+        ((21,), (21,))
+        >>> bool(abs(amplitude[-1]) < 1e-3 * abs(amplitude[0]))  # relaxed
+        True
+    """
     live = s.mask & (s.equilibrium > 0)
     eps = np.where(live, s.rho / np.where(live, s.equilibrium, 1) - 1, 0)
     eps_dot = np.where(live, s.rho_dot / np.where(live, s.equilibrium, 1), 0)
@@ -217,9 +375,24 @@ def _clock_rate(s: Series) -> float:
     return omega0 if np.isfinite(omega0) else 1.0
 
 
-def cubic_hermite(t, y, dy, at):
-    """The piecewise cubic through samples `y` (along axis 0) at increasing times `t` with slopes
-    `dy` there, and its derivative, evaluated at times `at` in `[t[0], t[-1]]`."""
+def cubic_hermite(
+    t: npt.ArrayLike, y: npt.ArrayLike, dy: npt.ArrayLike, at: npt.ArrayLike
+) -> tuple[np.ndarray, np.ndarray]:
+    """The piecewise cubic Hermite interpolant and its derivative, evaluated at times `at`.
+
+    The cubic passes through samples `y` (along axis 0) at increasing times `t` with slopes
+    `dy` there; `at` lies in `[t[0], t[-1]]`.
+
+    Examples:
+        Exact for a cubic:
+
+        >>> import numpy as np
+        >>> from thermo_ode.plotting import cubic_hermite
+        >>> t = np.linspace(0.0, 1.0, 5)
+        >>> value, slope = cubic_hermite(t, t**3, 3 * t**2, [0.1, 0.55])
+        >>> bool(np.allclose(value, [0.1**3, 0.55**3])), bool(np.allclose(slope, [3 * 0.1**2, 3 * 0.55**2]))
+        (True, True)
+    """
     t, y, dy, at = (np.asarray(a, float) for a in (t, y, dy, at))
     i = np.clip(np.searchsorted(t, at, side="right") - 1, 0, len(t) - 2)
     h = (t[i + 1] - t[i]).reshape((-1,) + (1,) * (y.ndim - 1))
@@ -236,11 +409,24 @@ def _refined(t, per_interval: int):
     return np.append((t[:-1, None] + np.diff(t)[:, None] * fractions).ravel(), t[-1])
 
 
-def plot_phase_portrait(series: list[Series], ax=None, linear_below: float = 0.05):
-    """Phase portrait of the slowest mode from the moment the motion is linear (distance below
-    `linear_below`), scaled by the amplitude there: spirals in when underdamped, creeps when
-    overdamped. Between saves the curve is the cubic Hermite interpolant of the saved amplitudes
-    and their exact rates, so it passes through every save (marked) with the saved slope."""
+def plot_phase_portrait(series: Sequence[Series], ax: Axes | None = None, linear_below: float = 0.05) -> Figure:
+    """The phase portrait of the slowest mode from the moment the motion is linear.
+
+    The motion counts as linear once the distance is below `linear_below`; the portrait is
+    scaled by the amplitude there: it spirals in when underdamped, creeps when overdamped.
+    Between saves the curve is the cubic Hermite interpolant of the saved amplitudes and their
+    exact rates, so it passes through every save (marked) with the saved slope.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import thermo_ode as to
+        >>> from thermo_ode import plotting
+        >>> system = to.AttentionSystem(jnp.array([0.0, 1.0, 2.0]), temperature=1.0, mass=1.0, damping=1.0)
+        >>> s = plotting.series_from_trajectory(to.solve(system, jnp.full(3, 1 / 3), 20.0, saves=21))
+        >>> fig = plotting.plot_phase_portrait([s])
+        >>> fig.axes[0].get_xlabel()
+        'slowest-mode amplitude eps / eps_max'
+    """
     fig, ax = _figure(ax, size=(5.4, 5.0))
     for color, s in zip(_colors(len(series)), series):
         a, a_dot = slowest_mode(s)
@@ -264,9 +450,23 @@ def plot_phase_portrait(series: list[Series], ax=None, linear_below: float = 0.0
 
 
 # 5 ---------------------------------------------------------------------------------------------
-def plot_simplex(series: list[Series], grid: int = 200):
-    """N = 3: paths on a ternary plot over free-energy contours, softmax marked; and the same
-    paths on the positive octant of the radius-2 sphere `x = 2 sqrt(rho)`."""
+def plot_simplex(series: Sequence[Series], grid: int = 200) -> Figure:
+    """Paths of N = 3 tokens on the simplex over free-energy contours, and on the sphere.
+
+    Left, a ternary plot over the contours of `F` (of the first series' energies, on a `grid`
+    x `grid` mesh) with softmax marked; right, the same paths on the positive octant of the
+    radius-2 sphere `x = 2 sqrt(rho)`. Raises `ValueError` unless N = 3.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import thermo_ode as to
+        >>> from thermo_ode import plotting
+        >>> system = to.AttentionSystem(jnp.array([0.0, 1.0, 2.0]), temperature=1.0, mass=1.0, damping=1.0)
+        >>> s = plotting.series_from_trajectory(to.solve(system, jnp.full(3, 1 / 3), 20.0, saves=21))
+        >>> fig = plotting.plot_simplex([s], grid=50)
+        >>> fig.axes[0].get_title(), fig.axes[-1].get_title()
+        ('Paths on the simplex over F contours', 'Same paths on the radius-2 sphere, x = 2 sqrt(rho)')
+    """
     s0 = series[0]
     if s0.rho.shape[1] != 3:
         raise ValueError(f"plot_simplex needs N = 3 tokens, got {s0.rho.shape[1]}")
@@ -312,12 +512,33 @@ def plot_simplex(series: list[Series], grid: int = 200):
 
 
 # 6 ---------------------------------------------------------------------------------------------
-def plot_convergence_map(ds):
-    """Measured relaxation time over a temperature x mass grid, and measured / predicted; the
-    critical-damping line gamma = 2 sqrt(m T) where it falls in the grid. Without both axes, a
-    damping-ratio sweep is drawn against zeta with the line zeta = 1. Each value is the median
-    over the other axes, which the title names."""
+def plot_convergence_map(ds: xr.Dataset) -> Figure:
+    """The measured relaxation time of a sweep, and measured over predicted, across its grid.
+
+    Over a temperature x mass grid, with the critical-damping line gamma = 2 sqrt(m T) where it
+    falls in the grid. Without both axes, a damping-ratio sweep is drawn against zeta with the
+    line zeta = 1. Each value is the median over the other axes, which the title names. `ds` is
+    the grid view, `open_results(DIR)`; raises `ValueError` for a sweep with neither.
+
+    Examples:
+        >>> import tempfile
+        >>> from thermo_ode import plotting, sweeps
+        >>> loaded = sweeps.parse('''
+        ... name: demo
+        ... precision: float32
+        ... system: {tokens: 3, energies: {kind: list, values: [0.0, 1.0, 2.0]}, temperature: 1.0}
+        ... sweep: {damping_ratio: [0.5, 2.0]}
+        ... integrate: {t1: {relaxation_times: 20}, saves: 5}
+        ... verify: {tolerance: 1.0e-4}
+        ... ''')
+        >>> out = tempfile.mkdtemp()
+        >>> _ = sweeps.run(loaded, out)
+        >>> fig = plotting.plot_convergence_map(sweeps.open_results(out))
+        >>> fig.get_suptitle()
+        "Convergence against damping ratio: run 'demo', tolerance 0.0001"
+    """
     dims = ds["relaxation_time"].dims
+    shown: tuple[str, ...]
     if {"temperature", "mass"} <= set(dims):
         shown = ("temperature", "mass")
     elif "damping_ratio" in dims:
@@ -395,10 +616,27 @@ def _tolerance(ds) -> float:
 
 
 # 7 ---------------------------------------------------------------------------------------------
-def plot_collapse(series: list[Series]):
-    """The same problem at several masses and one damping ratio: different clocks in physical
-    time, one curve in natural time `tau = t sqrt(T/m)`. Refuses (ValueError) series that differ
-    in anything but the mass and the damping that keeps zeta fixed, where the claim is false."""
+def plot_collapse(series: Sequence[Series]) -> Figure:
+    """The same problem at several masses and one damping ratio, against physical and natural time.
+
+    Different clocks in physical time, one curve in natural time `tau = t sqrt(T/m)`. Refuses
+    (ValueError) series that differ in anything but the mass and the damping that keeps zeta
+    fixed, where the claim is false.
+
+    Examples:
+        At `zeta = 0.5` (`gamma = sqrt(m)` for `T = 1`):
+
+        >>> import jax.numpy as jnp
+        >>> import thermo_ode as to
+        >>> from thermo_ode import plotting
+        >>> system = to.AttentionSystem(jnp.array([0.0, 1.0, 2.0]), temperature=1.0)
+        >>> series = [
+        ...     plotting.series_from_trajectory(to.solve(system.replace(mass=m, damping=m**0.5), jnp.full(3, 1 / 3), 20.0, saves=21))
+        ...     for m in (0.5, 2.0)
+        ... ]
+        >>> plotting.plot_collapse(series).get_suptitle()
+        'Mass only sets the clock (T = 1, zeta = 0.5)'
+    """
     zetas = np.array([s.damping_ratio for s in series])
     if np.ptp(zetas) > ZETA_RTOL * np.abs(zetas).max():
         raise ValueError(
@@ -429,10 +667,28 @@ def _thermal(raw) -> bool:
     return bool((raw["parameters"].sel(parameter="bath_temperature").values > 0).any())
 
 
-def collapse_points(raw) -> tuple[list[int], str]:
-    """For `plot_collapse` from `open_results(DIR, grid=False)`: the finished points of the first
-    slice of the other sweep axes that holds several masses at one damping ratio; or no points
-    and why there is no such slice."""
+def collapse_points(raw: xr.Dataset) -> tuple[list[int], str]:
+    """The points of a stored run that `plot_collapse` can draw, or none and why.
+
+    From `open_results(DIR, grid=False)`: the finished points of the first slice of the other
+    sweep axes that holds several masses at one damping ratio; or no points and the reason
+    there is no such slice.
+
+    Examples:
+        >>> import tempfile
+        >>> from thermo_ode import plotting, sweeps
+        >>> loaded = sweeps.parse('''
+        ... name: masses
+        ... precision: float32
+        ... system: {tokens: 3, energies: {kind: list, values: [0.0, 1.0, 2.0]}, temperature: 1.0, damping_ratio: 0.5}
+        ... sweep: {mass: [0.5, 2.0]}
+        ... integrate: {t1: {relaxation_times: 20}, saves: 5}
+        ... ''')
+        >>> out = tempfile.mkdtemp()
+        >>> _ = sweeps.run(loaded, out)
+        >>> plotting.collapse_points(sweeps.open_results(out, grid=False))
+        ([0, 1], '')
+    """
     keys = json.loads(raw.attrs["sweep_keys"])
     if "mass" not in keys:
         return [], "the mass is not swept"
@@ -458,19 +714,42 @@ def collapse_points(raw) -> tuple[list[int], str]:
 
 
 # 8 ---------------------------------------------------------------------------------------------
-def heat_capacity_curve(energies, temperatures):
-    """`C(T) = Var_{rho*}(E) / T^2` of one energy spectrum at each temperature (numpy)."""
+def heat_capacity_curve(energies: npt.ArrayLike, temperatures: npt.ArrayLike) -> np.ndarray:
+    """The heat capacity `C(T) = Var_{rho*}(E) / T^2` of one energy spectrum at each temperature.
+
+    Examples:
+        A two-level system, `C = (E/T)^2 p (1 - p)` with `p = 1 / (1 + exp(E/T))`:
+
+        >>> import numpy as np
+        >>> from thermo_ode.plotting import heat_capacity_curve
+        >>> T = np.array([0.5, 1.0, 2.0])
+        >>> p = 1 / (1 + np.exp(1 / T))
+        >>> bool(np.allclose(heat_capacity_curve([0.0, 1.0], T), p * (1 - p) / T**2, rtol=1e-5))
+        True
+    """
     T = np.asarray(temperatures, float)
     E = np.broadcast_to(np.asarray(energies, float), T.shape + np.shape(energies))
     return np.asarray(physics.heat_capacity(_system(E, T)), float)
 
 
-def plot_heat_capacity(spectra: dict[str, np.ndarray], temperatures=None, ax=None):
-    """`C(T)` of one or several energy spectra, each with its peak marked."""
+def plot_heat_capacity(
+    spectra: Mapping[str, npt.ArrayLike], temperatures: npt.ArrayLike | None = None, ax: Axes | None = None
+) -> Figure:
+    """The heat capacity `C(T)` of one or several energy spectra (by label), each with its peak marked.
+
+    `temperatures` default to 400 points spanning the spread of each spectrum, /200 to x20.
+
+    Examples:
+        >>> from thermo_ode import plotting
+        >>> fig = plotting.plot_heat_capacity({"two levels": [0.0, 1.0]})
+        >>> fig.axes[0].get_legend().get_texts()[0].get_text()
+        'two levels: peak C=0.439 at T=0.419'
+    """
     fig, ax = _figure(ax)
-    for color, (label, energies) in zip(_colors(len(spectra)), spectra.items()):
+    for color, (label, values) in zip(_colors(len(spectra)), spectra.items()):
+        energies = np.asarray(values)
         spread = np.ptp(energies) if np.ptp(energies) > 0 else 1.0
-        T = temperatures if temperatures is not None else np.geomspace(spread / 200, spread * 20, 400)
+        T = np.asarray(temperatures) if temperatures is not None else np.geomspace(spread / 200, spread * 20, 400)
         C = heat_capacity_curve(energies, T)
         peak = int(np.argmax(C))
         ax.semilogx(T, C, color=color, lw=1.5, label=f"{label}: peak C={C[peak]:.3g} at T={T[peak]:.3g}")
@@ -485,9 +764,23 @@ def plot_heat_capacity(spectra: dict[str, np.ndarray], temperatures=None, ax=Non
 
 
 # 9 ---------------------------------------------------------------------------------------------
-def plot_energy_error(series: list[Series], ax=None):
-    """`H(t) - H(0)` of conservative runs, one curve per integrator (labels say which): a
-    symplectic method's error oscillates without trend, a Runge–Kutta method's drifts."""
+def plot_energy_error(series: Sequence[Series], ax: Axes | None = None) -> Figure:
+    """The energy error `H(t) - H(0)` of conservative runs, one curve per integrator.
+
+    The labels say which integrator: a symplectic method's error oscillates without trend, a
+    Runge–Kutta method's drifts.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import thermo_ode as to
+        >>> from thermo_ode import plotting
+        >>> system = to.AttentionSystem(jnp.array([0.0, 1.0, 2.0]), temperature=1.0, mass=1.0, damping=0.0)
+        >>> s = plotting.series_from_trajectory(to.solve(system, jnp.full(3, 1 / 3), 20.0, saves=21))
+        >>> bool(abs(s.hamiltonian - s.hamiltonian[0]).max() < 1e-3)  # conserved
+        True
+        >>> plotting.plot_energy_error([s._replace(label="fused_tsit5")]).axes[0].get_ylabel()
+        'energy error H(t) - H(0) (units of E)'
+    """
     fig, ax = _figure(ax, (7.5, 4.2))
     for color, s in zip(_colors(len(series)), series):
         ax.plot(s.t * s.natural_frequency, s.hamiltonian - s.hamiltonian[0], lw=0.6, color=color, label=s.label)
@@ -501,9 +794,21 @@ def plot_energy_error(series: list[Series], ax=None):
     return fig
 
 
-def stationary_density_n2(energies, temperature, bath_temperature, grid: int = 2001):
-    """The predicted stationary density of `rho_1` for N = 2 on `(0, 1)`:
-    `(rho_1 rho_2)^(-1/2) exp(-F(rho)/T_b)`, normalised numerically (midpoints of a grid)."""
+def stationary_density_n2(
+    energies: npt.ArrayLike, temperature: float, bath_temperature: float, grid: int = 2001
+) -> tuple[np.ndarray, np.ndarray]:
+    """The predicted stationary density of `rho_1` for N = 2 in a heat bath: `(rho_1, density)`.
+
+    The density on `(0, 1)` is `(rho_1 rho_2)^(-1/2) exp(-F(rho)/T_b)`, normalised numerically
+    on the midpoints of a grid of `grid` cells.
+
+    Examples:
+        >>> import numpy as np
+        >>> from thermo_ode.plotting import stationary_density_n2
+        >>> rho_1, density = stationary_density_n2([0.0, 1.0], temperature=1.0, bath_temperature=0.1)
+        >>> rho_1.shape, round(float(np.sum(density) * (rho_1[1] - rho_1[0])), 6)
+        ((2001,), 1.0)
+    """
     edges = np.linspace(0, 1, grid + 1)
     r = (edges[1:] + edges[:-1]) / 2
     rho = np.stack([r, 1 - r], -1)
@@ -512,9 +817,27 @@ def stationary_density_n2(energies, temperature, bath_temperature, grid: int = 2
     return r, density / (density.sum() * (edges[1] - edges[0]))
 
 
-def plot_stationary_density(samples, energies, temperature, bath_temperature, ax=None, bins: int = 40):
-    """Histogram of sampled `rho_1` (N = 2) against the predicted stationary density, and the
-    density the flat measure on the simplex would give instead (what the sphere's metric adds)."""
+def plot_stationary_density(
+    samples: Sequence[float] | np.ndarray,
+    energies: npt.ArrayLike,
+    temperature: float,
+    bath_temperature: float,
+    ax: Axes | None = None,
+    bins: int = 40,
+) -> Figure:
+    """A histogram of sampled `rho_1` (N = 2) against the predicted stationary density.
+
+    Drawn with the density the flat measure on the simplex would give instead (what the
+    sphere's metric adds).
+
+    Examples:
+        >>> import numpy as np
+        >>> from thermo_ode import plotting
+        >>> samples = np.random.default_rng(0).beta(8, 3, size=500)  # stand-ins for a run's rho_1
+        >>> fig = plotting.plot_stationary_density(samples, [0.0, 1.0], temperature=1.0, bath_temperature=0.1)
+        >>> fig.axes[0].get_title()
+        'Stationary density, N = 2, T = 1, T_b = 0.1'
+    """
     fig, ax = _figure(ax, (6.8, 4.2))
     colors = _colors(3)
     heights, _, _ = ax.hist(
@@ -536,18 +859,39 @@ def plot_stationary_density(samples, energies, temperature, bath_temperature, ax
     ax.set(
         xlabel="rho_1",
         ylabel="probability density",
-        ylim=(0, 1.5 * heights.max()),
+        ylim=(0, 1.5 * np.max(heights)),
         title=f"Stationary density, N = 2, T = {temperature:g}, T_b = {bath_temperature:g}",
     )
     ax.legend(fontsize=8)
     return fig
 
 
-def plot_thermal(ds):
-    """A heat-bath sweep: measured mean kinetic energy over equipartition `(N - 1) T_b / 2`
-    (should be 1), and the mean Fisher–Rao distance to softmax against `T_b / T` with the
-    small-`T_b` prediction: `sqrt(T_b/T)` times the mean of a chi distribution with `N - 1`
-    degrees of freedom (each mode amplitude has variance `T_b / T`)."""
+def plot_thermal(ds: xr.Dataset) -> Figure:
+    """A heat-bath sweep: mean kinetic energy over equipartition, and mean distance to softmax.
+
+    Left, the measured mean kinetic energy over equipartition `(N - 1) T_b / 2` (should be 1);
+    right, the mean Fisher–Rao distance to softmax against `T_b / T` with the small-`T_b`
+    prediction: `sqrt(T_b/T)` times the mean of a chi distribution with `N - 1` degrees of
+    freedom (each mode amplitude has variance `T_b / T`). `ds` is `open_results(DIR,
+    grid=False)`.
+
+    Examples:
+        >>> import tempfile
+        >>> from thermo_ode import plotting, sweeps
+        >>> loaded = sweeps.parse('''
+        ... name: bath
+        ... precision: float32
+        ... system: {tokens: 3, energies: {kind: list, values: [0.0, 1.0, 2.0]}, temperature: 1.0, damping_ratio: 1.0}
+        ... sweep: {bath_temperature: [0.05, 0.1]}
+        ... integrate: {t1: {natural: 50}, dt: {natural: 0.1}, saves: 51}
+        ... ''')
+        >>> out = tempfile.mkdtemp()
+        >>> sweeps.run(loaded, out).thermal
+        2
+        >>> fig = plotting.plot_thermal(sweeps.open_results(out, grid=False))
+        >>> [ax.get_title() for ax in fig.axes]
+        ['Equipartition', 'Fluctuations about softmax']
+    """
     from scipy.special import gammaln
 
     raw = ds
@@ -583,12 +927,20 @@ def plot_thermal(ds):
     return fig
 
 
-def notebook_show(namespace: dict):
+def notebook_show(namespace: dict[str, typing.Any]) -> Callable[[Figure, str], None]:
     """`show(fig, name)` for a notebook kept as a jupytext script, given its `globals()`.
 
     In a notebook (an IPython kernel) figures display inline and `show` does nothing. Run as a
     plain script (`python notebooks/NAME.py [--out DIR]`), `show` saves each figure as
     `DIR/name.png` (default `notebooks/figures/NAME/`) and prints the path.
+
+    Examples:
+        Anywhere but a script run as `__main__`, `show` does nothing:
+
+        >>> from thermo_ode import plotting
+        >>> show = plotting.notebook_show({"__name__": "notebook"})
+        >>> show(plotting.plot_heat_capacity({"two levels": [0.0, 1.0]}), "heat_capacity") is None
+        True
     """
     import argparse
     import pathlib
@@ -605,14 +957,25 @@ def notebook_show(namespace: dict):
     )
     out = parser.parse_args().out
 
-    def show(fig, name):
+    def show(fig: Figure, name: str) -> None:
         print("wrote", save(fig, out / name)[0])
 
     return show
 
 
-def save(fig, path, svg: bool = False) -> list[str]:
-    """Write PNG (and SVG on request); close the figure."""
+def save(fig: Figure, path: str | os.PathLike[str], svg: bool = False) -> list[str]:
+    """Write a figure as PNG (and SVG on request) at `path` (suffix replaced), close it, return the files.
+
+    Missing folders are made.
+
+    Examples:
+        >>> import pathlib, tempfile
+        >>> from thermo_ode import plotting
+        >>> fig = plotting.plot_heat_capacity({"two levels": [0.0, 1.0]})
+        >>> written = plotting.save(fig, pathlib.Path(tempfile.mkdtemp()) / "figures" / "heat_capacity", svg=True)
+        >>> [pathlib.Path(name).name for name in written]
+        ['heat_capacity.png', 'heat_capacity.svg']
+    """
     import pathlib
 
     path = pathlib.Path(path)
@@ -626,9 +989,32 @@ def save(fig, path, svg: bool = False) -> list[str]:
     return written
 
 
-def plot_run(out_dir, svg: bool = False, figures_dir=None) -> list[str]:
-    """Every figure that applies to a stored run; returns the files written, and says on stderr
-    why the collapse figure is left out when it is."""
+def plot_run(
+    out_dir: str | os.PathLike[str], svg: bool = False, figures_dir: str | os.PathLike[str] | None = None
+) -> list[str]:
+    """Draw every figure that applies to a stored run and return the files written.
+
+    The figures go to `figures_dir` (default `out_dir/figures`), as PNG and, with `svg`, SVG.
+    Says on stderr why the collapse figure is left out when it is; raises `NothingToPlot` for
+    a run with no committed chunk.
+
+    Examples:
+        >>> import tempfile
+        >>> from thermo_ode import plotting, sweeps
+        >>> loaded = sweeps.parse('''
+        ... name: demo
+        ... precision: float32
+        ... system: {tokens: 3, energies: {kind: list, values: [0.0, 1.0, 2.0]}, temperature: 1.0}
+        ... sweep: {damping_ratio: [0.5, 2.0]}
+        ... integrate: {t1: {relaxation_times: 20}, saves: 5}
+        ... verify: {tolerance: 1.0e-4}
+        ... ''')
+        >>> out = tempfile.mkdtemp()
+        >>> _ = sweeps.run(loaded, out)
+        >>> import pathlib
+        >>> [pathlib.Path(name).name for name in plotting.plot_run(out)]
+        ['trajectory.png', 'relaxation.png', 'energy.png', 'phase_portrait.png', 'simplex.png', 'convergence_map.png', 'heat_capacity.png']
+    """
     import pathlib
 
     from .sweeps.store import grid_view, open_results

@@ -10,15 +10,17 @@ steps, noise and implicit solvers, vmapped `diffeqsolve`s in groups of similar p
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from . import _checks, rules
-from .charts import resolve_chart
+from .charts import AbstractChart, resolve_chart
 from .core import (
     TIME_SCALES,
     DtRequired,
@@ -38,25 +40,25 @@ __all__ = ["Trajectory", "simulate"]
 
 def simulate(
     system: AttentionSystem,
-    rho0,
-    t1,
+    rho0: ArrayLike,
+    t1: ArrayLike,
     *,
-    ts=None,
+    ts: ArrayLike | None = None,
     saves: int = 101,
-    velocity0=None,
-    chart="sphere",
-    solver=None,
-    dt=None,
-    bath_temperature=0.0,
-    key=None,
+    velocity0: ArrayLike | None = None,
+    chart: Literal["sphere", "logit", "simplex"] | AbstractChart = "sphere",
+    solver: str | diffrax.AbstractSolver | None = None,
+    dt: ArrayLike | None = None,
+    bath_temperature: ArrayLike = 0.0,
+    key: ArrayLike | None = None,
     rtol: float | None = None,
     atol: float | None = None,
     max_steps: int = 100_000,
-    time: str = "natural",
+    time: Literal["natural", "physical"] = "natural",
     devices: int | None = None,
-    engine: str = "auto",
+    engine: Literal["auto", "refill", "vmap"] = "auto",
     pool: int | None = None,
-    groups: int | str = "auto",
+    groups: int | Literal["auto"] = "auto",
 ) -> Trajectory:
     """Integrate the Lagrangian dynamics of every system in `system` from `rho0`.
 
@@ -104,6 +106,21 @@ def simulate(
 
     Accuracy figures quoted in the README need float64 (`jax.config.update("jax_enable_x64",
     True)` before creating arrays); float32 works at its own rounding.
+
+    Returns a `Trajectory` with the batch shape of `system` in front of every field.
+
+    Examples:
+        Two systems, each with its own energies and mass, from one uniform start:
+
+        >>> import jax.numpy as jnp
+        >>> import thermo_ode as to
+        >>> energies = jnp.array([[0.0, 1.0, 2.0], [1.0, 0.0, 0.5]])
+        >>> system = to.AttentionSystem(energies, temperature=1.0, mass=jnp.array([0.5, 2.0]), damping=1.0)
+        >>> traj = to.simulate(system, jnp.full(3, 1 / 3), 40.0, saves=11)
+        >>> traj.rho.shape, traj.status.tolist()
+        ((2, 11, 3), [0, 0])
+        >>> bool(jnp.all(traj.final_distance < 1e-3))  # both relaxed to softmax
+        True
     """
     if not isinstance(system, AttentionSystem):
         raise TypeError(f"system must be an AttentionSystem, got {type(system).__name__}")
@@ -196,9 +213,9 @@ def simulate(
         velocity0=grouped_order(velocity0.astype(dtype)),
         t1=grouped_order(t1_values.astype(dtype)),
         ts=grouped_order(ts.astype(dtype)),
-        dt=None if dt is None else grouped_order(dt_values.astype(dtype)),
+        dt=None if dt_values is None else grouped_order(dt_values.astype(dtype)),
         bath=grouped_order(bath.astype(dtype)),
-        key=None if not noisy else keys[index],
+        key=keys[index] if noisy and keys is not None else None,  # keys: not None when noisy
     )
     static = dict(
         chart=resolved_chart,
@@ -381,7 +398,9 @@ def _check_tolerances(rtol, atol, max_steps, saves):
         )
 
 
-def _checked_inputs(system: AttentionSystem, rho0, t1, ts, saves, velocity0):
+def _checked_inputs(
+    system: AttentionSystem, rho0, t1, ts, saves, velocity0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
     """Validate the start, velocity and times against the system; return numpy arrays."""
     batch, n = system.batch_shape, system.num_tokens
     mask = np.asarray(system.mask)

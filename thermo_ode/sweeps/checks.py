@@ -13,7 +13,7 @@ import numpy as np
 from .. import rules
 from ..formulas import damping_from_ratio, decay_rate, natural_frequency
 from . import limits
-from .schema import INTEGER_KEYS, Config, ListInitial, RelaxationTimes, spec_to_physical
+from .schema import INTEGER_KEYS, Config, ListInitial, MiniLMEnergies, RelaxationTimes, spec_to_physical
 
 if typing.TYPE_CHECKING:
     from .loading import LoadedConfig
@@ -51,7 +51,7 @@ def size_problems(cfg: Config) -> list[tuple[tuple, str]]:
     need, available = limits.POINT_ARRAYS * 8 * points * (1 + len(lengths)), limits.available_memory()
     if need <= available:
         return []
-    widest = max(lengths, key=lengths.get)
+    widest = max(lengths, key=lengths.__getitem__)
     shape = " x ".join(f"{key}[{n:,}]" for key, n in lengths.items())
     return [
         (
@@ -65,7 +65,7 @@ def size_problems(cfg: Config) -> list[tuple[tuple, str]]:
 def memory_problems(cfg: Config, sizes: limits.Sizes) -> list[tuple[tuple, str]]:
     """A chunk or the grid's per-point arrays that cannot fit this machine's memory."""
     available = limits.available_memory()
-    problems = []
+    problems: list[tuple[tuple, str]] = []
     if sizes.chunk_memory > available:
         loc = ("integrate", "chunk_size") if cfg.integrate.chunk_size > 1 else ("system", "tokens")
         problems.append(
@@ -282,8 +282,9 @@ def _integrator_problems(cfg: Config, axes: dict) -> list[tuple[tuple, str]]:
 
 
 def _minilm_problems(cfg: Config, axes: dict) -> list[tuple[tuple, str]]:
-    system_cfg, energies_cfg = cfg.system, cfg.system.energies
-    problems = []
+    system_cfg = cfg.system
+    energies_cfg = typing.cast(MiniLMEnergies, cfg.system.energies)  # called for kind minilm only
+    problems: list[tuple[tuple, str]] = []
     if "tokens" in axes:
         problems.append((("sweep", "tokens"), "energies.kind 'minilm' fixes the token count (the text's)"))
     if system_cfg.mask != "none":

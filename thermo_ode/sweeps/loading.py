@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import os
 import pathlib
 import typing
 from typing import Any
@@ -43,9 +44,24 @@ MAX_REPORTED = 20  # problems listed; the rest are counted
 
 
 class ConfigError(Exception):
-    """One or more problems, each already formatted as `FILE:LINE:COL: key: message`."""
+    """A config with one or more problems, each formatted as `FILE:LINE:COL: key: message`.
 
-    def __init__(self, problems: list[str], more: int = 0):
+    `problems` lists them (at most `MAX_REPORTED`, then a line counting the rest); the message
+    is those lines.
+
+    Examples:
+        >>> from thermo_ode import sweeps
+        >>> try:
+        ...     sweeps.parse('''
+        ... name: demo
+        ... system: {tokens: 3, energies: {kind: gaussian}, temprature: 1.0}
+        ... ''', "demo.yaml")
+        ... except sweeps.ConfigError as error:
+        ...     print(error)
+        demo.yaml:3:...: system.temprature: unknown key; did you mean 'temperature'? (allowed: ...)
+    """
+
+    def __init__(self, problems: list[str], more: int = 0) -> None:
         more += max(len(problems) - MAX_REPORTED, 0)
         if more:  # a file of 300,000 unknown keys gets a readable answer, located in that file
             source = problems[0].split(":", 1)[0]
@@ -55,6 +71,22 @@ class ConfigError(Exception):
 
 
 class LoadedConfig(typing.NamedTuple):
+    """A checked config with what it was read from: the input of `plan_sweep` and `run`.
+
+    - `config`: the validated `Config`.
+    - `text`: the YAML text as written; `path`: its file (None for text given directly).
+    - `energies`: the fixed energies of the `file` and `list` kinds (numpy), else None.
+    - `input_files`: each file the config reads, as written, with the SHA-256 of its bytes.
+
+    Examples:
+        >>> from thermo_ode import sweeps
+        >>> loaded = sweeps.load(sweeps.default_config_path())
+        >>> loaded.config.name, loaded.path.name, loaded.energies
+        ('default', 'default.yaml', None)
+        >>> len(loaded.digest)  # a run's identity
+        16
+    """
+
     config: Config
     text: str
     path: pathlib.Path | None  # None for text that did not come from a file
@@ -63,6 +95,7 @@ class LoadedConfig(typing.NamedTuple):
 
     @property
     def base_dir(self) -> pathlib.Path:
+        """The folder that paths in the config are relative to: the file's, else the working one."""
         return self.path.parent if self.path is not None else pathlib.Path.cwd()
 
     @property
@@ -73,9 +106,18 @@ class LoadedConfig(typing.NamedTuple):
         return hashlib.sha256(identity.encode()).hexdigest()[:16]
 
 
-def load(path, overrides: dict | None = None) -> LoadedConfig:
-    """Read and check a config file; `overrides` replace top-level keys (the CLI's
-    `--precision`) before the checks, so they are checked like the file's own."""
+def load(path: str | os.PathLike[str], overrides: dict[str, Any] | None = None) -> LoadedConfig:
+    """Read and check a config file.
+
+    `overrides` replace top-level keys (the CLI's `--precision`) before the checks, so they are
+    checked like the file's own. Raises `ConfigError` listing every problem found.
+
+    Examples:
+        >>> from thermo_ode import sweeps
+        >>> loaded = sweeps.load(sweeps.default_config_path(), overrides={"precision": "float32"})
+        >>> loaded.config.name, loaded.config.precision, list(loaded.config.sweep.order)
+        ('default', 'float32', ['temperature', 'mass', 'seed'])
+    """
     path = pathlib.Path(path)
     try:
         if path.stat().st_size > limits.MAX_CONFIG_BYTES:
@@ -109,8 +151,26 @@ def _did_you_mean(path: pathlib.Path) -> str:
 
 
 def parse(
-    text: str, filename: str = "<config>", path: pathlib.Path | None = None, overrides: dict | None = None
+    text: str, filename: str = "<config>", path: pathlib.Path | None = None, overrides: dict[str, Any] | None = None
 ) -> LoadedConfig:
+    """Check a config given as YAML text; `filename` names it in the problems reported.
+
+    `path` is the file it came from, if any (paths in the config are relative to its folder);
+    `overrides` replace top-level keys before the checks. Raises `ConfigError` listing every
+    problem, each located as `FILE:LINE:COL`.
+
+    Examples:
+        >>> from thermo_ode import sweeps
+        >>> loaded = sweeps.parse('''
+        ... name: demo
+        ... system: {tokens: 3, energies: {kind: list, values: [0.0, 1.0, 2.0]}, temperature: 1.0}
+        ... sweep: {damping_ratio: [0.5, 2.0]}
+        ... ''')
+        >>> loaded.config.system.tokens, loaded.config.integrate.saves  # defaults filled in
+        (3, 121)
+        >>> loaded.energies.tolist()
+        [0.0, 1.0, 2.0]
+    """
     try:
         root = _check_shape(text, filename)  # before building anything: depth and expanded size
         data = yaml.constructor.SafeConstructor().construct_document(root) if root is not None else None
@@ -175,7 +235,8 @@ def parse(
     problems = [locator.line(loc, message) for loc, message in size_problems(config)]
     if problems:  # before any sweep axis is built
         raise ConfigError(problems)
-    energies, files = None, {}
+    energies = None
+    files: dict[str, str] = {}
     if config.system.energies.kind in ("file", "list"):
         try:
             energies, files = fixed_energies(config, base_dir)
@@ -382,7 +443,7 @@ def _user_path(loc):
     return [p for p in loc if not (isinstance(p, str) and p in UNION_TAGS)]
 
 
-def _format_pydantic(error: dict, locator: _Locator) -> str:
+def _format_pydantic(error: typing.Mapping, locator: _Locator) -> str:
     loc = tuple(error["loc"])
     message = error["msg"]
     if error["type"] == "extra_forbidden":
@@ -427,5 +488,14 @@ def _model_of(annotation):
 
 
 def default_config_path() -> pathlib.Path:
-    """The embedded default, shipped inside the package."""
+    """The path of the embedded default config, shipped inside the package.
+
+    It is what `thermo-ode run` runs without a config.
+
+    Examples:
+        >>> from thermo_ode import sweeps
+        >>> path = sweeps.default_config_path()
+        >>> path.name, path.is_file()
+        ('default.yaml', True)
+    """
     return pathlib.Path(__file__).parent.parent / "configs" / "default.yaml"

@@ -24,7 +24,21 @@ DIRICHLET_FLOOR = 1e-300
 
 
 class Plan(typing.NamedTuple):
-    """Shape of a sweep: axes in config order, grid shape, points, rows and padded tokens."""
+    """The shape of a sweep: axes in config order, grid shape, points, rows and padded tokens.
+
+    - `axes`: each swept key's values, in the order the config writes them.
+    - `shape`: the grid's shape (one axis per key); `points`: its size.
+    - `queries`: rows (query tokens) per point; `tokens`: `N`, padded to the longest row.
+    - `saves`: saved times per row; `chunk_size`: points per compiled chunk.
+
+    Examples:
+        >>> from thermo_ode import sweeps
+        >>> plan = sweeps.plan_sweep(sweeps.load(sweeps.default_config_path()))
+        >>> plan.shape, plan.points, plan.chunk_size, plan.chunks
+        ((4, 3, 4), 48, 16, 3)
+        >>> plan.point_values(47), plan.chunk_range(2)
+        ({'temperature': 10.0, 'mass': 10.0, 'seed': 3}, (32, 48))
+    """
 
     axes: dict[str, np.ndarray]
     shape: tuple[int, ...]
@@ -36,9 +50,11 @@ class Plan(typing.NamedTuple):
 
     @property
     def chunks(self) -> int:
+        """The number of chunks (the last may be short)."""
         return math.ceil(self.points / self.chunk_size)
 
     def chunk_range(self, chunk: int) -> tuple[int, int]:
+        """The flat point indices `[start, stop)` of a chunk."""
         start = chunk * self.chunk_size
         return start, min(start + self.chunk_size, self.points)
 
@@ -49,7 +65,21 @@ class Plan(typing.NamedTuple):
 
 
 def plan_sweep(loaded: LoadedConfig) -> Plan:
-    """The layout depends on the config alone (not on devices), so any process can resume."""
+    """The `Plan` of a checked config: its grid, rows, tokens, saves and chunks.
+
+    The layout depends on the config alone (not on devices), so any process can resume.
+
+    Examples:
+        >>> from thermo_ode import sweeps
+        >>> plan = sweeps.plan_sweep(sweeps.parse('''
+        ... name: demo
+        ... system: {tokens: 3, energies: {kind: list, values: [0.0, 1.0, 2.0]}, temperature: 1.0}
+        ... sweep: {damping_ratio: [0.5, 1.0, 2.0], mass: [1.0, 4.0]}
+        ... integrate: {saves: 11, chunk_size: 4}
+        ... '''))
+        >>> plan.shape, plan.points, plan.queries, plan.tokens, plan.saves, plan.chunks
+        ((3, 2), 6, 1, 3, 11, 2)
+    """
     cfg = loaded.config
     axes = cfg.sweep.axes()
     shape = tuple(len(v) for v in axes.values())
@@ -78,7 +108,7 @@ class ChunkInputs(typing.NamedTuple):
     damping: np.ndarray
     bath_temperature: np.ndarray  # (C,)
     noise_seed: np.ndarray  # (C,) int
-    index: np.ndarray  # (C,) flat point index (padding repeats the last)
+    index: np.ndarray  # type: ignore[assignment]  # (C,) flat point index (padding repeats the last); shadows tuple.index
     rho0: np.ndarray  # (C, Q, N)
     valid: int  # how many leading points are real
 
@@ -107,7 +137,7 @@ def _point(loaded: LoadedConfig, plan: Plan, index: int, fixed) -> dict:
     cfg = loaded.config
     system_cfg, energies_cfg = cfg.system, cfg.system.energies
     v = plan.point_values(index)
-    get = lambda key, default: v.get(key, default)
+    get: typing.Callable[[str, typing.Any], typing.Any] = lambda key, default: v.get(key, default)
     n, Q, N = int(get("tokens", system_cfg.tokens)), plan.queries, plan.tokens
 
     if energies_cfg.kind == "random_qk":

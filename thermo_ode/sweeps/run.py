@@ -4,8 +4,10 @@ chunk (one compiled program for all of them) and write each chunk as it finishes
 from __future__ import annotations
 
 import json
+import os
 import platform
 import typing
+from collections.abc import Callable, Iterable
 from importlib import metadata
 
 import numpy as np
@@ -19,6 +21,34 @@ from .store import PARAMETERS
 
 
 class RunSummary(typing.NamedTuple):
+    """Counts over the committed chunks of a run, as `run` returns and `summarize` reads them.
+
+    Rows are counted point by point and query row by query row: `points` rows, of which
+    `converged` ended within the config's tolerance of softmax, `failed` had a solver failure
+    and `not_converged` solved but ended above the tolerance. `slowest_relaxation` and
+    `worst_final_distance` say where (`slowest_at`, `worst_at`); `thermal` counts heat-bath
+    points and `equipartition` their mean `<K> / ((N - 1) T_b / 2)`. `finished` is True once
+    every chunk is in.
+
+    Examples:
+        >>> import tempfile
+        >>> from thermo_ode import sweeps
+        >>> loaded = sweeps.parse('''
+        ... name: demo
+        ... precision: float32
+        ... system: {tokens: 3, energies: {kind: list, values: [0.0, 1.0, 2.0]}, temperature: 1.0}
+        ... sweep: {damping_ratio: [0.5, 2.0]}
+        ... integrate: {t1: {relaxation_times: 20}, saves: 5}
+        ... verify: {tolerance: 1.0e-4}
+        ... ''')
+        >>> out = tempfile.mkdtemp()
+        >>> summary = sweeps.run(loaded, out)
+        >>> summary.points, summary.converged, summary.failed, summary.finished
+        (2, 2, 0, True)
+        >>> summary.slowest_at
+        'damping_ratio=2, query row 0'
+    """
+
     points: int  # points x query rows
     converged: int
     failed: int  # solver status != 0
@@ -37,6 +67,7 @@ class RunSummary(typing.NamedTuple):
 
     @property
     def finished(self) -> bool:
+        """Whether every chunk of the run is in the store."""
         return self.chunks_done == self.chunks_total
 
 
@@ -71,18 +102,41 @@ def provenance(loaded: LoadedConfig, devices: int, *, engine: str = "one process
 
 def run(
     loaded: LoadedConfig,
-    out_dir,
+    out_dir: str | os.PathLike[str],
     *,
     resume: bool = True,
     devices: int | None = None,
     chunks: range | None = None,
     netcdf: bool = False,
-    on_chunk=None,
+    on_chunk: Callable[[int, int], object] | None = None,
 ) -> RunSummary:
-    """Run (or resume) the sweep into `out_dir`, each chunk split over `devices` local devices
-    (default all). `chunks` restricts this process to a range of chunk indices (for several
-    hosts sharing one store); `netcdf` writes results.nc once the store is finished;
-    `on_chunk(done, total)` reports progress."""
+    """Run (or resume) the sweep into the store in `out_dir` and return its summary.
+
+    Each chunk is split over `devices` local devices (default all). Chunks already in the
+    store are kept (`resume=False` replaces the store). `chunks` restricts this process to a
+    range of chunk indices (for several hosts sharing one store); `netcdf` writes results.nc
+    once the store is finished; `on_chunk(done, total)` reports progress.
+
+    Examples:
+        >>> import tempfile
+        >>> from thermo_ode import sweeps
+        >>> loaded = sweeps.parse('''
+        ... name: demo
+        ... precision: float32
+        ... system: {tokens: 3, energies: {kind: list, values: [0.0, 1.0, 2.0]}, temperature: 1.0}
+        ... sweep: {damping_ratio: [0.5, 2.0]}
+        ... integrate: {t1: {relaxation_times: 20}, saves: 5}
+        ... verify: {tolerance: 1.0e-4}
+        ... ''')
+        >>> out = tempfile.mkdtemp()
+        >>> summary = sweeps.run(loaded, out, on_chunk=lambda done, total: print(f"{done}/{total} chunks"))
+        0/1 chunks
+        1/1 chunks
+        >>> summary.converged, summary.finished
+        (2, True)
+        >>> sweeps.run(loaded, out).chunks_done  # resumed: nothing left to compute
+        1
+    """
     import jax
 
     devices = jax.local_device_count() if devices is None else devices
@@ -235,17 +289,38 @@ def _point_keys(inputs, queries: int):
     return jax.vmap(point_key)(np.asarray(inputs.noise_seed, np.uint32), np.asarray(inputs.index, np.uint32))
 
 
-def summarize(out_dir, exclude=()) -> RunSummary:
-    """Counts over the chunks committed so far (a finished or an interrupted run), leaving out
-    the chunks in `exclude` (those that failed verification)."""
+def summarize(out_dir: str | os.PathLike[str], exclude: Iterable[int] = ()) -> RunSummary:
+    """The `RunSummary` of the chunks committed so far, of a finished or an interrupted run.
+
+    The chunks in `exclude` (those that failed verification) are left out.
+
+    Examples:
+        >>> import tempfile
+        >>> from thermo_ode import sweeps
+        >>> loaded = sweeps.parse('''
+        ... name: demo
+        ... precision: float32
+        ... system: {tokens: 3, energies: {kind: list, values: [0.0, 1.0, 2.0]}, temperature: 1.0}
+        ... sweep: {damping_ratio: [0.5, 2.0]}
+        ... integrate: {t1: {relaxation_times: 20}, saves: 5}
+        ... verify: {tolerance: 1.0e-4}
+        ... ''')
+        >>> out = tempfile.mkdtemp()
+        >>> _ = sweeps.run(loaded, out)
+        >>> sweeps.summarize(out).converged
+        2
+        >>> summary = sweeps.summarize(out, exclude=[0])
+        >>> summary.points, summary.chunks_done, summary.chunks_total
+        (0, 0, 1)
+    """
     import zarr
 
     group = zarr.open_group(store.store_path(out_dir), mode="r")
     done = store.committed(group)
     done[list(exclude)] = False
-    chunk_size = int(group.attrs["chunk_size"])
-    points = group["status"].shape[0]
-    spans = []  # point ranges of the included chunks, neighbours joined (a finished store: one read)
+    chunk_size = int(group.attrs["chunk_size"])  # type: ignore[arg-type]  # a JSON number
+    points = group["status"].shape[0]  # type: ignore[union-attr]  # an array, not a group
+    spans: list[tuple] = []  # point ranges of the included chunks, neighbours joined (a finished store: one read)
     for c in np.flatnonzero(done):
         start, stop = c * chunk_size, min((c + 1) * chunk_size, points)
         if spans and spans[-1][1] == start:
@@ -283,7 +358,7 @@ def summarize(out_dir, exclude=()) -> RunSummary:
         slowest_at=where(slow_index),
         worst_final_distance=float(final[worst_index]) if worst_index else float("nan"),
         worst_at=where(worst_index),
-        tolerance=float(json.loads(group.attrs["config_resolved"])["verify"]["tolerance"]),
+        tolerance=float(json.loads(group.attrs["config_resolved"])["verify"]["tolerance"]),  # type: ignore[arg-type]  # JSON text
         thermal=int(thermal.sum()),
         equipartition=float(ratio.mean()) if ratio.size else float("nan"),
         chunks_done=int(done.sum()),

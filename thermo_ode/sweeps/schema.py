@@ -29,16 +29,16 @@ class RandomQK(Strict):
     """Isotropic Gaussian `q` and `k` (a freshly initialised head); `T` defaults to `sqrt(d_k)`."""
 
     kind: Literal["random_qk"]
-    d_k: int = Field(64, ge=1, le=rules.MAX_D_K)
-    seed: Seed = 0
+    d_k: int = Field(64, ge=1, le=rules.MAX_D_K, description="feature size of `q` and `k` (sweepable)")
+    seed: Seed = Field(0, description="seed of `q` and `k` (sweep it as `seed`: independent heads)")
 
 
 class Gaussian(Strict):
     """Energies drawn i.i.d. from `N(0, scale^2)`."""
 
     kind: Literal["gaussian"]
-    scale: float = Field(1.0, gt=0, allow_inf_nan=False)
-    seed: Seed = 0
+    scale: float = Field(1.0, gt=0, allow_inf_nan=False, description="standard deviation of the energies (sweepable)")
+    seed: Seed = Field(0, description="seed of the energies (sweep it as `seed`)")
 
 
 class FileEnergies(Strict):
@@ -46,12 +46,14 @@ class FileEnergies(Strict):
     relative to the config file."""
 
     kind: Literal["file"]
-    path: str
+    path: str = Field(description="`.npz` or `.npy` file, relative to the config file")
 
 
 class ListEnergies(Strict):
+    """Energies written out: one row `(N,)` shared by every query, or one row per query `(Q, N)`."""
+
     kind: Literal["list"]
-    values: list[Finite] | list[list[Finite]]
+    values: list[Finite] | list[list[Finite]] = Field(description="`(N,)` or `(Q, N)` finite energies")
 
 
 class MiniLMEnergies(Strict):
@@ -60,43 +62,64 @@ class MiniLMEnergies(Strict):
     `head` are sweepable; `T` defaults to `sqrt(32)`, the model's own scale."""
 
     kind: Literal["minilm"]
-    text: str = Field(min_length=1)
-    layer: int = Field(0, ge=0, lt=rules.MINILM_LAYERS)
-    head: int = Field(0, ge=0, lt=rules.MINILM_HEADS)
+    text: str = Field(min_length=1, description="the sentence the model reads")
+    layer: int = Field(0, ge=0, lt=rules.MINILM_LAYERS, description="layer 0..5 (sweepable)")
+    head: int = Field(0, ge=0, lt=rules.MINILM_HEADS, description="head 0..11 (sweepable)")
 
 
 Energies = Annotated[RandomQK | Gaussian | FileEnergies | ListEnergies | MiniLMEnergies, Field(discriminator="kind")]
 
 
 class SystemConfig(Strict):
-    tokens: int = Field(ge=1)
-    queries: int | None = Field(None, ge=1)  # rows per point; default 1, or `tokens` when causal
-    energies: Energies
-    temperature: float | None = Field(None, gt=0, allow_inf_nan=False)
-    mass: float = Field(1.0, ge=0, allow_inf_nan=False)
-    damping_ratio: float | None = Field(None, ge=0, allow_inf_nan=False)
-    damping: float | None = Field(None, ge=0, allow_inf_nan=False)
-    mask: Literal["none", "causal"] = "none"
-    # Langevin heat bath coupled through the damping (0: deterministic); not the head's T.
-    bath_temperature: float = Field(0.0, ge=0, allow_inf_nan=False)
+    """The attention head: its tokens, energies and physical parameters."""
+
+    tokens: int = Field(ge=1, description="`N`, keys per row (sweepable: shorter rows are padded with masked tokens)")
+    queries: int | None = Field(None, ge=1, description="rows per point; default 1, or `tokens` with a causal mask")
+    energies: Energies = Field(description="where the energies `E = -q.k` come from, by `kind`")
+    temperature: float | None = Field(
+        None,
+        gt=0,
+        allow_inf_nan=False,
+        description="`T`, the weight of the entropy; default `sqrt(d_k)` for `random_qk` and `minilm`, required otherwise",
+    )
+    mass: float = Field(1.0, ge=0, allow_inf_nan=False, description="`m`; 0 is the first-order gradient flow")
+    damping_ratio: float | None = Field(
+        None, ge=0, allow_inf_nan=False, description="`zeta = gamma / (2 sqrt(m T))`; default 0.5 without `damping`"
+    )
+    damping: float | None = Field(
+        None, ge=0, allow_inf_nan=False, description="`gamma`, the friction; not together with `damping_ratio`"
+    )
+    mask: Literal["none", "causal"] = Field("none", description="`causal`: row `i` sees keys `0..i`")
+    bath_temperature: float = Field(
+        0.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="`T_b` of a Langevin heat bath coupled through the damping (0: none)",
+    )
 
 
 # --- initial state ---------------------------------------------------------------------------
 
 
 class Uniform(Strict):
+    """The uniform distribution over the unmasked tokens."""
+
     kind: Literal["uniform"]
 
 
 class Dirichlet(Strict):
+    """A random start drawn from a symmetric Dirichlet distribution."""
+
     kind: Literal["dirichlet"]
-    alpha: float = Field(1.0, gt=0, allow_inf_nan=False)
-    seed: Seed = 0
+    alpha: float = Field(1.0, gt=0, allow_inf_nan=False, description="concentration (sweepable)")
+    seed: Seed = Field(0, description="seed of the draw (sweep it as `initial_seed`)")
 
 
 class ListInitial(Strict):
+    """A start written out."""
+
     kind: Literal["list"]
-    values: list[Finite]
+    values: list[Finite] = Field(description="`(N,)`, positive, summing to 1")
 
 
 Initial = Annotated[Uniform | Dirichlet | ListInitial, Field(discriminator="kind")]
@@ -119,6 +142,8 @@ class Logspace(Strict):
 
 
 class Linspace(Strict):
+    """`linspace(a, b, n)`: `n` equally spaced values from `a` to `b`."""
+
     linspace: Annotated[tuple[Finite, Finite, Count], AfterValidator(_one_value_is_a)]
 
 
@@ -162,20 +187,20 @@ class SweepAxes(Strict):
     the order written. `seed` sweeps the energies' seed, `initial_seed` the Dirichlet start's,
     `noise_seed` the Langevin noise's."""
 
-    temperature: Axis | None = None
-    mass: Axis | None = None
-    damping: Axis | None = None
-    damping_ratio: Axis | None = None
-    tokens: Axis | None = None
-    seed: Axis | None = None
-    d_k: Axis | None = None
-    scale: Axis | None = None
-    alpha: Axis | None = None
-    initial_seed: Axis | None = None
-    bath_temperature: Axis | None = None
-    noise_seed: Axis | None = None
-    layer: Axis | None = None
-    head: Axis | None = None
+    temperature: Axis | None = Field(None, description="`T`")
+    mass: Axis | None = Field(None, description="`m`")
+    damping: Axis | None = Field(None, description="`gamma`")
+    damping_ratio: Axis | None = Field(None, description="`zeta`")
+    tokens: Axis | None = Field(None, description="`N` (rows padded with masked tokens)")
+    seed: Axis | None = Field(None, description="the energies' seed")
+    d_k: Axis | None = Field(None, description="`random_qk`'s feature size")
+    scale: Axis | None = Field(None, description="`gaussian`'s spread")
+    alpha: Axis | None = Field(None, description="the Dirichlet start's concentration")
+    initial_seed: Axis | None = Field(None, description="the Dirichlet start's seed")
+    bath_temperature: Axis | None = Field(None, description="`T_b` of the heat bath")
+    noise_seed: Axis | None = Field(None, description="the Langevin noise's seed")
+    layer: Axis | None = Field(None, description="`minilm`'s layer")
+    head: Axis | None = Field(None, description="`minilm`'s head")
     _order: tuple[str, ...] = PrivateAttr(default=())  # the keys as written in the file
 
     @model_validator(mode="wrap")
@@ -229,9 +254,9 @@ class RelaxationTimes(Strict):
 def _time_spec(name: str, message: str, *, allow_zero: bool = False, relaxation: bool = True):
     """A time written as a number (physical), `{natural: tau}` or (optionally)
     `{relaxation_times: k}`; `message` is the error for anything else."""
-    bound = dict(ge=0) if allow_zero else dict(gt=0)
+    bound = Field(allow_inf_nan=False, ge=0) if allow_zero else Field(allow_inf_nan=False, gt=0)
     members = [
-        Annotated[Annotated[float, Field(allow_inf_nan=False, **bound)], Tag("physical-time")],
+        Annotated[Annotated[float, bound], Tag("physical-time")],
         Annotated[NaturalTime, Tag("natural-t1")],
     ]
     if relaxation:
@@ -263,46 +288,92 @@ def spec_to_physical(spec, natural_frequency, relaxation_time):
     return np.full(np.shape(relaxation_time), float(spec))
 
 
+T1_HELP = "end time: a time, `{natural: tau}` or `{relaxation_times: k}`"
+SOLVER_HELP = "a solver name; default `fused_tsit5`, or `gbaoab` (`euler` at m = 0) with a heat bath"
+DT_HELP = "fixed step: a time or `{natural: step}`; needed by rattle, gbaoab, euler and a heat bath"
+BURN_IN_HELP = "start of the time averages (same spellings as `t1`); default `t1 / 2`"
+
+
 class Integrate(Strict):
-    t1: EndTime = 60.0
-    saves: int = Field(121, ge=2)
+    """How each point is integrated and saved."""
+
+    t1: EndTime = Field(60.0, description=T1_HELP)  # type: ignore[valid-type]  # a union built at run time
+    saves: int = Field(121, ge=2, description="saved times, equally spaced from 0 to `t1`")
     # None: the library's default (thermo_ode.rules.default_solver), resolved by `solver_name`.
-    solver: Literal[rules.NAMES] | None = None
-    dt: StepSize | None = None  # fixed step (needed by rattle, gbaoab, euler and with noise)
-    burn_in: BurnIn | None = None  # start of the time averages; default half of t1
-    noise_seed: Seed = 0
+    solver: Literal[rules.NAMES] | None = Field(None, description=SOLVER_HELP)  # type: ignore[valid-type]
+    dt: StepSize | None = Field(None, description=DT_HELP)  # type: ignore[valid-type]  # a union built at run time
+    burn_in: BurnIn | None = Field(None, description=BURN_IN_HELP)  # type: ignore[valid-type]  # built at run time
+    noise_seed: Seed = Field(0, description="seed of the Langevin noise (sweepable; only with a heat bath)")
     # None: the precision's default (rules.DEFAULT_TOLERANCES), resolved by Config.tolerances.
-    rtol: float | None = Field(None, gt=0, allow_inf_nan=False)
-    atol: float | None = Field(None, gt=0, allow_inf_nan=False)
-    chart: Literal["sphere", "logit", "simplex"] = "sphere"
-    time: Literal["natural", "physical"] = "natural"
-    max_steps: int = Field(100_000, ge=1, le=rules.MAX_STEPS)
-    chunk_size: int = Field(256, ge=1)  # points per compiled chunk
+    rtol: float | None = Field(
+        None, gt=0, allow_inf_nan=False, description="relative tolerance; default 1e-8 (float64), 1e-6 (float32)"
+    )
+    atol: float | None = Field(
+        None, gt=0, allow_inf_nan=False, description="absolute tolerance; default 1e-10 (float64), 1e-8 (float32)"
+    )
+    chart: Literal["sphere", "logit", "simplex"] = Field("sphere", description="the coordinates integrated in")
+    time: Literal["natural", "physical"] = Field(
+        "natural", description="the solver's clock: natural `tau = t sqrt(T/m)` or physical `t`"
+    )
+    max_steps: int = Field(100_000, ge=1, le=rules.MAX_STEPS, description="steps allowed per solve")
+    chunk_size: int = Field(256, ge=1, description="points per compiled chunk (the last one padded)")
 
 
 class Verify(Strict):
-    tolerance: float = Field(1e-6, gt=0, allow_inf_nan=False)
+    """What counts as converged."""
+
+    tolerance: float = Field(
+        1e-6, gt=0, allow_inf_nan=False, description="converged: final Fisher–Rao distance to softmax below this"
+    )
 
 
 class Config(Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100)  # names a folder
-    precision: Literal["float64", "float32"] = "float64"
-    system: SystemConfig
-    initial: Initial = Field(default_factory=lambda: Uniform(kind="uniform"))
-    sweep: SweepAxes = Field(default_factory=SweepAxes)
-    integrate: Integrate = Field(default_factory=Integrate)
-    verify: Verify = Field(default_factory=Verify)
+    """A sweep: one system, its start, the grid of parameters, and how to integrate it.
+
+    The pydantic model of a sweep's YAML file (each key's meaning and range is in its field's
+    description). Read configs with `load` or `parse`, which also apply the rules that involve
+    several keys and locate every problem in the file.
+
+    Examples:
+        >>> from thermo_ode import sweeps
+        >>> config = sweeps.load(sweeps.default_config_path()).config
+        >>> config.system.tokens, config.integrate.chunk_size, config.solver_name
+        (16, 16, 'fused_tsit5')
+        >>> config.tolerances  # the float64 defaults
+        (1e-08, 1e-10)
+        >>> sweeps.Config.model_validate(
+        ...     {"name": "demo", "system": {"tokens": 3, "energies": {"kind": "gaussian"}, "temperature": 1.0}}
+        ... ).integrate.saves
+        121
+    """
+
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        max_length=100,
+        description="letters, digits, `.`, `_`, `-`; names the output folder `results/<name>`",
+    )
+    precision: Literal["float64", "float32"] = Field("float64", description="floating-point precision of the run")
+    system: SystemConfig = Field(description="the attention head")
+    initial: Initial = Field(
+        default_factory=lambda: Uniform(kind="uniform"), description="the start `rho(0)`, by `kind`"
+    )
+    sweep: SweepAxes = Field(default_factory=SweepAxes, description="the grid's axes, in the order written")
+    integrate: Integrate = Field(default_factory=Integrate, description="how each point is integrated")
+    verify: Verify = Field(default_factory=Verify, description="what counts as converged")
 
     @property
     def queries(self) -> int:
+        """Rows per point: `system.queries`, else `max_tokens` with a causal mask, else 1."""
         if self.system.queries is not None:
             return self.system.queries
         return self.max_tokens if self.system.mask == "causal" else 1
 
     @property
     def solver_name(self) -> str:
-        """`integrate.solver`, or the library's default for this sweep (a bath anywhere in the
-        grid makes the whole sweep noisy, so every chunk uses the same solver)."""
+        """`integrate.solver`, or the library's default solver for this sweep.
+
+        A bath anywhere in the grid makes the whole sweep noisy, so every chunk uses the same
+        solver."""
         if self.integrate.solver is not None:
             return self.integrate.solver
         axes = self.sweep.axes()
@@ -319,6 +390,7 @@ class Config(Strict):
 
     @property
     def max_tokens(self) -> int:
+        """The longest row: the largest swept `tokens`, else `system.tokens`."""
         tokens = self.sweep.axes().get("tokens")
         return int(tokens.max()) if tokens is not None else self.system.tokens
 

@@ -34,6 +34,9 @@ import numpy as np
 
 from .plan import Plan
 
+if typing.TYPE_CHECKING:
+    import xarray as xr
+
 STORE_NAME = "results.zarr"
 NETCDF_NAME = "results.nc"
 LOCK_NAME = ".thermo-ode.lock"
@@ -205,7 +208,7 @@ def open_for_run(out_dir, plan: Plan, attrs: dict, resume: bool):
     return group
 
 
-def _mismatch(path, found: str, digest: str) -> str:
+def _mismatch(path, found: object, digest: str) -> str:
     return (
         f"{path} holds results of a different config or input files (digest {found}, this run "
         f"{digest}); use another --out, or --no-resume to replace them"
@@ -392,7 +395,7 @@ def verify(group, chunks=None) -> Verification:
 _VARIABLE_NAMES = tuple(_variables(Plan({}, (), 1, 1, 1, 2, 1)))
 
 
-def _missing_hint(group, chunk: int) -> str:
+def _missing_hint(group, chunk: int | np.integer) -> str:
     """Name a variable whose file for this chunk is absent (zarr leaves out chunks that hold
     only the fill value, so an absent file is a hint, not proof)."""
     root = getattr(group.store, "root", None)
@@ -468,9 +471,33 @@ def repair_static(group, plan: Plan) -> None:
 # --- reading -------------------------------------------------------------------------------------
 
 
-def open_results(out_dir, grid: bool = True):
-    """The results as an xarray Dataset, with the physical times `t` as a coordinate; with
-    `grid`, one dimension per swept key."""
+def open_results(out_dir: str | os.PathLike[str], grid: bool = True) -> xr.Dataset:
+    """The results of the run in `out_dir` as an xarray Dataset, read lazily from its store.
+
+    The physical times `t` are a coordinate. With `grid` (default) the points have one
+    dimension per swept key; with `grid=False` they are one flat `point` dimension.
+
+    Examples:
+        >>> import tempfile
+        >>> from thermo_ode import sweeps
+        >>> loaded = sweeps.parse('''
+        ... name: demo
+        ... precision: float32
+        ... system: {tokens: 3, energies: {kind: list, values: [0.0, 1.0, 2.0]}, temperature: 1.0}
+        ... sweep: {damping_ratio: [0.5, 2.0]}
+        ... integrate: {t1: {relaxation_times: 20}, saves: 5}
+        ... verify: {tolerance: 1.0e-4}
+        ... ''')
+        >>> out = tempfile.mkdtemp()
+        >>> _ = sweeps.run(loaded, out)
+        >>> ds = sweeps.open_results(out)
+        >>> ds["rho"].dims, ds["rho"].shape
+        (('save', 'damping_ratio', 'query', 'token'), (5, 2, 1, 3))
+        >>> ds["damping_ratio"].values.tolist(), ds["converged"].values.all().item()
+        ([0.5, 2.0], True)
+        >>> sweeps.open_results(out, grid=False)["rho"].dims
+        ('point', 'query', 'save', 'token')
+    """
     import xarray as xr
 
     ds = xr.open_zarr(store_path(out_dir), consolidated=False, chunks=None)
@@ -530,10 +557,33 @@ def netcdf_bytes(out_dir) -> int:
     return int(open_results(out_dir).nbytes)
 
 
-def export_netcdf(out_dir) -> pathlib.Path:
-    """One-file copy of the grid view, written aside and renamed, so it is whole or absent.
-    Refuses (OSError ENOSPC, naming the path) when the disk cannot hold it; a failed write
-    leaves nothing behind."""
+def export_netcdf(out_dir: str | os.PathLike[str]) -> pathlib.Path:
+    """Write the one-file copy `results.nc` of the grid view of a run and return its path.
+
+    Written aside and renamed, so it is whole or absent. Refuses (OSError ENOSPC, naming the
+    path) when the disk cannot hold it; a failed write leaves nothing behind.
+
+    Examples:
+        >>> import tempfile
+        >>> from thermo_ode import sweeps
+        >>> loaded = sweeps.parse('''
+        ... name: demo
+        ... precision: float32
+        ... system: {tokens: 3, energies: {kind: list, values: [0.0, 1.0, 2.0]}, temperature: 1.0}
+        ... sweep: {damping_ratio: [0.5, 2.0]}
+        ... integrate: {t1: {relaxation_times: 20}, saves: 5}
+        ... verify: {tolerance: 1.0e-4}
+        ... ''')
+        >>> out = tempfile.mkdtemp()
+        >>> _ = sweeps.run(loaded, out)
+        >>> path = sweeps.export_netcdf(out)
+        >>> path.name
+        'results.nc'
+        >>> import xarray
+        >>> with xarray.open_dataset(path, engine="h5netcdf") as ds:
+        ...     print(ds["rho"].shape)
+        (5, 2, 1, 3)
+    """
     target = pathlib.Path(out_dir) / NETCDF_NAME
     need, free = netcdf_bytes(out_dir), shutil.disk_usage(target.parent).free
     if need > free:

@@ -1,5 +1,9 @@
-"""The README tells the truth: its command lines and examples run, what it names exists, and its
-numbers are the ones in the results files they came from."""
+"""The README and the documentation pages tell the truth: their command lines and examples run,
+what they name exists, and their numbers are the ones in the results files they came from.
+
+`bash` blocks are run (install lines are checked against pyproject's extras instead); `console`
+blocks (`$ command`) are shown only, for what needs a GPU, a cluster or a download, but the
+flags they use are checked like every other."""
 
 from __future__ import annotations
 
@@ -17,24 +21,35 @@ import yaml
 
 ROOT = pathlib.Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text()
+# Commands run in this order, in one folder: the front door first, then the guides.
+PAGES = [
+    ROOT / "README.md",
+    ROOT / "docs" / "getting-started.md",
+    *sorted((ROOT / "docs" / "howto").glob("*.md")),
+    *sorted(p for p in (ROOT / "docs").rglob("*.md") if p.parent.name != "howto" and p.name != "getting-started.md"),
+]
+TEXTS = {page: page.read_text() for page in PAGES}
 sys.path.insert(0, str(ROOT / "experiments"))
 
 import summarize  # noqa: E402
 
 
-def code_blocks(language: str) -> list[str]:
-    return re.findall(rf"^```{language}\n(.*?)^```", README, re.S | re.M)
+def code_blocks(language: str, text: str | None = None) -> list[str]:
+    """The blocks of `language` in `text`, or in every page (each once, in page order)."""
+    texts = [text] if text is not None else TEXTS.values()
+    blocks = [block for t in texts for block in re.findall(rf"^```{language}\n(.*?)^```", t, re.S | re.M)]
+    return list(dict.fromkeys(blocks))
 
 
 def command_lines() -> list[str]:
-    """Every command of the README's bash blocks, comments dropped, `&&` chains split."""
+    """Every command of the pages' bash blocks, comments dropped, `&&` chains split, each once."""
     commands = []
     for block in code_blocks("bash"):
         for line in block.splitlines():
             line = line.split(" #", 1)[0].strip()
             if line and not line.startswith("#"):
                 commands += [part.strip() for part in line.split("&&")]
-    return commands
+    return list(dict.fromkeys(commands))
 
 
 def has_minilm_weights() -> bool:
@@ -79,7 +94,7 @@ def _env(work: pathlib.Path, cache_dir: str) -> dict:
 
 @pytest.fixture(scope="module")
 def commands_ran(workdir, cache_dir):
-    """Runs each command line of the README's bash blocks, in order, and returns how many ran."""
+    """Runs each command line of the pages' bash blocks, in order, and returns how many ran."""
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     ran = 0
     commands = command_lines()
@@ -108,7 +123,7 @@ def commands_ran(workdir, cache_dir):
                 *[str(ROOT / w) if w.endswith((".ipynb", ".py")) else w for w in words[1:]],
             ]
         else:
-            raise AssertionError(f"README command {command!r}: the test does not know how to run it")
+            raise AssertionError(f"command {command!r}: the test does not know how to run it (a `console` block?)")
         out = subprocess.run(
             argv, cwd=workdir, env=_env(workdir, cache_dir), capture_output=True, text=True, timeout=600
         )
@@ -117,13 +132,13 @@ def commands_ran(workdir, cache_dir):
     return ran
 
 
-def test_readme_commands_run(commands_ran):
-    """Each command line of the README's bash blocks exits 0 (install lines are checked against
+def test_page_commands_run(commands_ran):
+    """Each command line of the pages' bash blocks exits 0 (install lines are checked against
     pyproject's extras instead of run; the test command is this suite)."""
     assert commands_ran >= 3
 
 
-def test_readme_python_examples_run(workdir, commands_ran, cache_dir):
+def test_page_python_examples_run(workdir, commands_ran, cache_dir):
     """Each python block runs as written, in order, after the commands (it may read their results)."""
     blocks = code_blocks("python")
     assert blocks
@@ -140,10 +155,10 @@ def test_readme_python_examples_run(workdir, commands_ran, cache_dir):
             text=True,
             timeout=600,
         )
-        assert out.returncode == 0, f"README python block {i}:\n{block}\n{out.stderr[-3000:]}"
+        assert out.returncode == 0, f"python block {i}:\n{block}\n{out.stderr[-3000:]}"
 
 
-def test_readme_numbers_are_rendered_from_the_results():
+def test_page_numbers_are_rendered_from_the_results():
     """Every measured number sits in a generated block equal to its rendering from the results file."""
     names = set()
     for page in summarize.documents():
@@ -155,36 +170,62 @@ def test_readme_numbers_are_rendered_from_the_results():
     assert names == set(summarize.RENDERERS), "a generated block is in no page"
 
 
-def test_readme_yaml_examples_validate():
-    """A config shown in the README is a valid config."""
+def test_page_yaml_examples_validate():
+    """A config shown in a page is a valid config."""
     from thermo_ode import sweeps
 
     blocks = code_blocks("yaml")
     assert blocks
     for block in blocks:
-        sweeps.parse(block, "README.md")
+        sweeps.parse(block, "page.yaml")
 
 
-def test_what_the_readme_names_exists():
-    """Files, links, commands and flags the README names are real."""
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_what_a_page_names_exists(page):
+    """Files, links, commands and flags a page names are real."""
+    text = TEXTS[page]
     for path in set(
         re.findall(
-            r"\b((?:experiments|benchmarks|tests|notebooks|configs|docs|thermo_ode)/[\w./-]+\.(?:py|yaml|md|png|json|ipynb))",
-            README,
+            r"(?<![./\w])((?:experiments|benchmarks|tests|notebooks|configs|docs|thermo_ode|examples)/[\w./-]+\.(?:py|yaml|md|png|json|ipynb|sh))",
+            text,
         )
     ):
         if "NAME" not in path:  # a placeholder, as in experiments/NAME.py
-            assert (ROOT / path).exists(), path
-    for link in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", README):
+            assert (ROOT / path).exists(), f"{page.name}: {path}"
+    for link in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", text):
         if not link.startswith(("http://", "https://")):
-            assert (ROOT / link).exists(), f"broken link {link}"
-            assert ".." not in pathlib.PurePosixPath(link).parts, f"link leaves the repository: {link}"
+            target = (page.parent / link).resolve()
+            assert target.exists(), f"{page.name}: broken link {link}"
+            assert target.is_relative_to(ROOT), f"{page.name}: link leaves the repository: {link}"
     from thermo_ode.cli import build_parser
 
     subcommands = build_parser()._subparsers._group_actions[0].choices
-    for sub, rest in re.findall(r"thermo-ode (run|validate|show|plot|version)\b([^`\n]*)", README):
+    for sub, rest in re.findall(r"thermo-ode (run|validate|show|plot|verify)\b([^`\n]*)", text):
         for flag in re.findall(r"(--[a-z][a-z-]*)", rest):
             known = {o for action in subcommands[sub]._actions for o in action.option_strings}
             assert flag in known or flag.startswith("--no-") and f"--{flag[5:]}" in known, (
-                f"thermo-ode {sub} has no {flag}"
+                f"{page.name}: thermo-ode {sub} has no {flag}"
             )
+
+
+def test_the_readme_is_a_front_door():
+    """Short, with the two commands, an example, the verdicts, and a link to every page of the site."""
+    assert len(README.splitlines()) < 150
+    assert code_blocks("bash", README) and code_blocks("python", README)
+    assert "<!-- generated: verdicts -->" in README
+    site = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    pages = []
+
+    def walk(nav):
+        for entry in nav:
+            value = next(iter(entry.values())) if isinstance(entry, dict) else entry
+            if isinstance(value, list):
+                walk(value)
+            else:
+                pages.append(value)
+
+    walk(site["nav"])
+    for page in pages:
+        if page.endswith(".md") and page not in ("README.md",):
+            linked = page if page == "CHANGELOG.md" else f"docs/{page}"
+            assert f"]({linked})" in README, f"the README does not link to {linked}"

@@ -1,0 +1,70 @@
+"""mkdocs hooks for the documentation site (`mkdocs.yml`).
+
+The pages are written to read well on a repository browser too, so they link to files outside
+`docs/` (`../thermo_ode/core.py`, `../experiments/results/x.png`) and the README (the site's
+home page) links into `docs/`. These hooks make such pages a site:
+
+- the README becomes the home page, the CHANGELOG a page, the notebooks pages (executed by
+  mkdocs-jupyter), and the figures the pages show are copied into the site;
+- a link to a repository file that is not part of the site is checked to exist (a broken one
+  fails the build) and kept as its text, since the site cannot show source files;
+- the config reference is rendered from the schema, so it cannot go stale.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import posixpath
+import re
+
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import event_priority
+from mkdocs.structure.files import File, Files
+
+ROOT = pathlib.Path(__file__).resolve().parent
+
+# Files from outside docs/ that the site shows, by their path in the repository.
+SITE_FILES = ("README.md", "CHANGELOG.md", "notebooks/*.ipynb", "experiments/results/*.png", "benchmarks/results/*.png")
+LINK = re.compile(r"(!?\[[^\]]*\]\()([^)\s]+)(\))")
+CONFIG_REFERENCE = "<!-- config-reference -->"
+
+
+@event_priority(100)  # before mkdocs-jupyter looks for notebooks
+def on_files(files: Files, config) -> Files:
+    for pattern in SITE_FILES:
+        for path in sorted(ROOT.glob(pattern)):
+            uri = path.relative_to(ROOT).as_posix()
+            files.append(File(uri, str(ROOT), config["site_dir"], config["use_directory_urls"]))
+    return files
+
+
+def _repository_path(page_src: pathlib.Path, target: str) -> pathlib.Path:
+    return (page_src.parent / target).resolve()
+
+
+def on_page_markdown(markdown: str, page, config, files: Files) -> str:
+    if CONFIG_REFERENCE in markdown:
+        from thermo_ode.sweeps import reference
+
+        markdown = markdown.replace(CONFIG_REFERENCE, reference.markdown())
+    src = pathlib.Path(page.file.abs_src_path)
+    docs = pathlib.Path(config["docs_dir"]).resolve()
+    by_path = {pathlib.Path(f.abs_src_path).resolve(): f for f in files if f.abs_src_path}
+
+    def rewrite(match: re.Match) -> str:
+        opening, target, closing = match.groups()
+        path, _, anchor = target.partition("#")
+        if not path or re.match(r"[A-Za-z][A-Za-z0-9+.\-]*:", path):  # an anchor, or http:, mailto:
+            return match.group(0)
+        resolved = _repository_path(src, path)
+        site_file = by_path.get(resolved)
+        if site_file is not None:  # a page or figure of the site: link to it where the site has it
+            relative = posixpath.relpath(site_file.src_uri, posixpath.dirname(page.file.src_uri) or ".")
+            return f"{opening}{relative}{'#' + anchor if anchor else ''}{closing}"
+        if resolved.is_relative_to(docs):
+            return match.group(0)  # mkdocs reports it
+        if not resolved.exists() or not resolved.is_relative_to(ROOT):
+            raise PluginError(f"{page.file.src_uri}: link to {target}, which is not in the repository")
+        return opening[:-2].lstrip("!").removeprefix("[")  # the link's text; the site has no source files
+
+    return LINK.sub(rewrite, markdown)
