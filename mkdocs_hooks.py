@@ -8,11 +8,15 @@ home page) links into `docs/`. These hooks make such pages a site:
   mkdocs-jupyter), and the figures the pages show are copied into the site;
 - a link to a repository file that is not part of the site is checked to exist (a broken one
   fails the build) and kept as its text, since the site cannot show source files;
-- the config reference is rendered from the schema, so it cannot go stale.
+- the config reference is rendered from the schema, so it cannot go stale;
+- every object the API reference renders must have a docstring with a summary line and an
+  `Examples:` section (mkdocstrings would render a bare signature without complaint).
 """
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import pathlib
 import posixpath
 import re
@@ -27,6 +31,35 @@ ROOT = pathlib.Path(__file__).resolve().parent
 SITE_FILES = ("README.md", "CHANGELOG.md", "notebooks/*.ipynb", "experiments/results/*.png", "benchmarks/results/*.png")
 LINK = re.compile(r"(!?\[[^\]]*\]\()([^)\s]+)(\))")
 CONFIG_REFERENCE = "<!-- config-reference -->"
+DIRECTIVE = re.compile(r"^::: ([\w.]+)\n((?:    .*\n)*)", re.MULTILINE)
+
+
+def _resolve(dotted: str) -> object:
+    """The object a mkdocstrings identifier names: the longest importable module, then attributes."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for name in parts[cut:]:
+            obj = getattr(obj, name)
+        return obj
+    raise PluginError(f"API reference: cannot import {dotted}")
+
+
+def _undocumented(markdown: str) -> list[str]:
+    """The objects of `::: name` directives (and their listed `members`) whose docstring lacks
+    a summary line or an `Examples:` section."""
+    problems = []
+    for match in DIRECTIVE.finditer(markdown):
+        name, options = match.groups()
+        members = re.findall(r"^\s+- (\w+)$", options, re.MULTILINE)
+        for dotted in [f"{name}.{m}" for m in members] or [name]:
+            doc = inspect.getdoc(_resolve(dotted)) or ""
+            if not doc.strip() or "Examples:" not in doc:
+                problems.append(dotted)
+    return problems
 
 
 @event_priority(100)  # before mkdocs-jupyter looks for notebooks
@@ -47,6 +80,9 @@ def on_page_markdown(markdown: str, page, config, files: Files) -> str:
         from thermo_ode.sweeps import reference
 
         markdown = markdown.replace(CONFIG_REFERENCE, reference.markdown())
+    undocumented = _undocumented(markdown)
+    if undocumented:
+        raise PluginError(f"{page.file.src_uri}: no docstring with Examples: for {', '.join(undocumented)}")
     src = pathlib.Path(page.file.abs_src_path)
     docs = pathlib.Path(config["docs_dir"]).resolve()
     by_path = {pathlib.Path(f.abs_src_path).resolve(): f for f in files if f.abs_src_path}

@@ -154,12 +154,12 @@ def fit(
         return jnp.where(ok, value, FAILED_SOLVE_LOSS)
 
     theta0 = np.concatenate([np.log([values[p] for p in fitted]), energies[:-1] if free_energies else []])
-    theta, iterations, converged = _minimise(objective, jnp.asarray(theta0), max_iterations)
-    final = float(objective(theta))
+    theta, iterations, converged, evaluate = _minimise(objective, jnp.asarray(theta0), max_iterations)
+    final = evaluate(theta)[0]
     dof = max(ts.size * (int(observed.sum()) - 1) - theta.size, 1)
     names = fitted + ["energies"] * (n - 1) * free_energies
     if uncertainty:
-        errors, degenerate = _uncertainty(_hessian(objective, theta), final, dof, names)
+        errors, degenerate = _uncertainty(_hessian(evaluate, theta), final, dof, names)
     else:
         errors, degenerate = np.full(theta.size, np.nan), []
     physical, e = unpack(theta)
@@ -208,22 +208,22 @@ def _uncertainty(hessian, loss, dof, names):
     return errors, [dict(zip(names, v)) for v in vectors[:, flat].T]
 
 
-def _hessian(objective, theta, step: float = 1e-4):
+def _hessian(evaluate, theta, step: float = 1e-4):
     """Central differences of the exact gradient (diffrax's checkpointed adjoint supports
     reverse mode only, so forward-over-reverse `jax.hessian` is not available)."""
-    grad = jax.jit(jax.grad(objective))
     columns = []
     for j in range(theta.size):
         e = jnp.zeros_like(theta).at[j].set(step)
-        columns.append((np.asarray(grad(theta + e)) - np.asarray(grad(theta - e))) / (2 * step))
+        columns.append((evaluate(theta + e)[1] - evaluate(theta - e)[1]) / (2 * step))
     h = np.stack(columns, axis=1)
     return (h + h.T) / 2
 
 
 def _minimise(objective, theta, max_iterations):
     """L-BFGS from `theta`; returns the best point seen (a step into a region where the solve
-    fails scores FAILED_SOLVE_LOSS and is never returned), its iteration count, and whether
-    the gradient vanished at a point where the solve succeeded."""
+    fails scores FAILED_SOLVE_LOSS and is never returned), its iteration count, whether the
+    gradient vanished at a point where the solve succeeded, and `evaluate(theta) -> (loss,
+    gradient)`, which runs the same compiled step (one compilation serves the whole fit)."""
     import optax
 
     solver = optax.lbfgs()
@@ -233,18 +233,23 @@ def _minimise(objective, theta, max_iterations):
     def step(theta, state):
         value, grad = value_and_grad(theta, state=state)
         updates, state = solver.update(grad, state, theta, value=value, grad=grad, value_fn=objective)
-        return optax.apply_updates(theta, updates), state, value, jnp.linalg.norm(grad)
+        return optax.apply_updates(theta, updates), state, value, grad
+
+    def evaluate(theta):
+        # A fresh state holds no loss, so the step computes the loss and gradient at `theta`.
+        _, _, value, grad = step(theta, solver.init(theta))
+        return float(value), np.asarray(grad)
 
     state = solver.init(theta)
     best, best_value = theta, np.inf
     for iteration in range(1, max_iterations + 1):
         current = theta
-        theta, state, value, gradient = step(theta, state)  # value, gradient: at `current`
+        theta, state, value, grad = step(theta, state)  # value, grad: at `current`
         if float(value) < best_value:
             best, best_value = current, float(value)
         if float(value) >= FAILED_SOLVE_LOSS:
-            return best, iteration, False
-        if float(gradient) < 1e-10:
-            return current, iteration, True
-    final = float(objective(theta))
-    return (theta, max_iterations, False) if final < best_value else (best, max_iterations, False)
+            return best, iteration, False, evaluate
+        if float(jnp.linalg.norm(grad)) < 1e-10:
+            return current, iteration, True, evaluate
+    final = evaluate(theta)[0]
+    return (theta if final < best_value else best), max_iterations, False, evaluate
