@@ -132,16 +132,12 @@ def commands_ran(workdir, cache_dir):
     return ran
 
 
-@pytest.mark.xdist_group("pages")
-def test_page_commands_run(commands_ran):
+def test_page_commands_and_python_examples_run(workdir, commands_ran, cache_dir):
     """Each command line of the pages' bash blocks exits 0 (install lines are checked against
-    pyproject's extras instead of run; the test command is this suite)."""
+    pyproject's extras instead of run; the test command is this suite); then each python block
+    runs as written, in order (it may read the commands' results). One test, so that the
+    commands run once whatever worker runs it."""
     assert commands_ran >= 3
-
-
-@pytest.mark.xdist_group("pages")
-def test_page_python_examples_run(workdir, commands_ran, cache_dir):
-    """Each python block runs as written, in order, after the commands (it may read their results)."""
     blocks = code_blocks("python")
     assert blocks
     for i, block in enumerate(blocks):
