@@ -1,5 +1,7 @@
 """Batches are one compiled computation and equal the per-system results."""
 
+import functools
+
 import equinox as eqx
 import numpy as np
 import pytest
@@ -94,11 +96,12 @@ def _refill_workload(B=24, N=8):
 
 def test_refill_engine_takes_each_systems_own_steps_whatever_the_pool():
     """The refill engine (the default for adaptive solves) against the vmapped path with the
-    same solver: the same step counts and states (to rounding) for pools smaller than, equal
-    to and larger than the batch; failures keep their status while the others finish."""
+    same solver: the same step counts and states (to rounding) for pools smaller than and
+    larger than the batch of 24 (a larger pool is cut to the batch), and the default pool;
+    failures keep their status while the others finish."""
     system, rho0, t1 = _refill_workload()
     reference = to.simulate(system, rho0, t1, saves=7, engine="vmap")
-    for pool in (1, 5, 24, 64, None):
+    for pool in (1, 5, 64, None):
         traj = to.simulate(system, rho0, t1, saves=7, pool=pool)
         np.testing.assert_array_equal(traj.num_steps, reference.num_steps)
         np.testing.assert_allclose(traj.rho, reference.rho, rtol=0, atol=1e-12)
@@ -128,7 +131,7 @@ import numpy as np
 system, rho0, t1 = _refill_workload(B=23)
 out = {}
 for engine in ("refill", "vmap"):
-    for devices in (1, 2, 3):
+    for devices in (1, 3):
         traj = to.simulate(system, rho0, t1, saves=7, engine=engine, devices=devices, pool=4)
         out[f"{engine}{devices}"] = dict(steps=np.asarray(traj.num_steps).tolist(), rho=np.asarray(traj.rho).tolist())
 print(json.dumps(out))
@@ -136,8 +139,8 @@ print(json.dumps(out))
 
 
 def test_results_do_not_depend_on_the_device_count():
-    """On 1, 2 and 3 CPU devices (a batch of 23, so padded), both engines: every system takes
-    the same steps and ends in the same states to rounding."""
+    """On 1 and 3 CPU devices (a batch of 23, so padded), both engines: every system takes the
+    same steps and ends in the same states to rounding."""
     import json
     import pathlib
     import subprocess
@@ -155,11 +158,10 @@ def test_results_do_not_depend_on_the_device_count():
         np.testing.assert_allclose(run["rho"], reference["rho"], rtol=0, atol=1e-12, err_msg=name)
 
 
+@functools.cache
 def _temporaries(engine_name: str, B: int, pool: int = 8, N: int = 16) -> int:
     """XLA's temporary bytes (neither inputs nor outputs) of one engine's compiled program for
     B systems of N tokens, 2 saves."""
-    import functools
-
     import diffrax
     import jax
     import jax.numpy as jnp

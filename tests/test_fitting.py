@@ -1,6 +1,7 @@
 """The inverse problem: parameters recovered from synthetic noisy trajectories, through
 diffeqsolve's gradients, and the mass-time degeneracy found where there is no clock."""
 
+import jax
 import numpy as np
 import pytest
 
@@ -25,8 +26,20 @@ def observations(energies=E, noise=NOISE, seed=1):
 
 def test_recovers_mass_damping_temperature_with_a_clock():
     """2% noise, 40 times, known energies and start: each within 5% (measured: 0.4-0.6%), and
-    within 4 of its own standard errors."""
-    result = fit(TS, observations(), E, rho0=RHO0)
+    within 4 of its own standard errors. The whole fit, Hessian included, compiles one L-BFGS step."""
+    compiled = []
+
+    def listener(event, duration, **info):
+        if event.endswith("backend_compile_duration"):
+            compiled.append(info.get("fun_name"))
+
+    data = observations()
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        result = fit(TS, data, E, rho0=RHO0)
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    assert compiled.count("jit(step)") == 1, compiled
     assert result.converged and not result.degenerate
     for name, value in TRUE.items():
         relative = result.estimate[name] / value - 1

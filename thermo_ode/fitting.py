@@ -235,12 +235,18 @@ def _minimise(objective, theta, max_iterations):
         updates, state = solver.update(grad, state, theta, value=value, grad=grad, value_fn=objective)
         return optax.apply_updates(theta, updates), state, value, grad
 
+    def fresh_state(theta):
+        # optax's init holds a few weakly typed scalars that its update returns strongly typed;
+        # given in the update's own types, the first step compiles the program every later one runs.
+        settled = jax.eval_shape(step, theta, solver.init(theta))[1]
+        return jax.tree.map(lambda leaf, like: jnp.asarray(leaf, like.dtype), solver.init(theta), settled)
+
     def evaluate(theta):
         # A fresh state holds no loss, so the step computes the loss and gradient at `theta`.
-        _, _, value, grad = step(theta, solver.init(theta))
+        _, _, value, grad = step(theta, fresh_state(theta))
         return float(value), np.asarray(grad)
 
-    state = solver.init(theta)
+    state = fresh_state(theta)
     best, best_value = theta, np.inf
     for iteration in range(1, max_iterations + 1):
         current = theta

@@ -70,6 +70,9 @@ class LinearTheory(eqx.Module):
         return REGIME_NAMES[int(self.regime[index])]
 
 
+# Compiled as one program: eagerly, its ~30 array operations each compile a program of their own
+# for every new batch shape (plots evaluate it for many single points).
+@eqx.filter_jit
 def linear_theory(system: AttentionSystem) -> LinearTheory:
     """The linear theory's predictions for every system of `system`'s batch.
 
