@@ -235,10 +235,11 @@ def _minimise(objective, theta, max_iterations):
         updates, state = solver.update(grad, state, theta, value=value, grad=grad, value_fn=objective)
         return optax.apply_updates(theta, updates), state, value, grad
 
+    # optax's init holds a few weakly typed scalars that its update returns strongly typed; a
+    # state in the update's own types lets the first step compile the program every later one runs.
+    settled = jax.eval_shape(step, theta, solver.init(theta))[1]
+
     def fresh_state(theta):
-        # optax's init holds a few weakly typed scalars that its update returns strongly typed;
-        # given in the update's own types, the first step compiles the program every later one runs.
-        settled = jax.eval_shape(step, theta, solver.init(theta))[1]
         return jax.tree.map(lambda leaf, like: jnp.asarray(leaf, like.dtype), solver.init(theta), settled)
 
     def evaluate(theta):
