@@ -20,14 +20,16 @@ WEIGHTS = jnp.array([1.0, -2.0, 0.5, 3.0, -1.0])  # a smooth readout of the fina
 TIGHT = dict(rtol=1e-12, atol=1e-14)
 
 
-def final_loss(energies=ENERGIES, temperature=1.3, mass=0.7, damping=0.4, t1=2.5, **options):
-    """A smooth readout of the state at `t1` (defaults: `PARAMETERS`)."""
-    system = to.AttentionSystem(energies, temperature, mass, damping)
-    traj = to.solve(system, RHO0, t1, saves=5, **TIGHT, **options)
-    return jnp.dot(WEIGHTS, traj.rho[-1])
-
-
 PARAMETERS = dict(temperature=1.3, mass=0.7, damping=0.4, t1=2.5)
+
+
+def final_loss(energies=ENERGIES, **given):
+    """A smooth readout of the state at `t1`; parameters not given are `PARAMETERS`, other
+    keywords go to `solve`."""
+    options = {**PARAMETERS, **given}
+    system = to.AttentionSystem(energies, options.pop("temperature"), options.pop("mass"), options.pop("damping"))
+    traj = to.solve(system, RHO0, options.pop("t1"), saves=5, **TIGHT, **options)
+    return jnp.dot(WEIGHTS, traj.rho[-1])
 
 
 @pytest.fixture(scope="module")
