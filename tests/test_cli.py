@@ -4,6 +4,8 @@ import re
 import subprocess
 import sys
 
+from runs import reader_cli
+
 from thermo_ode.cli import main
 
 
@@ -104,9 +106,9 @@ def test_run_summary_rerun_precision_and_paths(tmp_path, cache_dir):
     attrs = zarr.open_group(tmp_path / "f32" / "results.zarr", mode="r").attrs
     assert attrs["precision"] == "float32" and '"precision": "float32"' in attrs["config_resolved"]
     # show and plot: the folder, its results.zarr, and a helpful miss.
-    shown = _cli("show", str(out_dir / "results.zarr"), cwd=tmp_path, cache=cache_dir)
+    shown = reader_cli("show", str(out_dir / "results.zarr"))
     assert shown.returncode == 0 and "finished: 1/1 chunks" in shown.stdout
-    missing = _cli("show", str(tmp_path / "f3"), cwd=tmp_path, cache=cache_dir)
+    missing = reader_cli("show", str(tmp_path / "f3"))
     assert missing.returncode == 2 and f"did you mean {tmp_path / 'f32'}?" in missing.stderr
     assert "runs found:" in missing.stderr and str(out_dir) in missing.stderr
 

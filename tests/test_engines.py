@@ -12,7 +12,8 @@ import time
 import numpy as np
 import pytest
 import zarr
-from test_sweep_run import SMALL, assert_identical, cli, raw, write_config
+from runs import assert_identical, cli, raw, write_config
+from test_sweep_run import SMALL
 
 from thermo_ode.sweeps.store import open_results, store_path
 
@@ -23,17 +24,18 @@ LONGER = SMALL.replace("{logspace: [-1, 1, 6]}", "{logspace: [-1, 1, 24]}")
 
 
 @pytest.fixture(scope="module")
-def references(tmp_path_factory, cache_dir):
-    """One-process runs, one device per chunk (as each worker and process has here)."""
-    folder = tmp_path_factory.mktemp("references")
-    made = {}
-    for name, text in (("small", SMALL), ("longer", LONGER)):
-        config = write_config(folder / f"{name}.yaml", text)
-        out = folder / name
-        result = cli("run", config, "--out", str(out), "--devices", "1", cache_dir=cache_dir)
-        assert result.returncode == 0, result.stderr
-        made[name] = (config, raw(out))
-    return made
+def references(once, cache_dir):
+    """One-process runs, one device per chunk (as each worker and process has here), made once
+    for all workers."""
+
+    def make(folder):
+        for name, text in (("small", SMALL), ("longer", LONGER)):
+            config = write_config(folder / f"{name}.yaml", text)
+            result = cli("run", config, "--out", str(folder / name), "--devices", "1", cache_dir=cache_dir)
+            assert result.returncode == 0, result.stderr
+
+    folder = once("engine-references", make)
+    return {name: (str(folder / f"{name}.yaml"), raw(folder / name)) for name in ("small", "longer")}
 
 
 def committed(out) -> int:

@@ -50,7 +50,9 @@ def test_recovers_mass_damping_temperature_with_a_clock():
 def test_without_a_clock_mass_and_time_unit_are_inseparable():
     """With the time unit free, the loss is flat along (log m, log gamma, log unit) ~ (2, 1, 1):
     the fit reports that direction, infinite errors for m, gamma and the unit, and recovers
-    what is identifiable, sqrt(T/m) in the observations' unit and zeta, within 5%."""
+    what is identifiable, sqrt(T/m) in the observations' unit and zeta, within 5%. Forty
+    iterations: by then those are within 1%; the fit takes ~160 to bring the gradient below
+    1e-10, and the flat direction is exact wherever the fit stops."""
     result = fit(
         TS,
         observations(),
@@ -58,6 +60,7 @@ def test_without_a_clock_mass_and_time_unit_are_inseparable():
         rho0=RHO0,
         parameters=("mass", "damping", "temperature", "time_unit"),
         initial=dict(time_unit=1.3),
+        max_iterations=40,
     )
     assert len(result.degenerate) == 1
     direction = np.array([result.degenerate[0][k] for k in ("mass", "damping", "temperature", "time_unit")])

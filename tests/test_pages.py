@@ -12,6 +12,7 @@ import os
 import pathlib
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -93,8 +94,9 @@ def _env(work: pathlib.Path, cache_dir: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def commands_ran(workdir, cache_dir):
-    """Runs each command line of the pages' bash blocks, in order, and returns how many ran."""
+def commands_ran(workdir, cache_dir, default_run):
+    """Runs each command line of the pages' bash blocks, in order, and returns how many ran.
+    `thermo-ode run` (the default sweep) is the session's run of that command, copied in."""
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     ran = 0
     commands = command_lines()
@@ -108,6 +110,12 @@ def commands_ran(workdir, cache_dir):
         if words[:3] == ["python", "-m", "pytest"]:
             continue
         if any("minilm" in w for w in words) and not has_minilm_weights():
+            continue
+        if words == ["thermo-ode", "run"]:
+            out, result = default_run
+            assert result.returncode == 0, f"{command}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+            shutil.copytree(out, workdir / "results" / "default")
+            ran += 1
             continue
         if words[0] == "thermo-ode":
             argv = [sys.executable, "-m", "thermo_ode.cli", *words[1:]]
@@ -139,25 +147,37 @@ def commands_ran(workdir, cache_dir):
 def test_page_commands_and_python_examples_run(workdir, commands_ran, cache_dir):
     """Each command line of the pages' bash blocks exits 0 (install lines are checked against
     pyproject's extras instead of run; the test command is this suite); then each python block
-    runs as written, in order (it may read the commands' results). One test, so that the
-    commands run once whatever worker runs it."""
+    runs as written, in order (it may read the commands' results), each with fresh globals in
+    one interpreter, as in a session that follows the pages. One test, so that the commands run
+    once whatever worker runs it."""
     assert commands_ran >= 3
     blocks = code_blocks("python")
     assert blocks
+    scripts = []
     for i, block in enumerate(blocks):
         if "thermo_ode.sources" in block and not has_minilm_weights():
             continue
-        script = workdir / f"example_{i}.py"
-        script.write_text(block)
-        out = subprocess.run(
-            [sys.executable, str(script)],
-            cwd=workdir,
-            env=_env(workdir, cache_dir),
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert out.returncode == 0, f"python block {i}:\n{block}\n{out.stderr[-3000:]}"
+        scripts.append(workdir / f"example_{i}.py")
+        scripts[-1].write_text(block)
+    out = subprocess.run(
+        [sys.executable, "-c", EXAMPLES, *map(str, scripts)],
+        cwd=workdir,
+        env=_env(workdir, cache_dir),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.count("ran example_") == len(scripts)
+
+
+EXAMPLES = """
+import pathlib, runpy, sys
+for path in sys.argv[1:]:
+    print("running", path, "\\n" + pathlib.Path(path).read_text(), file=sys.stderr)
+    runpy.run_path(path, run_name="__main__")
+    print("ran", pathlib.Path(path).name)
+"""
 
 
 def test_page_numbers_are_rendered_from_the_results():

@@ -14,7 +14,7 @@ import textwrap
 import numpy as np
 import pytest
 import zarr
-from test_sweep_run import assert_identical, cli, raw, summary_counts, write_config
+from runs import assert_identical, cli, raw, reader_cli, summary_counts, write_config
 
 from thermo_ode.sweeps import store
 from thermo_ode.sweeps.store import store_path
@@ -34,13 +34,16 @@ CHUNKS = 4
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory, cache_dir):
-    folder = tmp_path_factory.mktemp("reference")
-    config = write_config(folder / "tiny.yaml", TINY)
-    out = folder / "out"
-    result = cli("run", config, "--out", str(out), cache_dir=cache_dir)
-    assert result.returncode == 0, result.stderr + result.stdout
-    return config, out
+def reference(once, cache_dir):
+    """A finished run of TINY, made once for all workers: tests copy it before damaging it."""
+
+    def make(folder):
+        config = write_config(folder / "tiny.yaml", TINY)
+        result = cli("run", config, "--out", str(folder / "out"), cache_dir=cache_dir)
+        assert result.returncode == 0, result.stderr + result.stdout
+
+    folder = once("store-reference", make)
+    return str(folder / "tiny.yaml"), folder / "out"
 
 
 def _copy(reference, tmp_path):
@@ -91,26 +94,26 @@ def test_damage_is_reported_and_repaired_bit_for_bit(reference, tmp_path, cache_
     config, ref = reference
     out = _copy(reference, tmp_path)
     chunks = damage(out)
-    verified = cli("verify", str(out), cache_dir=cache_dir)
+    verified = reader_cli("verify", str(out))
     assert verified.returncode == 1
     for c in chunks:
         assert f"chunk {c}:" in verified.stderr
     if not chunks:
         assert "coordinates" in verified.stderr
-    shown = cli("show", str(out), cache_dir=cache_dir)  # names the damage, counts the rest
+    shown = reader_cli("show", str(out))  # names the damage, counts the rest
     assert shown.returncode == 0 and "finished" not in shown.stdout and "damaged" in shown.stdout, (
         shown.stdout + shown.stderr
     )
     for c in chunks:
         assert f"chunk {c}:" in shown.stdout
-    plotted = cli("plot", str(out), "--figures", str(tmp_path / "figs"), cache_dir=cache_dir)
+    plotted = reader_cli("plot", str(out), "--figures", str(tmp_path / "figs"))
     assert plotted.returncode == 1 and "damaged" in plotted.stderr
     repaired = cli("run", config, "--out", str(out), cache_dir=cache_dir)
     assert repaired.returncode == 0, repaired.stderr + repaired.stdout
     for c in chunks:
         assert f"repaired: chunk {c}:" in repaired.stdout
     assert_identical(raw(out), raw(ref))
-    assert cli("verify", str(out), cache_dir=cache_dir).returncode == 0
+    assert reader_cli("verify", str(out)).returncode == 0
     assert (out / store.NETCDF_NAME).is_file()
 
 
@@ -300,14 +303,24 @@ def test_read_only_run_folder_is_readable(reference, tmp_path, cache_dir):
     _, ref = reference
     out = _copy(reference, tmp_path)
     figures = tmp_path / "figures"
-    commands = " ; ".join(
-        f"{sys.executable} -m thermo_ode.cli {args} > {tmp_path}/{name}.out 2> {tmp_path}/{name}.err; echo $? > {tmp_path}/{name}.rc"
-        for name, args in [
-            ("show", f"show {out}"),
-            ("verify", f"verify {out}"),
-            ("elsewhere", f"plot {out} --figures {figures}"),
-            ("inside", f"plot {out}"),
-        ]
+    commands = [
+        ("show", ["show", str(out)]),
+        ("verify", ["verify", str(out)]),
+        ("elsewhere", ["plot", str(out), "--figures", str(figures)]),
+        ("inside", ["plot", str(out)]),
+    ]
+    readers = tmp_path / "readers.py"  # one interpreter for the four commands
+    readers.write_text(
+        textwrap.dedent(f"""
+        import contextlib, io, pathlib
+        from thermo_ode.cli import main
+        for name, argv in {commands!r}:
+            out, err = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                code = main(argv)
+            for suffix, text in (("out", out.getvalue()), ("err", err.getvalue()), ("rc", str(code))):
+                pathlib.Path({str(tmp_path)!r}, name + "." + suffix).write_text(text)
+        """)
     )
     run = subprocess.run(
         [
@@ -317,7 +330,7 @@ def test_read_only_run_folder_is_readable(reference, tmp_path, cache_dir):
             "--mount",
             "sh",
             "-c",
-            f"mount --bind {out} {out} && mount -o remount,bind,ro {out} && {commands}",
+            f"mount --bind {out} {out} && mount -o remount,bind,ro {out} && {sys.executable} {readers}",
         ],
         capture_output=True,
         text=True,
@@ -339,8 +352,8 @@ def test_a_chunk_of_failed_points_verifies(tmp_path, cache_dir):
     result = cli("run", config, "--out", str(out), cache_dir=cache_dir)
     assert result.returncode == 0, result.stderr
     assert summary_counts(result.stdout)["failed"] == 8
-    assert cli("verify", str(out), cache_dir=cache_dir).returncode == 0
-    shown = cli("show", str(out), cache_dir=cache_dir)
+    assert reader_cli("verify", str(out)).returncode == 0
+    shown = reader_cli("show", str(out))
     assert shown.returncode == 0 and f"finished: {CHUNKS}/{CHUNKS} chunks (checksums verified)" in shown.stdout
 
 
@@ -354,10 +367,10 @@ def test_altered_array_metadata_is_refused_not_repaired(reference, tmp_path, cac
         shutil.rmtree(meta.parent)
     else:
         meta.write_text("{not json")
-    checked = cli("verify", str(out), cache_dir=cache_dir)
+    checked = reader_cli("verify", str(out))
     assert checked.returncode == 1 and "rho" in checked.stderr and "--no-resume" in checked.stderr
     for command in (["show", str(out)], ["plot", str(out), "--figures", str(tmp_path / "f")]):
-        done = cli(*command, cache_dir=cache_dir)
+        done = reader_cli(*command)
         assert done.returncode == 1 and "rho" in done.stderr and "Traceback" not in done.stderr, done.stderr
     rerun = cli("run", reference[0], "--out", str(out), cache_dir=cache_dir)
     assert rerun.returncode == 2 and "array metadata altered or missing: rho" in rerun.stderr
@@ -373,10 +386,10 @@ def test_altered_netcdf_copy_is_found_and_written_again(reference, tmp_path, cac
     data = bytearray(nc.read_bytes())
     data[len(data) // 2] ^= 0xFF
     nc.write_bytes(bytes(data))
-    checked = cli("verify", str(out), cache_dir=cache_dir)
+    checked = reader_cli("verify", str(out))
     assert checked.returncode == 1 and "results.nc is not the copy this store wrote" in checked.stderr
     assert cli("run", reference[0], "--out", str(out), cache_dir=cache_dir).returncode == 0
-    assert cli("verify", str(out), cache_dir=cache_dir).returncode == 0
+    assert reader_cli("verify", str(out)).returncode == 0
     import xarray as xr
 
     with (

@@ -1,8 +1,7 @@
 """The main job: `thermo-ode run` over a config, its store, resume, devices and hosts."""
 
 import json
-import os
-import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import time
 import numpy as np
 import pytest
 import xarray as xr
+from runs import assert_identical, cli, raw, reader_cli, run_once, summary_counts, write_config
 
 from thermo_ode import sweeps
 from thermo_ode.sweeps import plan as planning
@@ -30,51 +30,22 @@ integrate: {t1: {relaxation_times: 25}, saves: 31, chunk_size: 2}
 """
 
 
-def cli(*args, cache_dir, env=None, cwd=None):
-    full_env = dict(os.environ, **(env or {}))
-    return subprocess.run(
-        [sys.executable, "-m", "thermo_ode.cli", *args, "--cache-dir", cache_dir]
-        if args[0] == "run"
-        else [sys.executable, "-m", "thermo_ode.cli", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        cwd=cwd,
-    )
-
-
-def summary_counts(stdout: str) -> dict:
-    """The counts of the run summary's table rows (`│ name │ value ...`)."""
-    counts = {}
-    for name in ("points", "converged", "not converged", "failed"):
-        match = re.search(rf"│ {name}\s+│ (\d+)", stdout)
-        counts[name.replace(" ", "_")] = int(match.group(1)) if match else None
-    return counts
-
-
-def write_config(path, text):
-    path.write_text(textwrap.dedent(text))
-    return str(path)
-
-
-def raw(out):
-    """Every variable of a store, points flat, as numpy arrays (for exact comparisons)."""
-    ds = open_results(out, grid=False).load()
-    return {name: ds[name].values for name in ds.variables}
-
-
-def assert_identical(a, b, skip=()):
-    assert set(a) == set(b)
-    for name in a:
-        if name not in skip:
-            np.testing.assert_array_equal(a[name], b[name], err_msg=name)
-
-
 @pytest.fixture(scope="module")
-def default_run(tmp_path_factory, cache_dir):
-    out = tmp_path_factory.mktemp("default") / "out"
-    result = cli("run", "--out", str(out), cache_dir=cache_dir, cwd=str(out.parent))
-    return out, result
+def small_run(once):
+    """`(config, out, result, cache)`: SMALL run once, with a compilation cache of its own,
+    empty before it. Runs of SMALL's shapes use that cache: they load what this run compiled."""
+    folder, result = run_once(
+        once,
+        "small-run",
+        "run",
+        "{folder}/c.yaml",
+        "--out",
+        "{folder}/out",
+        cache_dir="{folder}/cache",
+        files={"c.yaml": SMALL},
+    )
+    assert result.returncode == 0, result.stderr
+    return str(folder / "c.yaml"), folder / "out", result, str(folder / "cache")
 
 
 def test_default_run(default_run):
@@ -220,21 +191,21 @@ def test_resume_after_sigkill_gives_identical_results(tmp_path, cache_dir):
 
     flags = np.asarray(zarr.open_group(store_path(killed), mode="r")["chunk_checksum"][:] != "")
     assert 2 <= flags.sum() < flags.size  # interrupted mid-run
-    shown = cli("show", str(killed), cache_dir=cache_dir)
+    shown = reader_cli("show", str(killed))
     assert shown.returncode == 0 and "interrupted or in progress" in shown.stdout
     resumed = cli("run", config, "--out", str(killed), cache_dir=cache_dir)
     assert resumed.returncode == 0, resumed.stderr
     assert_identical(raw(killed), raw(reference))
 
 
-def test_different_config_refused_unless_no_resume(tmp_path, cache_dir):
-    config = write_config(tmp_path / "c.yaml", SMALL)
-    out = str(tmp_path / "out")
-    assert cli("run", config, "--out", out, cache_dir=cache_dir).returncode == 0
+def test_different_config_refused_unless_no_resume(small_run, tmp_path):
+    _, reference, _, cache = small_run
+    out = tmp_path / "out"
+    shutil.copytree(reference, out)
     other = write_config(tmp_path / "d.yaml", SMALL.replace("damping_ratio: 0.7", "damping_ratio: 0.9"))
-    refused = cli("run", other, "--out", out, cache_dir=cache_dir)
+    refused = cli("run", other, "--out", str(out), cache_dir=cache)
     assert refused.returncode == 2 and "holds results of a different config" in refused.stderr
-    assert cli("run", other, "--out", out, "--no-resume", cache_dir=cache_dir).returncode == 0
+    assert cli("run", other, "--out", str(out), "--no-resume", cache_dir=cache).returncode == 0
     assert json.loads(open_results(out).attrs["config_resolved"])["system"]["damping_ratio"] == 0.9
 
 
@@ -291,13 +262,11 @@ def test_sharded_run_equals_single_device(tmp_path, cache_dir):
         np.testing.assert_allclose(a[name], b[name], rtol=0, atol=1e-10, err_msg=name)
 
 
-def test_two_processes_share_one_store(tmp_path, cache_dir):
+def test_two_processes_share_one_store(small_run, tmp_path):
     """Hosts take disjoint chunk ranges of one store; the result equals a single run."""
-    config = write_config(tmp_path / "c.yaml", SMALL)  # 12 points, 6 chunks
-    single = tmp_path / "single"
-    assert cli("run", config, "--out", str(single), cache_dir=cache_dir).returncode == 0
+    config, single, _, cache = small_run  # 12 points, 6 chunks
     shared = str(tmp_path / "shared")
-    assert cli("run", config, "--out", shared, "--chunks", "0:0", cache_dir=cache_dir).returncode == 0  # create
+    assert cli("run", config, "--out", shared, "--chunks", "0:0", cache_dir=cache).returncode == 0  # create
     procs = [
         subprocess.Popen(
             [
@@ -311,7 +280,7 @@ def test_two_processes_share_one_store(tmp_path, cache_dir):
                 "--chunks",
                 r,
                 "--cache-dir",
-                cache_dir,
+                cache,
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -319,7 +288,7 @@ def test_two_processes_share_one_store(tmp_path, cache_dir):
         for r in ("0:3", "3:6")
     ]
     assert [p.wait() for p in procs] == [0, 0]
-    final = cli("run", config, "--out", shared, cache_dir=cache_dir)  # nothing left: summarise, export
+    final = cli("run", config, "--out", shared, cache_dir=cache)  # nothing left: summarise, export
     assert (
         final.returncode == 0
         and summary_counts(final.stdout)["converged"] == summary_counts(final.stdout)["points"] == 12
@@ -327,10 +296,9 @@ def test_two_processes_share_one_store(tmp_path, cache_dir):
     assert_identical(raw(shared), raw(single))
 
 
-def test_second_process_skips_compilation(tmp_path):
-    cache = str(tmp_path / "cache")
-    config = write_config(tmp_path / "c.yaml", SMALL)
-    first = cli("run", config, "--out", str(tmp_path / "a"), cache_dir=cache)
+def test_second_process_skips_compilation(small_run, tmp_path):
+    """The SMALL run compiled into an empty cache; a second process loads every program."""
+    config, _, first, cache = small_run
     second = cli("run", config, "--out", str(tmp_path / "b"), cache_dir=cache)
     assert first.returncode == 0 and second.returncode == 0
     assert " 0 programs compiled" not in first.stdout

@@ -33,11 +33,17 @@ def final_loss(energies=ENERGIES, **given):
 
 
 @pytest.fixture(scope="module")
-def gradients():
+def gradients(once):
     """`final_loss`'s reverse-mode gradient with respect to the energies and every parameter,
-    from one program (the tests below check each entry against differences)."""
-    grads = jax.grad(lambda e, p: final_loss(energies=e, **p), argnums=(0, 1))(ENERGIES, PARAMETERS)
-    return dict(energies=grads[0], **grads[1])
+    from one program, computed once for all workers (the tests below check each entry against
+    differences)."""
+
+    def make(folder):
+        grads = jax.grad(lambda e, p: final_loss(energies=e, **p), argnums=(0, 1))(ENERGIES, PARAMETERS)
+        np.savez(folder / "gradients.npz", energies=grads[0], **grads[1])
+
+    with np.load(once("transforms-gradients", make) / "gradients.npz") as saved:
+        return {name: saved[name] for name in saved.files}
 
 
 @pytest.mark.parametrize("name", list(PARAMETERS))
