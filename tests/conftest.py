@@ -40,7 +40,8 @@ def once(shared_dir):
     """`once(name, make)`: the folder `name`, filled by `make(folder)` in the first worker that
     asks for it; the others wait for it and reuse it. For expensive setups that only read (a
     reference run, a gradient program), which a module fixture would repeat in each worker that
-    runs tests of the module. A `make` that fails leaves nothing: the next asker tries again."""
+    runs tests of the module. A `make` that fails is not marked made: the next asker starts
+    again from an empty folder."""
 
     def made(name: str, make) -> pathlib.Path:
         folder = shared_dir / name

@@ -16,7 +16,7 @@ from thermo_ode.sweeps.store import open_results
 
 
 def cli(*args, cache_dir, env=None, cwd=None):
-    """`thermo-ode ARGS` in a new process (`run` with the session's compilation cache)."""
+    """`thermo-ode ARGS` in a new process (`run` with the compilation cache in `cache_dir`)."""
     full_env = dict(os.environ, **(env or {}))
     return subprocess.run(
         [sys.executable, "-m", "thermo_ode.cli", *args, "--cache-dir", cache_dir]
