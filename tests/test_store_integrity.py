@@ -4,6 +4,7 @@ leave nothing half-written and resume once space is freed."""
 
 import json
 import os
+import pathlib
 import shutil
 import signal
 import socket
@@ -312,13 +313,12 @@ def test_read_only_run_folder_is_readable(reference, tmp_path, cache_dir):
     readers = tmp_path / "readers.py"  # one interpreter for the four commands
     readers.write_text(
         textwrap.dedent(f"""
-        import contextlib, io, pathlib
-        from thermo_ode.cli import main
+        import pathlib, sys
+        sys.path.insert(0, {str(pathlib.Path(__file__).parent)!r})
+        from runs import reader_cli
         for name, argv in {commands!r}:
-            out, err = io.StringIO(), io.StringIO()
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                code = main(argv)
-            for suffix, text in (("out", out.getvalue()), ("err", err.getvalue()), ("rc", str(code))):
+            done = reader_cli(*argv)
+            for suffix, text in (("out", done.stdout), ("err", done.stderr), ("rc", str(done.returncode))):
                 pathlib.Path({str(tmp_path)!r}, name + "." + suffix).write_text(text)
         """)
     )
