@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import pathlib
 import re
 
@@ -303,6 +304,130 @@ def benchmark_findings() -> str:
     return "\n".join(lines)
 
 
+GPU_RESULTS = ROOT / "benchmarks" / "results" / "gpu-h200"
+EARLIER_GPU_POOL_SCALE = 65536  # the accelerator default when the "thermo-ode" rows there ran
+
+
+def _gpu_rows() -> list[dict]:
+    """Every row of the GPU runs' files, in the order they ran, each with its pool per device."""
+    rows = []
+    for path in sorted(GPU_RESULTS.glob("*.json")):
+        for row in _load(path)["rows"]:
+            pool = (row.get("options") or {}).get("pool")
+            if row["method"] == "thermo-ode":
+                pool = f"{round(math.sqrt(EARLIER_GPU_POOL_SCALE * row['B']))} (earlier default)"
+            elif row["method"] == "thermo-ode-refill" and pool is None:
+                pool = re.search(r"pool-(\d+)$", path.stem)[1]  # a stopped run's file has no options
+            rows.append(dict(row, pool=pool, file=path.name))
+    return rows
+
+
+def gpu() -> str:
+    """The GPU runs: every timed row, the roofline and what they say, from benchmarks/results/gpu-h200/."""
+    log = (GPU_RESULTS / "log-1.txt").read_text()
+    card = re.search(r"^(NVIDIA [^,]+), ([\d.]+), (\d+) MiB", log, re.M)
+    versions = re.search(r"^([\d.]+) jax ([\d.]+) .* diffrax ([\d.]+) equinox ([\d.]+)", log, re.M)
+    rows = _gpu_rows()
+    roofs = {r["precision"]: r for r in rows if r["method"] == "roofline"}
+    timed = [r for r in rows if r["method"] != "roofline"]
+    order = lambda r: (
+        -r["B"],
+        r["precision"],
+        list(METHOD_NAMES).index(r["method"]),
+        int(str(r["pool"] or 0).split()[0]),
+    )
+    lines = [
+        f"Measured on one {card[1]} ({int(card[3]) / 1024:.0f} GiB, driver {card[2]}; 16 host cores) with jax {versions[2]} on CUDA,"
+        f" diffrax {versions[3]}, equinox {versions[4]}, Python {versions[1]}, by `benchmarks/relaxation.py` "
+        f"(each method in its own process; the commands and their output are the logs in `benchmarks/results/gpu-h200/`):",
+        "",
+        "| B x N | precision | method | pool per device | compile (s) | wall after compile (s) | steps taken / computed | system-steps/s | worst final distance |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in sorted(timed, key=order):
+        head = f"| {r['B']} x {r['N']} | {r['precision']} | {METHOD_NAMES[r['method']]} | {r['pool'] or '-'} |"
+        if "wall_s" not in r:
+            lines.append(f"{head} {_cell(r['skipped'])}, unfinished | | | | |")
+            continue
+        compile_s = "in the wall time" if r["compile_s"] is None else f"{r['compile_s']:.1f}"
+        useful = f"{r['steps_total'] / r['steps_computed']:.3f}" if "steps_computed" in r else "-"
+        lines.append(
+            f"{head} {compile_s} | {_g(r['wall_s'], 3)} | {useful} | {r['steps_total'] / r['wall_s']:.2e} | {r['worst_distance']:.1e} |"
+        )
+    best = lambda B, precision: min(
+        (
+            r
+            for r in timed
+            if r["method"] == "thermo-ode-refill" and "wall_s" in r and (r["B"], r["precision"]) == (B, precision)
+        ),
+        key=lambda r: r["wall_s"],
+    )
+    naive = lambda B, precision: next(
+        r for r in timed if r["method"] == "naive-diffrax" and (r["B"], r["precision"]) == (B, precision)
+    )
+    lines += ["", "What they say:", ""]
+    for precision in ("float64", "float32"):
+        ours, theirs, roof = best(10**6, precision), naive(10**6, precision), roofs[precision]
+        rate = ours["steps_total"] / ours["wall_s"]
+        cost = ours["step_cost"]
+        stopped = float(re.search(r"([\d.]+) s", theirs["skipped"])[1])
+        lines.append(
+            f"- **10^6 x 64, {precision}:** {_g(ours['wall_s'], 3)} s after compile (pool {ours['pool']}), the worst final Fisher–Rao "
+            f"distance to softmax {ours['worst_distance']:.1e}; naive diffrax `vmap` had not finished after {stopped:.0f} s, so it is more "
+            f"than {stopped / ours['wall_s']:.1f}x slower. At that step rate, one step's bytes and flops as XLA counts them come to "
+            f"{rate * cost['bytes'] / (roof['bandwidth_gb_s'] * 1e9):.0%} of the copy bandwidth ({roof['bandwidth_gb_s']:.0f} GB/s, "
+            f"reads and writes) and {rate * (cost['flops'] + cost['transcendentals']) / (roof['flops_g_s'] * 1e9):.1%} of the "
+            f"elementwise flop rate ({roof['flops_g_s'] / 1e3:.1f} Tflop/s), both measured in the same run."
+        )
+    ours, theirs = best(10**5, "float64"), naive(10**5, "float64")
+    groups = next(r for r in timed if r["method"] == "thermo-ode-groups" and r["B"] == 10**5)
+    lines.append(
+        f"- **10^5 x 64, float64:** {_g(ours['wall_s'], 3)} s (pool {ours['pool']}); naive diffrax {_g(theirs['wall_s'], 3)} s "
+        f"({theirs['wall_s'] / ours['wall_s']:.1f}x slower), vmapped groups {_g(groups['wall_s'], 3)} s "
+        f"({groups['wall_s'] / ours['wall_s']:.1f}x): on a GPU one vmap of the whole batch beats 32 groups run one after another."
+    )
+    earlier = [r for r in timed if r["method"] == "thermo-ode" and r["precision"] == "float64"]
+    lines.append(
+        "- **The pool.** The earlier default, about `sqrt(65536 x systems)`, kept "
+        + " and ".join(
+            f"{r['steps_total'] / r['steps_computed']:.0%} of its slots busy at 10^{round(math.log10(r['B']))} systems"
+            for r in earlier
+        )
+        + f"; pools of {best(10**5, 'float64')['pool']} and {best(10**6, 'float64')['pool']} were fastest, so the default on an "
+        f"accelerator is now about `sqrt(1024 x systems per device)`."
+    )
+    return "\n".join(lines)
+
+
+def gpu_summary() -> str:
+    """Two sentences of the GPU runs, for the how-to page."""
+    rows = _gpu_rows()
+    best = {
+        precision: min(
+            (
+                r
+                for r in rows
+                if r["method"] == "thermo-ode-refill"
+                and "wall_s" in r
+                and (r["B"], r["precision"]) == (10**6, precision)
+            ),
+            key=lambda r: r["wall_s"],
+        )
+        for precision in ("float64", "float32")
+    }
+    stopped = {
+        r["precision"]: re.search(r"([\d.]+) s", r["skipped"])[1]
+        for r in rows
+        if r["method"] == "naive-diffrax" and r["B"] == 10**6
+    }
+    return (
+        f"On one NVIDIA H200, 10^6 systems of 64 tokens relax to softmax in {_g(best['float64']['wall_s'], 2)} s after compile "
+        f"in float64 and in {_g(best['float32']['wall_s'], 2)} s in float32, where naive diffrax `vmap` had not finished after "
+        f"{stopped['float64']} s and {stopped['float32']} s: the [benchmarks](../benchmarks.md#on-a-gpu) page has the table, "
+        "the roofline and the pool sweep. No TPU has been measured."
+    )
+
+
 def profile() -> str:
     r = _load(ROOT / "benchmarks" / "results" / "profile_refill.json")
     t, logs = r["trace"], r["log_ns_per_element"]
@@ -370,6 +495,8 @@ RENDERERS = {
     "sweep-memory": sweep_memory,
     "store-scale": store_scale,
     "profile": profile,
+    "gpu": gpu,
+    "gpu-summary": gpu_summary,
 }
 
 

@@ -84,10 +84,10 @@ SPHERE_SPLITTING = ("rattle", "gbaoab")  # sphere chart and m > 0 only
 # per device). A loop iteration costs c0 + c1 x pool and the pool drains at the end with slots
 # idle, so the time ~ n s c0 / pool + s c1 pool (n systems of s steps) is least at pool =
 # sqrt(n c0 / c1). Keyed by "the backend is a CPU": 2 measured on a 2-core CPU (2 devices,
-# 128 to 2048 systems of 32 tokens per device: pools 32, 32, 64 best); on an accelerator an
-# iteration's fixed cost (kernel launches) dwarfs a slot's, so nearly the whole batch is in
-# flight (65536 is an estimate, not measured there: benchmarks/relaxation.py --pool).
-POOL_SCALE = {True: 2, False: 65536}
+# 128 to 2048 systems of 32 tokens per device: pools 32, 32, 64 best); 1024 measured on one
+# NVIDIA H200 (10^5 and 10^6 systems of 64 tokens, float64: pools 8192 and 32768 best,
+# benchmarks/results/gpu-h200/), where an iteration's fixed cost is that of about 1000 slots.
+POOL_SCALE = {True: 2, False: 1024}
 
 # A step that resolves the motion: in natural time, 1/omega0 = sqrt(m/T) (m > 0; about 1/126
 # of the oscillation period) or the gradient flow's relaxation time gamma/T (m = 0).

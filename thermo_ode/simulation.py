@@ -98,8 +98,8 @@ def simulate(
       (default): `"refill"` for explicit adaptive solves without noise, else `"vmap"` (fixed
       steps, Langevin noise, implicit solvers). Both take each system's own steps.
     - `pool`: slots per device of the refill engine; default about `sqrt(POOL_SCALE x systems
-      per device)` (`thermo_ode.rules.POOL_SCALE`: 2 on a CPU), which balances the loop's cost
-      per iteration against the slots left idle as the pool drains.
+      per device)` (`thermo_ode.rules.POOL_SCALE`: 2 on a CPU, 1024 on an accelerator), which
+      balances the loop's cost per iteration against the slots left idle as the pool drains.
     - `groups`: for `engine="vmap"`, solve the batch in this many groups of systems with
       similar predicted cost (one compiled program for all); `"auto"` uses one group per 32
       systems, at most 32.
