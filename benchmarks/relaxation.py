@@ -50,7 +50,7 @@ ZETA = 0.5
 TOLERANCES = {"float64": (1e-8, 1e-10), "float32": (1e-6, 1e-8)}  # (rtol, atol)
 RELAXATION_TIMES = 30.0
 STANDARD_SIZES = ["1x16", "1024x32", "4096x32", "16384x64"]
-SCIPY_SUBSAMPLE = 8
+SCIPY_SUBSAMPLE = 128  # systems; per-system costs are heavy-tailed, so a few would give a noisy estimate
 THERMO_ODE = {  # simulate's keyword arguments for each thermo-ode method
     "thermo-ode": {},
     "thermo-ode-1-device": {},  # on one CPU device: without thermo_ode.use_all_cores()
