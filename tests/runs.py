@@ -30,10 +30,10 @@ def cli(*args, cache_dir, env=None, cwd=None):
 
 
 def reader_cli(*args):
-    """`thermo-ode ARGS` in this process, for the commands that only read a run (`show`,
+    """`thermo-ode ARGS` in this process, for the commands that only read (`validate`, `show`,
     `verify`, `plot`): the same exit code and output as in a new process, without its start-up
     (about 1 s each). `run` stays in a process of its own: it sets process-wide JAX options."""
-    assert args[0] in ("show", "verify", "plot"), args
+    assert args[0] in ("validate", "show", "verify", "plot"), args
     from thermo_ode import cli as command_line
 
     out, err = io.StringIO(), io.StringIO()

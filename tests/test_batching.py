@@ -77,6 +77,10 @@ def test_grouping_by_cost_keeps_the_callers_order():
     t1 = rng.uniform(5, 20, 24)
     one = to.simulate(system, np.full(7, 1 / 7), t1, saves=9, engine="vmap", groups=1, rtol=1e-10, atol=1e-12)
     five = to.simulate(system, np.full(7, 1 / 7), t1, saves=9, engine="vmap", groups=5, rtol=1e-10, atol=1e-12)
+    traced = _traces()
+    loose = to.simulate(system, np.full(7, 1 / 7), t1, saves=9, engine="vmap", groups=5, rtol=1e-5, atol=1e-7)
+    assert _traces() == traced  # tolerances are inputs of the groups' program
+    assert (np.asarray(loose.num_steps) < np.asarray(five.num_steps)).all()
     np.testing.assert_array_equal(five.ts, np.linspace(0, 1, 9) * t1[:, None])
     np.testing.assert_allclose(five.rho, one.rho, atol=1e-8)
     np.testing.assert_allclose(five.equilibrium, one.equilibrium, rtol=0, atol=0)
@@ -106,7 +110,11 @@ def test_refill_engine_takes_each_systems_own_steps_whatever_the_pool():
         np.testing.assert_array_equal(traj.num_steps, reference.num_steps)
         np.testing.assert_allclose(traj.rho, reference.rho, rtol=0, atol=1e-12)
         np.testing.assert_allclose(traj.ts, reference.ts, rtol=0, atol=0)
+    traced = _traces()
     capped = to.simulate(system, rho0, t1, saves=7, engine="refill", pool=5, max_steps=150)
+    loose = to.simulate(system, rho0, t1, saves=7, engine="refill", pool=5, rtol=1e-5, atol=1e-7)
+    assert _traces() == traced  # max_steps and tolerances are inputs of the pool's program
+    assert (np.asarray(loose.num_steps) < np.asarray(reference.num_steps)).all()
     failed = np.asarray(reference.num_steps) > 150
     assert failed.any() and not failed.all()
     assert (np.asarray(capped.status)[failed] == to.core.STATUS_NAMES.index("max_steps_reached")).all()

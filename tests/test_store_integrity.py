@@ -90,9 +90,11 @@ def _coordinates(out):
     return []
 
 
-@pytest.mark.parametrize("damage", [_delete, _garble, _truncate, _swap, _coordinates])
-def test_damage_is_reported_and_repaired_bit_for_bit(reference, tmp_path, cache_dir, damage):
-    config, ref = reference
+DAMAGES = [_delete, _garble, _truncate, _swap, _coordinates]
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_damage_is_reported_by_verify_show_and_plot(reference, tmp_path, damage):
     out = _copy(reference, tmp_path)
     chunks = damage(out)
     verified = reader_cli("verify", str(out))
@@ -109,6 +111,14 @@ def test_damage_is_reported_and_repaired_bit_for_bit(reference, tmp_path, cache_
         assert f"chunk {c}:" in shown.stdout
     plotted = reader_cli("plot", str(out), "--figures", str(tmp_path / "figs"))
     assert plotted.returncode == 1 and "damaged" in plotted.stderr
+
+
+def test_every_damage_at_once_is_repaired_bit_for_bit(reference, tmp_path, cache_dir):
+    """One `run` repairs all of the damages above together (each chunk named), bit for bit."""
+    config, ref = reference
+    out = _copy(reference, tmp_path)
+    chunks = sorted({c for damage in DAMAGES for c in damage(out)})
+    assert chunks == list(range(CHUNKS))
     repaired = cli("run", config, "--out", str(out), cache_dir=cache_dir)
     assert repaired.returncode == 0, repaired.stderr + repaired.stdout
     for c in chunks:

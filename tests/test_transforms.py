@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import thermo_ode as to
+from thermo_ode import core
 
 ENERGIES = jnp.array([0.3, -0.8, 1.1, 0.0, -0.2])
 RHO0 = jnp.array([0.3, 0.1, 0.2, 0.25, 0.15])
@@ -110,6 +111,16 @@ def test_jit_compiles_once_for_new_parameter_values():
 
     values = [loss(T, m, 0.5, t) for T, m, t in ((1.0, 1.0, 2.0), (2.0, 0.5, 3.0), (0.7, 4.0, 1.0))]
     assert len({round(float(v), 12) for v in values}) == 3
+
+
+def test_tolerances_are_inputs_of_the_compiled_solve():
+    """`solve` at another rtol/atol runs the same compiled program, and the tolerance acts."""
+    system = to.AttentionSystem(ENERGIES, 1.3, 0.7, 2.0)
+    tight = to.solve(system, RHO0, 20.0, **TIGHT)
+    traced = eqx.debug.get_num_traces(core._solve)
+    loose = to.solve(system, RHO0, 20.0, rtol=1e-4, atol=1e-6)
+    assert eqx.debug.get_num_traces(core._solve) == traced
+    assert int(loose.num_steps) < int(tight.num_steps)
 
 
 def test_solve_converges_to_softmax_and_follows_the_exact_gradient_flow():

@@ -503,7 +503,8 @@ def solve(
     controller: diffrax.AbstractStepSizeController
     if stepsize_controller is None:
         rtol, atol = rules.resolved_tolerances(rtol, atol, rules.precision_of(dtype))
-        controller = diffrax.PIDController(rtol=rtol, atol=atol)
+        # Arrays: inputs of the compiled program, so solves differing only in tolerance share it.
+        controller = diffrax.PIDController(rtol=jnp.asarray(rtol, dtype), atol=jnp.asarray(atol, dtype))
     else:
         controller = stepsize_controller
     return _solve(
@@ -526,6 +527,7 @@ def solve(
 
 
 @eqx.filter_jit
+@eqx.debug.assert_max_traces(max_traces=None)
 def _solve(
     system, rho0, velocity0, t1, ts, dt, bath, key, *, chart, solver, second_order, controller, max_steps, time, adjoint
 ):

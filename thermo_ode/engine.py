@@ -70,7 +70,7 @@ def solve_refill(
     solver,
     second_order,
     controller,
-    max_steps: int,
+    max_steps,
     time: str,
     pool: int,
     mesh=None,
@@ -78,26 +78,36 @@ def solve_refill(
     """Solve a flat batch `(B,)` of systems with a pool of `pool` slots (per device); the
     batched `Trajectory`, equal to `vmap` of `thermo_ode.core.integrate` (same steps, same
     states). With a 1-D `mesh` of D devices, device d solves rows `[d B/D, (d+1) B/D)` with
-    its own pool and queue (B a multiple of D); systems are taken from the queue in row order."""
-    run = functools.partial(
-        _refill,
-        chart=chart,
-        solver=solver,
-        second_order=second_order,
-        controller=controller,
-        max_steps=max_steps,
-        time=time,
-        pool=pool,
-    )
+    its own pool and queue (B a multiple of D); systems are taken from the queue in row order.
+    The controller's array fields (tolerances given as arrays) and an array `max_steps` are
+    inputs of the program, not constants of it: runs that differ only in them share it."""
+    dynamic, static = eqx.partition(controller, eqx.is_array)
+
+    def run(system, rho0, velocity0, t1, ts, dynamic, max_steps):
+        return _refill(
+            system,
+            rho0,
+            velocity0,
+            t1,
+            ts,
+            chart=chart,
+            solver=solver,
+            second_order=second_order,
+            controller=eqx.combine(dynamic, static),
+            max_steps=max_steps,
+            time=time,
+            pool=pool,
+        )
+
     if mesh is not None:
         # check_vma=False: diffrax's while loops do not type-check under varying-axis checks.
-        spec = jax.sharding.PartitionSpec(MESH_AXIS)
-        run = jax.shard_map(run, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False)
-    return run(system, rho0, velocity0, t1, ts)
+        spec, shared = jax.sharding.PartitionSpec(MESH_AXIS), jax.sharding.PartitionSpec()
+        run = jax.shard_map(run, mesh=mesh, in_specs=(spec,) * 5 + (shared, shared), out_specs=spec, check_vma=False)
+    return run(system, rho0, velocity0, t1, ts, dynamic, max_steps)
 
 
 def _refill(
-    system, rho0, velocity0, t1, ts, *, chart, solver, second_order, controller, max_steps: int, time: str, pool: int
+    system, rho0, velocity0, t1, ts, *, chart, solver, second_order, controller, max_steps, time: str, pool: int
 ):
     batch = rho0.shape[0]
     pool = min(pool, batch)
@@ -113,7 +123,8 @@ def _refill(
         time=time,
     )
     problems: Problem = eqx.filter_vmap(lambda s, r, v, t, x: setup(s, r, v, t, x))(system, rho0, velocity0, t1, ts)
-    terms, stepper, control = problems.terms, problems.solver, problems.controller
+    # The controller as given: vmapping set_up would give its array fields a batch axis.
+    terms, stepper, control = problems.terms, problems.solver, controller
     error_order = stepper.error_order(terms)
 
     def first_step(p: Problem):

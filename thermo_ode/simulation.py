@@ -188,8 +188,8 @@ def simulate(
             chart=resolved_chart,
             solver=resolved_solver,
             second_order=second_order,
-            controller=diffrax.PIDController(rtol=rtol, atol=atol),
-            max_steps=max_steps,
+            controller=diffrax.PIDController(rtol=jnp.asarray(rtol, dtype), atol=jnp.asarray(atol, dtype)),
+            max_steps=jnp.asarray(max_steps, jnp.int32),
             time=time,
             pool=pool_size(pool, index.size // devices),
             mesh=mesh,
@@ -221,8 +221,8 @@ def simulate(
         chart=resolved_chart,
         solver=resolved_solver,
         second_order=second_order,
-        rtol=rtol,
-        atol=atol,
+        rtol=jnp.asarray(rtol, dtype),  # arrays: inputs of the program, so tolerances share it
+        atol=jnp.asarray(atol, dtype),
         max_steps=max_steps,
         time=time,
         mesh=mesh,
@@ -301,7 +301,7 @@ def _solve_group(
 ):
     """One compiled program for a group of (flattened) systems, split over `mesh` if given."""
 
-    def one(system, rho0, velocity0, t1, ts, dt, bath, key):
+    def one(system, rho0, velocity0, t1, ts, dt, bath, key, rtol, atol):
         return integrate(
             system,
             rho0,
@@ -320,12 +320,14 @@ def _solve_group(
             adjoint=diffrax.RecursiveCheckpointAdjoint(),
         )
 
-    batched = jax.vmap(one)
+    batched = jax.vmap(one, in_axes=(0,) * 8 + (None, None))
     if mesh is not None:
         # check_vma=False: diffrax's while loop does not type-check under varying-axis checks.
-        spec = jax.sharding.PartitionSpec(MESH_AXIS)
-        batched = jax.shard_map(batched, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False)
-    return batched(system, rho0, velocity0, t1, ts, dt, bath, key)
+        spec, shared = jax.sharding.PartitionSpec(MESH_AXIS), jax.sharding.PartitionSpec()
+        batched = jax.shard_map(
+            batched, mesh=mesh, in_specs=(spec,) * 8 + (shared, shared), out_specs=spec, check_vma=False
+        )
+    return batched(system, rho0, velocity0, t1, ts, dt, bath, key, rtol, atol)
 
 
 ENGINES = ("auto", "refill", "vmap")
