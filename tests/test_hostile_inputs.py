@@ -320,7 +320,7 @@ def _mutate(data, mutations):
 
 def test_fuzz_validate_answers_ok_or_a_located_exit_2_and_run_agrees(tmp_path_factory, capsys, cache_dir):
     """Mutated configs and energies files: `validate` answers exit 0 or exit 2 with located
-    lines, within seconds, never a traceback; a few of those it accepts then run to exit 0."""
+    lines, within seconds, never a traceback; the first two it accepts then run to exit 0."""
     accepted, refused = [], []
 
     @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
@@ -357,7 +357,7 @@ def test_fuzz_validate_answers_ok_or_a_located_exit_2_and_run_agrees(tmp_path_fa
 
     fuzz()
     assert refused and accepted, (len(refused), len(accepted))
-    for folder in accepted[:3]:
+    for folder in accepted[:2]:
         result = subprocess.run(
             [
                 sys.executable,

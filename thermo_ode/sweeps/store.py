@@ -552,11 +552,6 @@ def remove_netcdf(out_dir) -> None:
         os.unlink(pathlib.Path(out_dir) / NETCDF_NAME)
 
 
-def netcdf_bytes(out_dir) -> int:
-    """What results.nc needs on disk (and, to write it, about twice in memory)."""
-    return int(open_results(out_dir).nbytes)
-
-
 def export_netcdf(out_dir: str | os.PathLike[str]) -> pathlib.Path:
     """Write the one-file copy `results.nc` of the grid view of a run and return its path.
 
@@ -585,14 +580,15 @@ def export_netcdf(out_dir: str | os.PathLike[str]) -> pathlib.Path:
         (5, 2, 1, 3)
     """
     target = pathlib.Path(out_dir) / NETCDF_NAME
-    need, free = netcdf_bytes(out_dir), shutil.disk_usage(target.parent).free
-    if need > free:
+    ds = open_results(out_dir)  # lazy: its size is known before anything is read
+    need, free = int(ds.nbytes), shutil.disk_usage(target.parent).free
+    if need > free:  # results.nc needs about its data's size on disk (and twice that in memory)
         raise OSError(
             errno.ENOSPC,
             f"No space left on device: results.nc needs {need / 2**20:.1f} MiB, {free / 2**20:.1f} MiB free",
             str(target),
         )
-    ds = open_results(out_dir).load()
+    ds = ds.load()
     ds.attrs.pop("netcdf_checksum", None)  # the copy's own record, kept by the store
     partial = target.with_name(f"{target.name}.{os.getpid()}{PARTIAL}")
     try:
