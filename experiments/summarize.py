@@ -322,11 +322,35 @@ def _gpu_rows() -> list[dict]:
     return rows
 
 
+def _fastest_refill(rows, B: int, precision: str) -> dict:
+    """The fastest finished refill run of B systems in `precision` (over the pools tried)."""
+    return min(
+        (
+            r
+            for r in rows
+            if r["method"] == "thermo-ode-refill" and "wall_s" in r and (r["B"], r["precision"]) == (B, precision)
+        ),
+        key=lambda r: r["wall_s"],
+    )
+
+
+def _naive(rows, B: int, precision: str) -> dict:
+    return next(r for r in rows if r["method"] == "naive-diffrax" and (r["B"], r["precision"]) == (B, precision))
+
+
+def _stopped_after(row) -> float:
+    """The seconds after which an unfinished run was stopped ("stopped after 100 s")."""
+    return float(re.search(r"stopped after ([\d.]+) s", row["skipped"])[1])
+
+
 def gpu() -> str:
     """The GPU runs: every timed row, the roofline and what they say, from benchmarks/results/gpu-h200/."""
+    from thermo_ode import rules
+
     log = (GPU_RESULTS / "log-1.txt").read_text()
     card = re.search(r"^(NVIDIA [^,]+), ([\d.]+), (\d+) MiB", log, re.M)
-    versions = re.search(r"^([\d.]+) jax ([\d.]+) .* diffrax ([\d.]+) equinox ([\d.]+)", log, re.M)
+    versions = re.search(r" jax ([\d.]+) .* diffrax ([\d.]+) equinox ([\d.]+)", log)
+    machine = _load(GPU_RESULTS / "run1-f64.json")["machine"]
     rows = _gpu_rows()
     roofs = {r["precision"]: r for r in rows if r["method"] == "roofline"}
     timed = [r for r in rows if r["method"] != "roofline"]
@@ -337,9 +361,9 @@ def gpu() -> str:
         int(str(r["pool"] or 0).split()[0]),
     )
     lines = [
-        f"Measured on one {card[1]} ({int(card[3]) / 1024:.0f} GiB, driver {card[2]}; 16 host cores) with jax {versions[2]} on CUDA,"
-        f" diffrax {versions[3]}, equinox {versions[4]}, Python {versions[1]}, by `benchmarks/relaxation.py` "
-        f"(each method in its own process; the commands and their output are the logs in `benchmarks/results/gpu-h200/`):",
+        f"Measured on one {card[1]} ({int(card[3]) / 1024:.0f} GiB, driver {card[2]}; host: {machine}) with jax "
+        f"{versions[1]} on CUDA, diffrax {versions[2]} and equinox {versions[3]}, by `benchmarks/relaxation.py` (each method "
+        f"in its own process; the commands and their output are the logs in `benchmarks/results/gpu-h200/`):",
         "",
         "| B x N | precision | method | pool per device | compile (s) | wall after compile (s) | steps taken / computed | system-steps/s | worst final distance |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -354,23 +378,12 @@ def gpu() -> str:
         lines.append(
             f"{head} {compile_s} | {_g(r['wall_s'], 3)} | {useful} | {r['steps_total'] / r['wall_s']:.2e} | {r['worst_distance']:.1e} |"
         )
-    best = lambda B, precision: min(
-        (
-            r
-            for r in timed
-            if r["method"] == "thermo-ode-refill" and "wall_s" in r and (r["B"], r["precision"]) == (B, precision)
-        ),
-        key=lambda r: r["wall_s"],
-    )
-    naive = lambda B, precision: next(
-        r for r in timed if r["method"] == "naive-diffrax" and (r["B"], r["precision"]) == (B, precision)
-    )
     lines += ["", "What they say:", ""]
     for precision in ("float64", "float32"):
-        ours, theirs, roof = best(10**6, precision), naive(10**6, precision), roofs[precision]
+        ours, roof = _fastest_refill(timed, 10**6, precision), roofs[precision]
+        stopped = _stopped_after(_naive(timed, 10**6, precision))
         rate = ours["steps_total"] / ours["wall_s"]
         cost = ours["step_cost"]
-        stopped = float(re.search(r"([\d.]+) s", theirs["skipped"])[1])
         lines.append(
             f"- **10^6 x 64, {precision}:** {_g(ours['wall_s'], 3)} s after compile (pool {ours['pool']}), the worst final Fisher–Rao "
             f"distance to softmax {ours['worst_distance']:.1e}; naive diffrax `vmap` had not finished after {stopped:.0f} s, so it is more "
@@ -379,12 +392,17 @@ def gpu() -> str:
             f"reads and writes) and {rate * (cost['flops'] + cost['transcendentals']) / (roof['flops_g_s'] * 1e9):.1%} of the "
             f"elementwise flop rate ({roof['flops_g_s'] / 1e3:.1f} Tflop/s), both measured in the same run."
         )
-    ours, theirs = best(10**5, "float64"), naive(10**5, "float64")
+    ours, theirs = _fastest_refill(timed, 10**5, "float64"), _naive(timed, 10**5, "float64")
     groups = next(r for r in timed if r["method"] == "thermo-ode-groups" and r["B"] == 10**5)
     lines.append(
         f"- **10^5 x 64, float64:** {_g(ours['wall_s'], 3)} s (pool {ours['pool']}); naive diffrax {_g(theirs['wall_s'], 3)} s "
         f"({theirs['wall_s'] / ours['wall_s']:.1f}x slower), vmapped groups {_g(groups['wall_s'], 3)} s "
-        f"({groups['wall_s'] / ours['wall_s']:.1f}x): on a GPU one vmap of the whole batch beats 32 groups run one after another."
+        f"({groups['wall_s'] / ours['wall_s']:.1f}x)"
+        + (
+            ": on a GPU one vmap of the whole batch beats 32 groups run one after another."
+            if groups["wall_s"] > theirs["wall_s"]
+            else "."
+        )
     )
     earlier = [r for r in timed if r["method"] == "thermo-ode" and r["precision"] == "float64"]
     lines.append(
@@ -393,8 +411,8 @@ def gpu() -> str:
             f"{r['steps_total'] / r['steps_computed']:.0%} of its slots busy at 10^{round(math.log10(r['B']))} systems"
             for r in earlier
         )
-        + f"; pools of {best(10**5, 'float64')['pool']} and {best(10**6, 'float64')['pool']} were fastest, so the default on an "
-        f"accelerator is now about `sqrt(1024 x systems per device)`."
+        + f"; pools of {_fastest_refill(timed, 10**5, 'float64')['pool']} and {_fastest_refill(timed, 10**6, 'float64')['pool']} "
+        f"were fastest, so the default on an accelerator is now about `sqrt({rules.POOL_SCALE[False]} x systems per device)`."
     )
     return "\n".join(lines)
 
@@ -402,29 +420,13 @@ def gpu() -> str:
 def gpu_summary() -> str:
     """Two sentences of the GPU runs, for the how-to page."""
     rows = _gpu_rows()
-    best = {
-        precision: min(
-            (
-                r
-                for r in rows
-                if r["method"] == "thermo-ode-refill"
-                and "wall_s" in r
-                and (r["B"], r["precision"]) == (10**6, precision)
-            ),
-            key=lambda r: r["wall_s"],
-        )
-        for precision in ("float64", "float32")
-    }
-    stopped = {
-        r["precision"]: re.search(r"([\d.]+) s", r["skipped"])[1]
-        for r in rows
-        if r["method"] == "naive-diffrax" and r["B"] == 10**6
-    }
+    wall = {precision: _fastest_refill(rows, 10**6, precision)["wall_s"] for precision in ("float64", "float32")}
+    stopped = {precision: _stopped_after(_naive(rows, 10**6, precision)) for precision in ("float64", "float32")}
     return (
-        f"On one NVIDIA H200, 10^6 systems of 64 tokens relax to softmax in {_g(best['float64']['wall_s'], 2)} s after compile "
-        f"in float64 and in {_g(best['float32']['wall_s'], 2)} s in float32, where naive diffrax `vmap` had not finished after "
-        f"{stopped['float64']} s and {stopped['float32']} s: the [benchmarks](../benchmarks.md#on-a-gpu) page has the table, "
-        "the roofline and the pool sweep. No TPU has been measured."
+        f"On one NVIDIA H200, 10^6 systems of 64 tokens relax to softmax in {_g(wall['float64'], 2)} s after compile "
+        f"in float64 and in {_g(wall['float32'], 2)} s in float32, where naive diffrax `vmap` had not finished after "
+        f"{stopped['float64']:.0f} s and {stopped['float32']:.0f} s: the [benchmarks](../benchmarks.md#on-a-gpu) page has "
+        "the table, the roofline and the pool sweep. No TPU has been measured."
     )
 
 
