@@ -58,11 +58,14 @@ THERMO_ODE = {  # simulate's keyword arguments for each thermo-ode method
     "thermo-ode-refill": dict(engine="refill", solver="fused_tsit5"),
 }
 VARIANTS = ("thermo-ode-1-device", "thermo-ode-groups", "thermo-ode-refill")  # run when named (or by a preset)
-PRESETS = {  # --preset NAME: sizes, precisions, methods
+PRESETS = {  # --preset NAME: sizes, precisions, methods, seconds before a method is stopped
+    # naive diffrax in float32 shrinks its steps to tens of thousands per system at these
+    # tolerances (not finished at 10^6 x 64 after 45 s on an H200): the timeout bounds the run.
     "gpu": (
         ["100000x64", "1000000x64"],
         ["float64", "float32"],
         ["roofline", "thermo-ode", "thermo-ode-groups", "naive-diffrax"],
+        120.0,
     ),
 }
 
@@ -509,7 +512,7 @@ def main():
     parser.add_argument(
         "--preset",
         choices=list(PRESETS),
-        help=f"a named set of sizes, precisions and methods (gpu: {' '.join(PRESETS['gpu'][0])})",
+        help=f"a named set of sizes, precisions, methods and timeout (gpu: {' '.join(PRESETS['gpu'][0])}, {PRESETS['gpu'][3]:g} s)",
     )
     parser.add_argument("--sizes", nargs="+", help=f"BxN sizes (default: {' '.join(STANDARD_SIZES)})")
     parser.add_argument("--methods", nargs="+", choices=list(METHODS), help=f"default: all but {', '.join(VARIANTS)}")
@@ -528,12 +531,13 @@ def main():
         method, B, N, precision = args.worker
         print(json.dumps(worker(method, int(B), int(N), precision, args.pool)))
         return
-    sizes, precisions, methods = (
+    sizes, precisions, methods, timeout = (
         PRESETS[args.preset]
         if args.preset
-        else (STANDARD_SIZES, ["float64"], [m for m in METHODS if m not in VARIANTS])
+        else (STANDARD_SIZES, ["float64"], [m for m in METHODS if m not in VARIANTS], None)
     )
     sizes, precisions, methods = args.sizes or sizes, args.precisions or precisions, args.methods or methods
+    args.timeout = args.timeout if args.timeout is not None else timeout
 
     rows = []
     for precision in precisions:
