@@ -59,7 +59,7 @@ THERMO_ODE = {  # simulate's keyword arguments for each thermo-ode method
 }
 VARIANTS = ("thermo-ode-1-device", "thermo-ode-groups", "thermo-ode-refill")  # run when named (or by a preset)
 PRESETS = {  # --preset NAME: sizes, precisions, methods, seconds before a method is stopped
-    # naive diffrax in float32 shrinks its steps to tens of thousands per system at these
+    # naive diffrax in float32 takes over ten thousand steps for some systems at these
     # tolerances (not finished at 10^6 x 64 after 45 s on an H200): the timeout bounds the run.
     "gpu": (
         ["100000x64", "1000000x64"],
