@@ -318,7 +318,7 @@ def _gpu_rows() -> list[dict]:
                 pool = f"{round(math.sqrt(EARLIER_GPU_POOL_SCALE * row['B']))} (earlier default)"
             elif row["method"] == "thermo-ode-refill" and pool is None:
                 pool = re.search(r"pool-(\d+)$", path.stem)[1]  # a stopped run's file has no options
-            rows.append(dict(row, pool=pool, file=path.name))
+            rows.append(dict(row, pool=pool))
     return rows
 
 

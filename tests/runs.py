@@ -15,8 +15,9 @@ import numpy as np
 from thermo_ode.sweeps.store import open_results
 
 
-def cli(*args, cache_dir, env=None, cwd=None):
-    """`thermo-ode ARGS` in a new process (`run` with the compilation cache in `cache_dir`)."""
+def cli(*args, cache_dir, env=None, cwd=None, timeout=None):
+    """`thermo-ode ARGS` in a new process (`run` with the compilation cache in `cache_dir`),
+    stopped after `timeout` seconds if given."""
     full_env = dict(os.environ, **(env or {}))
     return subprocess.run(
         [sys.executable, "-m", "thermo_ode.cli", *args, "--cache-dir", cache_dir]
@@ -26,6 +27,7 @@ def cli(*args, cache_dir, env=None, cwd=None):
         text=True,
         env=full_env,
         cwd=cwd,
+        timeout=timeout,
     )
 
 

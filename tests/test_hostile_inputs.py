@@ -7,8 +7,6 @@ import io
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 import zipfile
 
@@ -17,6 +15,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from runs import cli as new_process_cli
 
 from thermo_ode import cli
 
@@ -358,21 +357,8 @@ def test_fuzz_validate_answers_ok_or_a_located_exit_2_and_run_agrees(tmp_path_fa
     fuzz()
     assert refused and accepted, (len(refused), len(accepted))
     for folder in accepted[:2]:
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "thermo_ode.cli",
-                "run",
-                str(folder / "c.yaml"),
-                "--out",
-                str(folder / "out"),
-                "--cache-dir",
-                cache_dir,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
+        result = new_process_cli(
+            "run", str(folder / "c.yaml"), "--out", str(folder / "out"), cache_dir=cache_dir, timeout=300
         )
         assert result.returncode == 0, ((folder / "c.yaml").read_text(), result.stdout[-2000:], result.stderr[-2000:])
 
@@ -394,23 +380,8 @@ def test_bad_out_folders_are_refused_by_validate_and_run(tmp_path, capsys, case)
 def test_out_holding_another_run_and_chunks_beyond_the_sweep_are_refused(tmp_path, capsys, cache_dir):
     config = _config(tmp_path)
     out = str(tmp_path / "out")
-    created = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "thermo_ode.cli",
-            "run",
-            config,
-            "--out",
-            out,
-            "--chunks",
-            "0:0",
-            "--cache-dir",
-            cache_dir,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    created = new_process_cli(
+        "run", config, "--out", out, "--chunks", "0:0", cache_dir=cache_dir, timeout=300
     )  # creates the store, runs nothing
     assert created.returncode == 0, created.stderr
     other = tmp_path / "other.yaml"

@@ -168,6 +168,8 @@ def simulate(
 
     dtype = system.dtype
     rtol, atol = rules.resolved_tolerances(rtol, atol, rules.precision_of(dtype))
+    # Arrays: inputs of the compiled program, so runs differing only in tolerance share it.
+    rtol, atol = jnp.asarray(rtol, dtype), jnp.asarray(atol, dtype)
 
     def flat(a):
         """`a` broadcast to the batch and flattened to `(nb, ...)`, in the caller's order."""
@@ -188,7 +190,7 @@ def simulate(
             chart=resolved_chart,
             solver=resolved_solver,
             second_order=second_order,
-            controller=diffrax.PIDController(rtol=jnp.asarray(rtol, dtype), atol=jnp.asarray(atol, dtype)),
+            controller=diffrax.PIDController(rtol=rtol, atol=atol),
             max_steps=jnp.asarray(max_steps, jnp.int32),
             time=time,
             pool=pool_size(pool, index.size // devices),
@@ -221,8 +223,8 @@ def simulate(
         chart=resolved_chart,
         solver=resolved_solver,
         second_order=second_order,
-        rtol=jnp.asarray(rtol, dtype),  # arrays: inputs of the program, so tolerances share it
-        atol=jnp.asarray(atol, dtype),
+        rtol=rtol,
+        atol=atol,
         max_steps=max_steps,
         time=time,
         mesh=mesh,
