@@ -167,9 +167,10 @@ def simulate(
     steps = None if dt is None else _checked_steps(dt_values, t1_values, max_steps)
 
     dtype = system.dtype
-    rtol, atol = rules.resolved_tolerances(rtol, atol, rules.precision_of(dtype))
     # Arrays: inputs of the compiled program, so runs differing only in tolerance share it.
-    rtol, atol = jnp.asarray(rtol, dtype), jnp.asarray(atol, dtype)
+    rtol_array, atol_array = (
+        jnp.asarray(tolerance, dtype) for tolerance in rules.resolved_tolerances(rtol, atol, rules.precision_of(dtype))
+    )
 
     def flat(a):
         """`a` broadcast to the batch and flattened to `(nb, ...)`, in the caller's order."""
@@ -190,7 +191,7 @@ def simulate(
             chart=resolved_chart,
             solver=resolved_solver,
             second_order=second_order,
-            controller=diffrax.PIDController(rtol=rtol, atol=atol),
+            controller=diffrax.PIDController(rtol=rtol_array, atol=atol_array),
             max_steps=jnp.asarray(max_steps, jnp.int32),
             time=time,
             pool=pool_size(pool, index.size // devices),
@@ -223,8 +224,8 @@ def simulate(
         chart=resolved_chart,
         solver=resolved_solver,
         second_order=second_order,
-        rtol=rtol,
-        atol=atol,
+        rtol=rtol_array,
+        atol=atol_array,
         max_steps=max_steps,
         time=time,
         mesh=mesh,
