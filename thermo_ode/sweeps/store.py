@@ -512,6 +512,128 @@ def grid_view(raw):
     return view(raw)
 
 
+class RunInfo(typing.NamedTuple):
+    """A run's identity and shape, decoded from the store's attributes (`run_info`,
+    `dataset_info`)."""
+
+    name: str
+    config_digest: str
+    precision: str  # "float64" | "float32"
+    backend: str
+    device_count: int
+    versions: dict[str, str]  # package -> version ("thermo-ode", "jax", ...)
+    sweep_keys: tuple[str, ...]  # swept keys, config order
+    grid_shape: tuple[int, ...]
+    chunk_size: int
+    tolerance: float  # verify.tolerance of the resolved config
+
+
+def _json(value):
+    """A JSON-text attribute decoded (the store keeps lists and mappings as JSON text)."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _run_info(attrs, strict: bool) -> RunInfo:
+    """The `RunInfo` of a store's attributes; with `strict`, a missing one raises KeyError,
+    else it reads as unknown ("?", NaN, 0, empty)."""
+
+    def get(key, default, decode=lambda value: value):
+        if strict:
+            return decode(attrs[key])
+        try:
+            return decode(attrs[key]) if key in attrs else default
+        except (KeyError, TypeError, ValueError, AttributeError):  # a user's own, or altered
+            return default
+
+    return RunInfo(
+        name=get("name", "?", str),
+        config_digest=get("config_digest", "?", str),
+        precision=get("precision", "?", str),
+        backend=get("backend", "?", str),
+        device_count=get("device_count", 0, int),
+        versions=get("versions", {}, lambda v: {str(k): str(x) for k, x in _json(v).items()}),
+        sweep_keys=get("sweep_keys", (), lambda v: tuple(str(k) for k in _json(v))),
+        grid_shape=get("grid_shape", (), lambda v: tuple(int(n) for n in _json(v))),
+        chunk_size=get("chunk_size", 0, int),
+        tolerance=get("config_resolved", float("nan"), lambda v: float(_json(v)["verify"]["tolerance"])),
+    )
+
+
+def run_info(out_dir) -> RunInfo:
+    """The `RunInfo` of the run in `out_dir`; raises if its store cannot be read."""
+    import zarr
+
+    return _run_info(zarr.open_group(store_path(out_dir), mode="r").attrs, strict=True)
+
+
+def dataset_info(ds: xr.Dataset) -> RunInfo:
+    """The `RunInfo` from the attributes of a Dataset `open_results` returned (grid or flat, or
+    its netCDF copy); a Dataset without them reads as unknown (name "?", tolerance NaN, no
+    sweep keys) rather than failing."""
+    return _run_info(ds.attrs, strict=False)
+
+
+def check(out_dir, chunks=None) -> Verification:
+    """Open the store of `out_dir` read-only and `verify` it (every committed chunk, or those
+    in `chunks`); raises if the store cannot be opened."""
+    import zarr
+
+    return verify(zarr.open_group(store_path(out_dir), mode="r"), chunks)
+
+
+def committed_fraction(out_dir) -> float:
+    """The fraction of the store's chunks committed; 0.0 without a store, or one that cannot
+    be read."""
+    try:
+        import zarr
+
+        done = committed(zarr.open_group(store_path(out_dir), mode="r"))
+    except Exception:
+        return 0.0
+    return float(done.mean()) if done.size else 0.0
+
+
+class PointRecord(typing.NamedTuple):
+    """One point and query row of a stored run, as numpy arrays (`read_point`): `S` saves of
+    `N` tokens."""
+
+    t: np.ndarray  # (S,)
+    rho: np.ndarray  # (S, N)
+    rho_dot: np.ndarray  # (S, N)
+    distance: np.ndarray  # (S,)
+    hamiltonian: np.ndarray  # (S,)
+    free_energy: np.ndarray  # (S,)
+    equilibrium: np.ndarray  # (N,)
+    energies: np.ndarray  # (N,)
+    mask: np.ndarray  # (N,)
+    temperature: float
+    mass: float
+    damping: float
+
+
+def read_point(ds: xr.Dataset, point: int, query: int = 0) -> PointRecord:
+    """The `PointRecord` of `point` (flat index) and `query` row, from
+    `open_results(DIR, grid=False)`."""
+    row = ds.isel(point=point, query=query)
+    parameters = ds["parameters"].isel(point=point)
+    temperature, mass, damping = (float(parameters.sel(parameter=k)) for k in ("temperature", "mass", "damping"))
+    series = ("t", "rho", "rho_dot", "distance", "hamiltonian", "free_energy", "equilibrium", "energies", "mask")
+    return PointRecord(*(np.asarray(row[name].values) for name in series), temperature, mass, damping)
+
+
+def point_parameters(ds: xr.Dataset) -> dict[str, np.ndarray]:
+    """Each of `PARAMETERS` per point, shape `(points,)`, from `open_results(DIR, grid=False)`."""
+    values = np.asarray(ds["parameters"].values)
+    names = [str(name) for name in ds["parameter"].values]
+    return {name: values[:, names.index(name)] for name in PARAMETERS}
+
+
+def written_points(ds: xr.Dataset) -> np.ndarray:
+    """The flat indices of the points whose chunk has been written (status of query row 0 at
+    least 0), from `open_results(DIR, grid=False)`."""
+    return np.flatnonzero(np.asarray(ds["status"].isel(query=0).values) >= 0)
+
+
 # --- the one-file copy ---------------------------------------------------------------------------
 
 
