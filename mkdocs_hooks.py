@@ -1,7 +1,7 @@
 """mkdocs hooks for the documentation site (`mkdocs.yml`).
 
 The pages are written to read well on a repository browser too, so they link to files outside
-`docs/` (`../thermo_ode/core.py`, `../experiments/results/x.png`) and the README (the site's
+`docs/` (`../thermo_ode/integration.py`, `../experiments/results/x.png`) and the README (the site's
 home page) links into `docs/`. These hooks make such pages a site:
 
 - the README becomes the home page, the CHANGELOG a page, the notebooks pages (executed by

@@ -206,8 +206,8 @@ def step_cost(system, rho0, t1, solver, sample: int = 1024) -> dict:
     import jax.numpy as jnp
 
     from thermo_ode.charts import resolve_chart
-    from thermo_ode.core import resolve_solver_choice, set_up
-    from thermo_ode.fused import FUSED
+    from thermo_ode.integration import resolve_solver_choice, set_up
+    from thermo_ode.fused import FUSED_SOLVERS
 
     sample = min(sample, len(t1))
     system = jax.tree.map(lambda a: a[:sample], system)
@@ -215,7 +215,7 @@ def step_cost(system, rho0, t1, solver, sample: int = 1024) -> dict:
     stepper = resolve_solver_choice(solver, False, True)
     # XLA counts a loop's body once, and diffrax's own Runge–Kutta steps loop over their
     # stages: count the same tableau with its stages written out.
-    stepper = next((fused() for fused in FUSED.values() if type(stepper) is fused.method), stepper)
+    stepper = next((fused() for fused in FUSED_SOLVERS.values() if type(stepper) is fused.method), stepper)
 
     def setup(s, r, t):
         return set_up(

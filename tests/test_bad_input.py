@@ -147,7 +147,7 @@ def test_non_finite_results_are_a_failure_never_a_success():
     system = to.AttentionSystem(np.stack([E, E]), np.array([1.0, 1e-320]), 1.0, 0.5)
     for engine in ("refill", "vmap"):
         traj = to.simulate(system, np.stack([RHO0, RHO0]), 5.0, saves=3, engine=engine)
-        assert np.asarray(traj.status).tolist() == [0, to.core.NONFINITE], engine
+        assert np.asarray(traj.status).tolist() == [0, to.trajectory.NONFINITE], engine
         fields = (traj.rho, traj.rho_dot, traj.distance, traj.equilibrium, traj.hamiltonian, traj.free_energy)
         assert all(np.isfinite(np.asarray(f[0])).all() for f in fields)
         assert not all(np.isfinite(np.asarray(f[1])).all() for f in fields)

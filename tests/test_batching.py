@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 import thermo_ode as to
-from thermo_ode import engine, simulation
+from thermo_ode import refill, simulation
 
 
 def _traces():
     """Programs traced by simulate so far, by either engine."""
-    return eqx.debug.get_num_traces(simulation._solve_group) + eqx.debug.get_num_traces(engine.solve_refill)
+    return eqx.debug.get_num_traces(simulation._solve_group) + eqx.debug.get_num_traces(refill.solve_refill)
 
 
 def test_batched_call_equals_per_system_calls():
@@ -117,7 +117,7 @@ def test_refill_engine_takes_each_systems_own_steps_whatever_the_pool():
     assert (np.asarray(loose.num_steps) < np.asarray(reference.num_steps)).all()
     failed = np.asarray(reference.num_steps) > 150
     assert failed.any() and not failed.all()
-    assert (np.asarray(capped.status)[failed] == to.core.STATUS_NAMES.index("max_steps_reached")).all()
+    assert (np.asarray(capped.status)[failed] == to.trajectory.STATUS_NAMES.index("max_steps_reached")).all()
     np.testing.assert_allclose(np.asarray(capped.rho)[~failed], np.asarray(reference.rho)[~failed], rtol=0, atol=1e-12)
     with pytest.raises(ValueError, match="engine must be one of"):
         to.simulate(system, rho0, t1, engine="lockstep")
@@ -174,7 +174,7 @@ def _temporaries(engine_name: str, B: int, pool: int = 8, N: int = 16) -> int:
     import jax
     import jax.numpy as jnp
 
-    from thermo_ode import core
+    from thermo_ode import integration
     from thermo_ode.charts import resolve_chart
     from thermo_ode.solvers import resolve_solver
 
@@ -192,9 +192,9 @@ def _temporaries(engine_name: str, B: int, pool: int = 8, N: int = 16) -> int:
         time="natural",
     )
     if engine_name == "refill":
-        program = functools.partial(engine._refill, pool=pool, **static)
+        program = functools.partial(refill._refill, pool=pool, **static)
     else:
-        one = lambda s, r, v, t, ts: core.integrate(
+        one = lambda s, r, v, t, ts: integration.integrate(
             s, r, v, t, ts, None, jnp.zeros_like(t), None, adjoint=diffrax.RecursiveCheckpointAdjoint(), **static
         )
         program = jax.vmap(one)

@@ -89,7 +89,7 @@ def test_store_variables_dimensions_and_provenance(default_run):
     np.testing.assert_allclose(ds["temperature"], np.logspace(0, 1, 4))
     versions = json.loads(ds.attrs["versions"])
     assert {"thermo-ode", "jax", "diffrax", "equinox", "xarray", "zarr"} <= set(versions)
-    from thermo_ode.cores import available_cores
+    from thermo_ode.devices import available_cores
 
     assert ds.attrs["backend"] == "cpu" and ds.attrs["device_count"] == available_cores()  # the CLI uses every core
     assert "name: default" in ds.attrs["config_text"]
@@ -309,9 +309,9 @@ def test_one_compile_for_a_sweep(tmp_path):
     """In-process: six chunks, one trace of the solver program (the refill engine's)."""
     import equinox as eqx
 
-    from thermo_ode import engine, simulation
+    from thermo_ode import refill, simulation
 
-    traces = lambda: (eqx.debug.get_num_traces(engine.solve_refill), eqx.debug.get_num_traces(simulation._solve_group))
+    traces = lambda: (eqx.debug.get_num_traces(refill.solve_refill), eqx.debug.get_num_traces(simulation._solve_group))
     loaded = sweeps.parse(textwrap.dedent(SMALL).replace("saves: 31", "saves: 17"))
     refill, vmap = traces()
     summary = sweeps.run(loaded, tmp_path / "out")

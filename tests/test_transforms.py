@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import thermo_ode as to
-from thermo_ode import core
+from thermo_ode import integration
 
 ENERGIES = jnp.array([0.3, -0.8, 1.1, 0.0, -0.2])
 RHO0 = jnp.array([0.3, 0.1, 0.2, 0.25, 0.15])
@@ -117,9 +117,9 @@ def test_tolerances_are_inputs_of_the_compiled_solve():
     """`solve` at another rtol/atol runs the same compiled program, and the tolerance acts."""
     system = to.AttentionSystem(ENERGIES, 1.3, 0.7, 2.0)
     tight = to.solve(system, RHO0, 20.0, **TIGHT)
-    traced = eqx.debug.get_num_traces(core._solve)
+    traced = eqx.debug.get_num_traces(integration._solve)
     loose = to.solve(system, RHO0, 20.0, rtol=1e-4, atol=1e-6)
-    assert eqx.debug.get_num_traces(core._solve) == traced
+    assert eqx.debug.get_num_traces(integration._solve) == traced
     assert int(loose.num_steps) < int(tight.num_steps)
 
 
@@ -155,7 +155,7 @@ def test_structure_errors_raise_while_tracing_and_value_errors_at_run_time():
 def test_diffeqsolve_is_called_in_one_module_of_the_core():
     package = pathlib.Path(to.__file__).parent
     callers = sorted(p.name for p in package.rglob("*.py") if "diffeqsolve(" in p.read_text())
-    assert callers == ["core.py"], callers
+    assert callers == ["integration.py"], callers
 
 
 def _head(seed=0, n_q=4, n_k=6, d=8, d_v=3):
@@ -206,7 +206,7 @@ def test_the_core_never_imports_the_sweep_layer():
     import sys
 
     code = (
-        "import sys, thermo_ode.core, thermo_ode.simulation, thermo_ode.observables, thermo_ode.attention, "
+        "import sys, thermo_ode.integration, thermo_ode.simulation, thermo_ode.observables, thermo_ode.attention, "
         "thermo_ode.fitting; print(sorted(m for m in sys.modules if m.startswith('thermo_ode.sweeps')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 from jaxtyping import Array, Float
 
-from .core import solve
+from .integration import solve
 from .formulas import energies_from_qk
 from .system import AttentionSystem
 

@@ -35,7 +35,7 @@ class Coefficients(eqx.Module):
     friction: Scalar
 
 
-def _masked_mean(values, weights, mask):
+def _masked_weighted_sum(values, weights, mask):
     return jnp.sum(jnp.where(mask, weights * values, 0), axis=-1)
 
 
@@ -94,7 +94,7 @@ def logit_field(s, y, c: Coefficients):
     log_rho = log_rho_from_logits(theta, c.mask)
     rho = jnp.where(c.mask, jnp.exp(log_rho), 0)
     phi = c.beta_energies + log_rho
-    multiplier = c.stiffness * _masked_mean(phi, rho, c.mask) - 0.5 * _masked_mean(w * w, rho, c.mask)
+    multiplier = c.stiffness * _masked_weighted_sum(phi, rho, c.mask) - 0.5 * _masked_weighted_sum(w * w, rho, c.mask)
     accel = multiplier - c.stiffness * phi - 0.5 * w * w - c.friction * w
     return jnp.where(c.mask, w, 0), jnp.where(c.mask, accel, 0)
 
@@ -104,7 +104,7 @@ def logit_gradient_flow(s, theta, c: Coefficients):
     log_rho = log_rho_from_logits(theta, c.mask)
     rho = jnp.where(c.mask, jnp.exp(log_rho), 0)
     phi = c.beta_energies + log_rho
-    return jnp.where(c.mask, -c.stiffness * (phi - _masked_mean(phi, rho, c.mask)), 0)
+    return jnp.where(c.mask, -c.stiffness * (phi - _masked_weighted_sum(phi, rho, c.mask)), 0)
 
 
 # --- Euler–Lagrange by automatic differentiation ---------------------------------------------

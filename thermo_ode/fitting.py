@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 import numpy.typing as npt
 
-from .core import solve
+from .integration import solve
 from .formulas import damping_ratio, natural_frequency
 from .geometry import fisher_rao_distance, kl_divergence
 from .system import AttentionSystem

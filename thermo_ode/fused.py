@@ -114,7 +114,7 @@ class FusedHeun(AbstractFusedRungeKutta):
     method: ClassVar = diffrax.Heun
 
 
-FUSED = {
+FUSED_SOLVERS = {
     "fused_tsit5": FusedTsit5,
     "fused_dopri5": FusedDopri5,
     "fused_dopri8": FusedDopri8,

@@ -14,7 +14,7 @@ from jax.typing import ArrayLike
 from jaxtyping import Array, Float, Int
 
 from . import physics
-from .core import Trajectory
+from .trajectory import Trajectory
 from .formulas import equipartition
 
 __all__ = ["TimeAverages", "mode_amplitudes", "time_averages"]

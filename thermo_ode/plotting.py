@@ -25,7 +25,7 @@ from .formulas import equipartition
 if typing.TYPE_CHECKING:
     import xarray as xr
 
-    from .core import Trajectory
+    from .trajectory import Trajectory
 
 __all__ = [
     "NothingToPlot",

@@ -74,13 +74,13 @@ def tolerance_problem(rtol: float, atol: float, precision: str) -> tuple[str, st
 
 ADAPTIVE = ("tsit5", "dopri5", "dopri8", "bosh3", "heun", "kvaerno3", "kvaerno5")
 # The same explicit methods with their stages unrolled (thermo_ode.fused): one fused kernel a step.
-FUSED = ("fused_tsit5", "fused_dopri5", "fused_dopri8", "fused_bosh3", "fused_heun")
+FUSED_NAMES = ("fused_tsit5", "fused_dopri5", "fused_dopri8", "fused_bosh3", "fused_heun")
 FIXED_STEP = ("rattle", "gbaoab", "euler")  # no error estimate: they need dt
-NAMES = ADAPTIVE + FUSED + FIXED_STEP
+NAMES = ADAPTIVE + FUSED_NAMES + FIXED_STEP
 NOISE = ("gbaoab", "euler")  # integrate Langevin noise
 SPHERE_SPLITTING = ("rattle", "gbaoab")  # sphere chart and m > 0 only
 
-# Slots per device of the refill engine (thermo_ode.engine): about sqrt(POOL_SCALE x systems
+# Slots per device of the refill engine (thermo_ode.refill): about sqrt(POOL_SCALE x systems
 # per device). A loop iteration costs c0 + c1 x pool and the pool drains at the end with slots
 # idle, so the time ~ n s c0 / pool + s c1 pool (n systems of s steps) is least at pool =
 # sqrt(n c0 / c1). Keyed by "the backend is a CPU": 2 measured on a 2-core CPU (2 devices,

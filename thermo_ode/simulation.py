@@ -2,8 +2,8 @@
 
 Inputs are checked on concrete values first (so bad input fails before compilation); the
 batch is then flattened and run on every local device by one compiled program of the core's
-per-system integration (`thermo_ode.core`, the same one `solve` runs): the refill engine
-(`thermo_ode.engine`), whose queues are sorted longest first by predicted cost, or, for fixed
+per-system integration (`thermo_ode.integration`, the same one `solve` runs): the refill engine
+(`thermo_ode.refill`), whose queues are sorted longest first by predicted cost, or, for fixed
 steps, noise and implicit solvers, vmapped `diffeqsolve`s in groups of similar predicted cost.
 """
 
@@ -21,10 +21,9 @@ from jax.typing import ArrayLike
 
 from . import _checks, rules
 from .charts import AbstractChart, resolve_chart
-from .core import (
+from .integration import (
     TIME_SCALES,
     DtRequired,
-    Trajectory,
     check_static,
     clock_rate,
     fixed_step_count,
@@ -32,8 +31,9 @@ from .core import (
     key_array,
     resolve_solver_choice,
 )
-from .engine import MESH_AXIS, solve_refill
+from .refill import MESH_AXIS, solve_refill
 from .system import AttentionSystem
+from .trajectory import Trajectory
 
 __all__ = ["Trajectory", "simulate"]
 
@@ -91,7 +91,7 @@ def simulate(
     - `devices`: split the batch over this many local devices with `jax.shard_map` (default:
       all of them; on CPU, `thermo_ode.use_all_cores()` before jax starts makes one device per
       core). Every system takes the same steps whatever the device count.
-    - `engine`: `"refill"` (`thermo_ode.engine`: on each device a pool of `pool` slots, each
+    - `engine`: `"refill"` (`thermo_ode.refill`: on each device a pool of `pool` slots, each
       stepping its own system and taking the next from the queue when done, so no system
       waits for another), or `"vmap"` (the batch sorted by predicted cost into `groups` groups,
       each a vmapped `diffeqsolve` that runs as long as its slowest member). `"auto"`

@@ -16,7 +16,7 @@ import jax
 import numpy as np
 from jaxtyping import PyTree
 
-from .fused import FUSED
+from .fused import FUSED_SOLVERS
 from .integrators import GeodesicBAOAB, Rattle
 
 __all__ = ["SOLVERS", "ProjectedSolver", "is_sphere_splitting", "needs_fixed_step", "resolve_solver", "takes_noise"]
@@ -33,7 +33,7 @@ SOLVERS: dict[str, Callable[[], diffrax.AbstractSolver]] = {
     "rattle": Rattle,
     "gbaoab": GeodesicBAOAB,
     "euler": diffrax.Euler,
-    **FUSED,
+    **FUSED_SOLVERS,
 }
 """The solvers known by name, for the `solver` argument of `solve` and `simulate`.
 

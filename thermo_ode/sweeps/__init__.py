@@ -8,7 +8,7 @@
     run         simulate chunk by chunk into the store, resumable; summarize a run
     store       the zarr store written chunk by chunk, read back with xarray (open_results)
 
-Nothing in the core (thermo_ode.core, simulation, physics, ...) imports this package; it
+Nothing in the core (thermo_ode.integration, simulation, physics, ...) imports this package; it
 drives the core from the host. Importing it does not import jax.
 """
 

@@ -25,7 +25,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .core import Problem, read_out, set_up, status_code
+from .integration import Problem, read_out, set_up
+from .trajectory import status_code
 
 # diffrax clips a step that ends within ~100 ulps of t1 to t1 (no slivers for dense output).
 _CLIP_ULPS = 100
@@ -76,7 +77,7 @@ def solve_refill(
     mesh=None,
 ):
     """Solve a flat batch `(B,)` of systems with a pool of `pool` slots (per device); the
-    batched `Trajectory`, equal to `vmap` of `thermo_ode.core.integrate` (same steps, same
+    batched `Trajectory`, equal to `vmap` of `thermo_ode.integration.integrate` (same steps, same
     states). With a 1-D `mesh` of D devices, device d solves rows `[d B/D, (d+1) B/D)` with
     its own pool and queue (B a multiple of D); systems are taken from the queue in row order.
     The controller's array fields (tolerances given as arrays) and an array `max_steps` are

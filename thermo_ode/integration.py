@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
-from jaxtyping import Array, Bool, Float, Int
+from jaxtyping import Array
 
 from . import _checks, physics, rules
 from .charts import AbstractChart, SphereChart, resolve_chart
@@ -33,93 +33,10 @@ from .integrators import SphereDriftTerm, StepBrownianPath, TangentNoiseTerm
 from .rules import NORMALISATION_TOL
 from .solvers import ProjectedSolver, is_sphere_splitting, needs_fixed_step, resolve_solver, takes_noise
 from .system import AttentionSystem
+from .trajectory import NONFINITE, Trajectory, status_code
 
 TIME_SCALES = ("natural", "physical")
 FIRST_STEP = 0.01  # solver time
-# `Trajectory.status` codes: the index of the solve's diffrax result in this list.
-STATUS_NAMES = (
-    "successful",
-    "max_steps_reached",
-    "singular",
-    "breakdown",
-    "stagnation",
-    "conlim",
-    "nonfinite_input",
-    "nonlinear_max_steps_reached",
-    "nonlinear_divergence",
-    "nonfinite",
-    "dt_min_reached",
-    "event_occurred",
-    "max_steps_rejected",
-    "internal_error",
-)
-# A solve that reports success but whose results hold NaN or infinity (parameters beyond what the
-# precision holds, say) is given this status instead: a non-finite number is never a success.
-NONFINITE = STATUS_NAMES.index("nonfinite")
-
-
-class Trajectory(eqx.Module):
-    """Trajectories in physical time: one system from `solve`, a batch `(...)` from `simulate`.
-
-    Shapes with `S` saves and `N` tokens: `ts`, `hamiltonian`, `free_energy`, `distance` (the
-    Fisher–Rao distance to softmax) and `constraint_error` are `(..., S)`; `rho` and `rho_dot`
-    are `(..., S, N)`; `equilibrium` (softmax) is `(..., N)`; `status`, `num_steps` and
-    `bath_temperature` are `(...)`; `system` is the `AttentionSystem` that was solved.
-
-    `status` is 0 where the solve succeeded, else the index of diffrax's result in
-    `thermo_ode.core.STATUS_NAMES` (see `message`). `constraint_error` is `| |x|^2/4 - 1 |` of
-    the raw saved sphere state before it is normalised for reporting (0 for charts that are
-    normalised by construction). `bath_temperature` is the Langevin bath's `T_b` (0:
-    deterministic).
-
-    Examples:
-        >>> import jax.numpy as jnp
-        >>> import thermo_ode as to
-        >>> system = to.AttentionSystem(jnp.array([0.0, 1.0, 2.0]), temperature=1.0, mass=1.0, damping=1.0)
-        >>> traj = to.solve(system, jnp.full(3, 1 / 3), 20.0, saves=21)
-        >>> traj.ts.shape, traj.rho.shape, traj.equilibrium.shape, traj.status.shape
-        ((21,), (21, 3), (3,), ())
-        >>> bool(traj.succeeded), traj.message()
-        (True, 'success')
-        >>> bool(jnp.all(jnp.diff(traj.hamiltonian) <= 1e-6))  # damped: H never increases
-        True
-    """
-
-    ts: Float[Array, "*batch S"]
-    rho: Float[Array, "*batch S N"]
-    rho_dot: Float[Array, "*batch S N"]
-    hamiltonian: Float[Array, "*batch S"]
-    free_energy: Float[Array, "*batch S"]
-    distance: Float[Array, "*batch S"]
-    equilibrium: Float[Array, "*batch N"]
-    status: Int[Array, "*batch"]
-    num_steps: Int[Array, "*batch"]
-    constraint_error: Float[Array, "*batch S"]
-    bath_temperature: Float[Array, "*batch"]
-    system: AttentionSystem
-
-    @property
-    def succeeded(self) -> Bool[Array, "*batch"]:
-        """Whether each solve succeeded (`status == 0`)."""
-        return self.status == 0
-
-    @property
-    def final_distance(self) -> Float[Array, "*batch"]:
-        """The Fisher–Rao distance to softmax at the last save."""
-        return self.distance[..., -1]
-
-    def message(self, index: int | tuple[int, ...] = ()) -> str:
-        """diffrax's explanation of the status of the system at batch `index`."""
-        code = int(np.asarray(self.status)[index])
-        if code == 0:
-            return "success"
-        return diffrax.RESULTS[getattr(diffrax.RESULTS, STATUS_NAMES[code])]  # type: ignore[misc]  # eqx Enumeration
-
-
-def status_code(result) -> Int[Array, ""]:
-    """The index of a diffrax result in `STATUS_NAMES`."""
-    codes = [result == getattr(diffrax.RESULTS, name) for name in STATUS_NAMES]
-    return jnp.select(codes, list(range(len(STATUS_NAMES))), len(STATUS_NAMES) - 1).astype(jnp.int32)
 
 
 def clock_rate(system: AttentionSystem, second_order: bool, time: str):
@@ -160,7 +77,7 @@ def fixed_step_count(t1, dt):
 
 class Problem(eqx.Module):
     """One system set up for a diffrax solver, in solver time `s = rate * t`: what `integrate`
-    hands to `diffeqsolve` and the refill engine (thermo_ode.engine) steps itself."""
+    hands to `diffeqsolve` and the refill engine (thermo_ode.refill) steps itself."""
 
     terms: diffrax.AbstractTerm
     solver: diffrax.AbstractSolver
