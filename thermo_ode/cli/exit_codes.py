@@ -1,0 +1,4 @@
+"""The command line's exit codes: 0 success, 1 a run that could not finish, 2 a bad config
+or argument (argparse's own code for bad usage)."""
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2

@@ -1,0 +1,167 @@
+"""Start a checked run: in this process (on one device or several), as one process of a
+jax.distributed job, or on a Dask cluster; and drive it under a progress bar to its exit
+code, turning the failures a run can meet into one line each."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from . import reports
+from .exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+
+
+def in_this_process(args, loaded, out_dir, cache_dir) -> int:
+    """The run in this process, on `--devices` local devices (or as one process of a
+    jax.distributed job with `--distributed`)."""
+    import jax
+
+    from .. import use_all_cores
+
+    use_all_cores()  # one CPU device per core, before jax starts (no effect on a GPU's count)
+    # The CLI, not the library, chooses precision (before any array exists).
+    jax.config.update("jax_enable_x64", loaded.config.precision == "float64")
+    if args.distributed:
+        problem = start_jax_distributed(args)
+        if problem:
+            print(problem, file=sys.stderr)
+            return EXIT_USAGE
+    available = jax.local_device_count()
+    devices = args.devices or available
+    if devices > available:
+        print(f"--devices: {devices} requested, {available} local devices available", file=sys.stderr)
+        return EXIT_USAGE
+    cache = reports.CacheCounter()
+    from .. import sweeps
+    from ..sweeps import engines
+
+    options = dict(resume=args.resume, devices=devices, netcdf=args.netcdf)
+    if args.distributed:
+        label = f"{loaded.config.name} (process {jax.process_index()} of {jax.process_count()})"
+        code = drive(
+            out_dir, label, lambda on_chunk: engines.run_on_jax_processes(loaded, out_dir, **options, on_chunk=on_chunk)
+        )
+    else:
+        code = drive(
+            out_dir,
+            loaded.config.name,
+            lambda on_chunk: sweeps.run(loaded, out_dir, **options, chunks=args.chunks, on_chunk=on_chunk),
+        )
+    if code is None:  # a jax.distributed process other than 0: process 0 reports
+        print(f"process {jax.process_index()}: its chunks are committed; process 0 writes the summary")
+        return EXIT_OK
+    if code == EXIT_OK:
+        print(cache.report(cache_dir))
+    elif args.distributed:
+        # The other processes wait in a collective: ending at once, without JAX's orderly
+        # shutdown, lets its health check end them too.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def start_jax_distributed(args) -> str:
+    """`jax.distributed.initialize` from the options, or from the cluster's environment; the
+    problem ("" if it started)."""
+    import jax
+
+    options = dict(coordinator_address=args.coordinator, num_processes=args.num_processes, process_id=args.process_id)
+    if args.heartbeat_timeout:
+        options["heartbeat_timeout_seconds"] = args.heartbeat_timeout
+    try:
+        jax.distributed.initialize(**options)
+    except (ValueError, RuntimeError) as exc:
+        return (
+            f"--distributed: jax.distributed could not start ({exc}); outside SLURM, Open MPI or a Cloud TPU, "
+            "give --coordinator, --num-processes and --process-id"
+        )
+    return ""
+
+
+def on_dask(args, loaded, out_dir) -> int:
+    """The run's chunks on a local Dask cluster (`--workers N`) or the one at `--scheduler`."""
+    from distributed import Client
+
+    from ..sweeps import engines
+
+    try:
+        client = engines.local_cluster(args.workers) if args.workers else Client(args.scheduler, timeout="30s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        print(
+            f"--scheduler: cannot reach the Dask scheduler at {args.scheduler} ({type(exc).__name__}: {exc})",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    with client:
+        workers = len(client.scheduler_info(n_workers=-1)["workers"]) if args.scheduler else args.workers
+        print(f"dask: {workers} workers; dashboard {client.dashboard_link}")
+
+        def start(on_chunk):
+            return engines.run_on_dask(
+                loaded,
+                out_dir,
+                client,
+                resume=args.resume,
+                devices=args.devices,
+                cache_dir=args.cache_dir,
+                netcdf=args.netcdf,
+                on_chunk=on_chunk,
+            )
+
+        code = drive(out_dir, loaded.config.name, start)
+        if args.workers:
+            client.cluster.close()
+    if code == EXIT_OK:
+        print("compilation: on the workers, each with its persistent cache")
+    return code  # type: ignore[return-value]  # run_on_dask always returns a summary: never None
+
+
+def drive(out_dir, label: str, start) -> int | None:
+    """Run `start(on_chunk)` (which returns the run's summary, or None in a process that does
+    not report) under a progress bar; print the summary and where the results are. Returns
+    the exit code, or None for a process that does not report."""
+    from rich.console import Console
+
+    from ..sweeps import engines, store
+
+    console, errors = Console(), Console(stderr=True)
+    progress = reports.ChunkProgress(label, console)
+    try:
+        with progress:
+            summary = start(progress.on_chunk)
+        if summary is None:
+            return None
+        for line in summary.repaired:
+            console.print(f"repaired: {line}; recomputed", soft_wrap=True)
+    except (store.ConfigMismatch, store.StoreBusy, store.StoreDamaged, engines.EngineError) as exc:
+        print(f"--out: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        errors.print(
+            f"interrupted: finished chunks are kept in {out_dir}; rerun the same command to resume", soft_wrap=True
+        )
+        return EXIT_FAILED
+    except OSError as exc:  # a full disk, a read-only folder: what was committed stays
+        errors.print(
+            f"[bold red]run failed:[/] {reports.os_error(exc, out_dir)}; committed chunks are kept in {out_dir}: "
+            "free the space (or fix the folder) and rerun the same command to resume",
+            soft_wrap=True,
+        )
+        return EXIT_FAILED
+    except Exception as exc:  # the run could not finish; what was written stays
+        errors.print(
+            f"[bold red]run failed:[/] {type(exc).__name__}: {exc}; committed chunks are kept in {out_dir}",
+            soft_wrap=True,
+        )
+        return EXIT_FAILED
+    before = progress.before
+    if before and before[0] == before[1] and not summary.repaired:
+        console.print(
+            f"already complete: {before[0]}/{before[1]} chunks in {out_dir} (checksums verified); nothing to run "
+            "(--no-resume starts afresh)",
+            soft_wrap=True,
+        )
+    reports.print_summary(console, summary)
+    reports.print_where(console, summary)
+    return EXIT_OK

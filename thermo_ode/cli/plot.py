@@ -1,0 +1,34 @@
+"""`thermo-ode plot DIR`: the figures of an intact run, PNG (and SVG with --svg)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from .exit_codes import EXIT_FAILED, EXIT_OK
+from .health import intact_run
+from .reports import os_error
+
+
+def command(args) -> int:
+    run_dir, _, code = intact_run(args.dir)
+    if run_dir is None:
+        return code
+    os.environ.setdefault("MPLBACKEND", "Agg")  # files only, no screen needed
+    from ..plotting import NothingToPlot, plot_run
+
+    try:
+        paths = plot_run(run_dir, svg=args.svg, figures_dir=args.figures)
+    except NothingToPlot as exc:
+        print(f"plot: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as exc:
+        print(
+            f"plot failed: {os_error(exc)}"
+            + (" (a read-only run folder? --figures writes elsewhere)" if exc.errno in (13, 30) else ""),
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    for path in paths:
+        print(path)
+    return EXIT_OK
