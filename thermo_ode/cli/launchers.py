@@ -33,13 +33,15 @@ def in_this_process(args, loaded, out_dir, cache_dir) -> int:
         return EXIT_USAGE
     cache = reports.CacheCounter()
     from .. import sweeps
-    from ..sweeps import engines
+    from ..sweeps import clusters
 
     options = dict(resume=args.resume, devices=devices, netcdf=args.netcdf)
     if args.distributed:
         label = f"{loaded.config.name} (process {jax.process_index()} of {jax.process_count()})"
         code = drive(
-            out_dir, label, lambda on_chunk: engines.run_on_jax_processes(loaded, out_dir, **options, on_chunk=on_chunk)
+            out_dir,
+            label,
+            lambda on_chunk: clusters.run_on_jax_processes(loaded, out_dir, **options, on_chunk=on_chunk),
         )
     else:
         code = drive(
@@ -83,10 +85,10 @@ def on_dask(args, loaded, out_dir) -> int:
     """The run's chunks on a local Dask cluster (`--workers N`) or the one at `--scheduler`."""
     from distributed import Client
 
-    from ..sweeps import engines
+    from ..sweeps import clusters
 
     try:
-        client = engines.local_cluster(args.workers) if args.workers else Client(args.scheduler, timeout="30s")
+        client = clusters.local_cluster(args.workers) if args.workers else Client(args.scheduler, timeout="30s")
     except (OSError, TimeoutError, ValueError) as exc:
         print(
             f"--scheduler: cannot reach the Dask scheduler at {args.scheduler} ({type(exc).__name__}: {exc})",
@@ -98,7 +100,7 @@ def on_dask(args, loaded, out_dir) -> int:
         print(f"dask: {workers} workers; dashboard {client.dashboard_link}")
 
         def start(on_chunk):
-            return engines.run_on_dask(
+            return clusters.run_on_dask(
                 loaded,
                 out_dir,
                 client,
@@ -123,7 +125,7 @@ def drive(out_dir, label: str, start) -> int | None:
     the exit code, or None for a process that does not report."""
     from rich.console import Console
 
-    from ..sweeps import engines, store
+    from ..sweeps import clusters, store
 
     console, errors = Console(), Console(stderr=True)
     progress = reports.ChunkProgress(label, console)
@@ -134,7 +136,7 @@ def drive(out_dir, label: str, start) -> int | None:
             return None
         for line in summary.repaired:
             console.print(f"repaired: {line}; recomputed", soft_wrap=True)
-    except (store.ConfigMismatch, store.StoreBusy, store.StoreDamaged, engines.EngineError) as exc:
+    except (store.ConfigMismatch, store.StoreBusy, store.StoreDamaged, clusters.EngineError) as exc:
         print(f"--out: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
