@@ -1,7 +1,6 @@
-"""What a sweep needs, worked out before anything is allocated: the length of each sweep axis
-(without building it), the size of the store and of its netCDF copy, the memory a chunk and the
-per-point summaries take, and what this machine has (memory available, free disk at the
-output). Imports no jax."""
+"""What a sweep needs, worked out from its config before anything is allocated: the size of the
+store and of its netCDF copy, the memory a chunk and the per-point summaries take, and what this
+machine has (memory available, free disk at the output). Imports no jax."""
 
 from __future__ import annotations
 
@@ -10,6 +9,9 @@ import os
 import pathlib
 import shutil
 import typing
+
+if typing.TYPE_CHECKING:
+    from .loaded_config import LoadedConfig
 
 # A config is a small text file; a bigger one is almost always a mistake (big inputs belong in
 # an energies file), and a bounded size bounds the time to read it.
@@ -26,19 +28,9 @@ POINT_ARRAYS = 10
 EXPORT_COPIES = 2  # the netCDF copy loads the whole grid view, and reshaping it copies it once
 
 
-def axis_length(axis) -> int:
-    """The number of values a sweep axis holds, computed without building it."""
-    from .schema import Linspace, Logspace, Range
-
-    if isinstance(axis, (Logspace, Linspace)):
-        return max(int((axis.logspace if isinstance(axis, Logspace) else axis.linspace)[2]), 0)
-    if isinstance(axis, Range):
-        start, stop = axis.range
-        return max(stop - start, 0)
-    return len(axis)
-
-
 class Sizes(typing.NamedTuple):
+    """Bytes a run needs: on disk (the store, its netCDF copy) and in memory."""
+
     points: int
     store: int  # bytes, uncompressed (an upper bound: zarr compresses)
     netcdf: int  # bytes of results.nc
@@ -46,6 +38,7 @@ class Sizes(typing.NamedTuple):
     point_memory: int  # bytes of the per-point arrays of the whole grid
 
     def run_memory(self, netcdf: bool) -> int:
+        """The most memory held at once: a chunk, the per-point arrays, or the netCDF copy's."""
         return max(self.chunk_memory, self.point_memory, EXPORT_COPIES * self.netcdf if netcdf else 0)
 
 
@@ -62,6 +55,17 @@ def sizes(points: int, queries: int, saves: int, tokens: int, keys: int, chunk_s
         points * point,
         CHUNK_COPIES * chunk * point,
         POINT_ARRAYS * 8 * points * (queries + keys),
+    )
+
+
+def sweep_sizes(loaded: LoadedConfig) -> Sizes:
+    """The store's size and the memory a run of this (checked) config needs, from the config
+    alone (no axis is built)."""
+    cfg = loaded.config
+    lengths = cfg.sweep.lengths()
+    points = math.prod(lengths.values())
+    return sizes(
+        points, loaded.rows_per_point, cfg.integrate.saves, cfg.max_tokens, len(lengths), cfg.integrate.chunk_size
     )
 
 

@@ -13,9 +13,8 @@ import typing
 
 import numpy as np
 
-from .. import rules
 from ..formulas import causal_mask, damping_from_ratio, energies_from_qk
-from .loading import LoadedConfig
+from .loaded_config import LoadedConfig
 from .schema import spec_to_physical
 
 # Dirichlet draws can underflow to exactly 0 for small alpha; a zero is an invariant face, not
@@ -84,18 +83,8 @@ def plan_sweep(loaded: LoadedConfig) -> Plan:
     axes = cfg.sweep.axes()
     shape = tuple(len(v) for v in axes.values())
     points = math.prod(shape)
-    queries = _fixed_rows(loaded) or cfg.queries
     chunk = min(cfg.integrate.chunk_size, points)
-    return Plan(axes, shape, points, queries, cfg.max_tokens, cfg.integrate.saves, chunk)
-
-
-def _fixed_rows(loaded: LoadedConfig) -> int | None:
-    cfg = loaded.config
-    if cfg.system.energies.kind in ("file", "list"):
-        return loaded.energies.shape[0] if loaded.energies.ndim == 2 else None
-    if cfg.system.energies.kind == "minilm":
-        return cfg.system.tokens  # one row per token (validated against the text)
-    return None
+    return Plan(axes, shape, points, loaded.rows_per_point, cfg.max_tokens, cfg.integrate.saves, chunk)
 
 
 class ChunkInputs(typing.NamedTuple):
@@ -110,10 +99,10 @@ class ChunkInputs(typing.NamedTuple):
     noise_seed: np.ndarray  # (C,) int
     index: np.ndarray  # type: ignore[assignment]  # (C,) flat point index (padding repeats the last); shadows tuple.index
     rho0: np.ndarray  # (C, Q, N)
-    valid: int  # how many leading points are real
 
 
 def chunk_inputs(loaded: LoadedConfig, plan: Plan, chunk: int) -> ChunkInputs:
+    """The systems, starts and noise seeds of one chunk's points, stacked."""
     start, stop = plan.chunk_range(chunk)
     indices = list(range(start, stop)) + [stop - 1] * (plan.chunk_size - (stop - start))
     fixed = loaded.energies
@@ -129,45 +118,33 @@ def chunk_inputs(loaded: LoadedConfig, plan: Plan, chunk: int) -> ChunkInputs:
         stack("noise_seed"),
         np.asarray(indices),
         stack("rho0"),
-        stop - start,
     )
 
 
 def _point(loaded: LoadedConfig, plan: Plan, index: int, fixed) -> dict:
+    """One point's energies, mask, parameters and start, from its swept values and the fixed ones."""
     cfg = loaded.config
     system_cfg, energies_cfg = cfg.system, cfg.system.energies
-    v = plan.point_values(index)
-    get: typing.Callable[[str, typing.Any], typing.Any] = lambda key, default: v.get(key, default)
-    n, Q, N = int(get("tokens", system_cfg.tokens)), plan.queries, plan.tokens
+    point = plan.point_values(index)
+    at: typing.Callable[[str], typing.Any] = lambda key: cfg.value_at(key, point)
+    n, Q, N = int(at("tokens")), plan.queries, plan.tokens
 
     if energies_cfg.kind == "random_qk":
-        d_k = int(get("d_k", energies_cfg.d_k))
-        rng = np.random.default_rng(int(get("seed", energies_cfg.seed)))
-        q, k = rng.normal(size=(Q, d_k)), rng.normal(size=(n, d_k))
-        energies = energies_from_qk(q, k)
-        default_temperature = math.sqrt(d_k)
+        rng = np.random.default_rng(int(at("seed")))
+        d_k = int(at("d_k"))
+        energies = energies_from_qk(rng.normal(size=(Q, d_k)), rng.normal(size=(n, d_k)))
     elif energies_cfg.kind == "gaussian":
-        rng = np.random.default_rng(int(get("seed", energies_cfg.seed)))
-        energies = rng.normal(size=(Q, n)) * get("scale", energies_cfg.scale)
-        default_temperature = None
+        rng = np.random.default_rng(int(at("seed")))
+        energies = rng.normal(size=(Q, n)) * at("scale")
     elif energies_cfg.kind == "minilm":
         from ..sources import attention_heads
 
-        head = attention_heads(
-            energies_cfg.text, layer=int(get("layer", energies_cfg.layer)), head=int(get("head", energies_cfg.head))
-        )
+        head = attention_heads(energies_cfg.text, layer=int(at("layer")), head=int(at("head")))
         energies = energies_from_qk(head.q.astype(np.float64), head.k.astype(np.float64))
-        default_temperature = math.sqrt(rules.MINILM_HEAD_DIM)
     else:
         energies = np.broadcast_to(fixed, (Q, n))
-        default_temperature = None
-    T = get("temperature", system_cfg.temperature if system_cfg.temperature is not None else default_temperature)
-    m = get("mass", system_cfg.mass)
-    if "damping" in v or system_cfg.damping is not None:
-        gamma = get("damping", system_cfg.damping)
-    else:
-        ratio = get("damping_ratio", system_cfg.damping_ratio if system_cfg.damping_ratio is not None else 0.5)
-        gamma = damping_from_ratio(ratio, m, T)
+    T, m = at("temperature"), at("mass")
+    gamma = at("damping") if cfg.damping_key == "damping" else damping_from_ratio(at("damping_ratio"), m, T)
 
     mask = np.zeros((Q, N), bool)
     if system_cfg.mask == "causal":
@@ -181,24 +158,22 @@ def _point(loaded: LoadedConfig, plan: Plan, index: int, fixed) -> dict:
     if init.kind == "uniform":
         rho0 = mask / mask.sum(-1, keepdims=True)
     elif init.kind == "dirichlet":
-        rng = np.random.default_rng(int(get("initial_seed", init.seed)))
+        rng = np.random.default_rng(int(at("initial_seed")))
         draw = np.zeros((Q, N))
-        draw[:, :n] = rng.dirichlet(np.full(n, get("alpha", init.alpha)), size=Q)
+        draw[:, :n] = rng.dirichlet(np.full(n, at("alpha")), size=Q)
         draw = np.where(mask, np.maximum(draw, DIRICHLET_FLOOR), 0)
         rho0 = draw / draw.sum(-1, keepdims=True)
     else:
         rho0 = np.broadcast_to(np.asarray(init.values, float), (Q, N)) / np.sum(init.values)
 
-    bath = get("bath_temperature", system_cfg.bath_temperature)
-    noise_seed = int(get("noise_seed", cfg.integrate.noise_seed))
     return dict(
         energies=padded,
         mask=mask,
         temperature=T,
         mass=m,
         damping=gamma,
-        bath_temperature=bath,
-        noise_seed=noise_seed,
+        bath_temperature=at("bath_temperature"),
+        noise_seed=int(at("noise_seed")),
         rho0=rho0,
     )
 
@@ -224,15 +199,3 @@ def physical_times(spec, theory) -> np.ndarray:
     """A time written as a number (physical), `{natural: tau}` or `{relaxation_times: k}`, for
     each point of a `LinearTheory` (1-D batch)."""
     return spec_to_physical(spec, np.asarray(theory.natural_frequency), np.asarray(theory.relaxation_time))
-
-
-def relaxation_time(t: np.ndarray, distance: np.ndarray, tolerance: float) -> np.ndarray:
-    """First saved time after which the distance stays below `tolerance` (NaN if it never does).
-
-    `t (..., S)`, `distance (..., S)`; resolution is the save spacing.
-    """
-    above = ~(distance < tolerance)  # NaN counts as above
-    last_above = np.where(above.any(-1), above.shape[-1] - 1 - np.argmax(above[..., ::-1], axis=-1), -1)
-    settled = last_above + 1 < above.shape[-1]
-    index = np.minimum(last_above + 1, above.shape[-1] - 1)
-    return np.where(settled, np.take_along_axis(t, index[..., None], -1)[..., 0], np.nan)

@@ -1,25 +1,25 @@
 """The sweep config's schema: pydantic v2 models of a YAML sweep file (what each key means and
-its range of values). Cross-field rules are in `checks`, loading and error reports in
-`loading`."""
+its range of values; the sweep axes are in `sweep_axes`), and how a key's value is looked up:
+swept, else fixed (`Config.values`, `Config.value_at`). Cross-field rules are in `checks`,
+loading and error reports in `loading`."""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated, Literal, Union
+import math
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Literal, Union
 
 import numpy as np
-from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, model_validator
+from pydantic import Discriminator, Field, Tag
 
 from .. import rules
+from .sweep_axes import Finite, Strict, SweepAxes, axis_values, tag_by_key
 
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-Finite = Annotated[float, Field(allow_inf_nan=False)]
 Seed = Annotated[int, Field(ge=0, le=rules.MAX_SEED)]
-Count = Annotated[int, Field(ge=1)]
+
+# The damping ratio of a system given neither `damping` nor `damping_ratio`.
+DEFAULT_DAMPING_RATIO = 0.5
 
 
 # --- energies --------------------------------------------------------------------------------
@@ -84,7 +84,10 @@ class SystemConfig(Strict):
     )
     mass: float = Field(1.0, ge=0, allow_inf_nan=False, description="`m`; 0 is the first-order gradient flow")
     damping_ratio: float | None = Field(
-        None, ge=0, allow_inf_nan=False, description="`zeta = gamma / (2 sqrt(m T))`; default 0.5 without `damping`"
+        None,
+        ge=0,
+        allow_inf_nan=False,
+        description=f"`zeta = gamma / (2 sqrt(m T))`; default {DEFAULT_DAMPING_RATIO:g} without `damping`",
     )
     damping: float | None = Field(
         None, ge=0, allow_inf_nan=False, description="`gamma`, the friction; not together with `damping_ratio`"
@@ -125,117 +128,6 @@ class ListInitial(Strict):
 Initial = Annotated[Uniform | Dirichlet | ListInitial, Field(discriminator="kind")]
 
 
-# --- sweep axes ------------------------------------------------------------------------------
-
-
-def _one_value_is_a(spec: tuple) -> tuple:
-    a, b, n = spec
-    if n == 1 and a != b:
-        raise ValueError(f"n = 1 gives a alone ({a:g}), not b; write [a] for one value, or n >= 2")
-    return spec
-
-
-class Logspace(Strict):
-    """`10**linspace(a, b, n)`."""
-
-    logspace: Annotated[tuple[Finite, Finite, Count], AfterValidator(_one_value_is_a)]
-
-
-class Linspace(Strict):
-    """`linspace(a, b, n)`: `n` equally spaced values from `a` to `b`."""
-
-    linspace: Annotated[tuple[Finite, Finite, Count], AfterValidator(_one_value_is_a)]
-
-
-class Range(Strict):
-    """Integers `a, a+1, ..., b-1` (Python's `range`)."""
-
-    range: tuple[int, int]
-
-
-def _tag_by_key(suffix: str, plain_tag: str, plain_types: tuple):
-    """Discriminator for a union of a plain value and one-key mappings ({logspace: ...}): the
-    tag is the mapping's key. Called on raw YAML when validating and on models when dumping."""
-
-    def tag(value):
-        if isinstance(value, BaseModel):
-            return f"{next(iter(type(value).model_fields))}-{suffix}"
-        if isinstance(value, plain_types):
-            return plain_tag
-        if isinstance(value, dict) and len(value) == 1:
-            return f"{next(iter(value))}-{suffix}"
-        return None
-
-    return tag
-
-
-Axis = Annotated[
-    Annotated[list[Finite], Tag("values")]
-    | Annotated[Logspace, Tag("logspace-axis")]
-    | Annotated[Linspace, Tag("linspace-axis")]
-    | Annotated[Range, Tag("range-axis")],
-    Discriminator(
-        _tag_by_key("axis", "values", (list, tuple)),
-        custom_error_type="invalid_axis",
-        custom_error_message="a sweep axis is a list of values, {logspace: [a, b, n]}, {linspace: [a, b, n]} or {range: [a, b]}",
-    ),
-]
-
-
-class SweepAxes(Strict):
-    """Each key is a parameter of the system or start; the run is the grid of all of them, in
-    the order written. `seed` sweeps the energies' seed, `initial_seed` the Dirichlet start's,
-    `noise_seed` the Langevin noise's."""
-
-    temperature: Axis | None = Field(None, description="`T`")
-    mass: Axis | None = Field(None, description="`m`")
-    damping: Axis | None = Field(None, description="`gamma`")
-    damping_ratio: Axis | None = Field(None, description="`zeta`")
-    tokens: Axis | None = Field(None, description="`N` (rows padded with masked tokens)")
-    seed: Axis | None = Field(None, description="the energies' seed")
-    d_k: Axis | None = Field(None, description="`random_qk`'s feature size")
-    scale: Axis | None = Field(None, description="`gaussian`'s spread")
-    alpha: Axis | None = Field(None, description="the Dirichlet start's concentration")
-    initial_seed: Axis | None = Field(None, description="the Dirichlet start's seed")
-    bath_temperature: Axis | None = Field(None, description="`T_b` of the heat bath")
-    noise_seed: Axis | None = Field(None, description="the Langevin noise's seed")
-    layer: Axis | None = Field(None, description="`minilm`'s layer")
-    head: Axis | None = Field(None, description="`minilm`'s head")
-    _order: tuple[str, ...] = PrivateAttr(default=())  # the keys as written in the file
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _remember_order(cls, data, handler):
-        model = handler(data)
-        if isinstance(data, dict):
-            model._order = tuple(data)
-        return model
-
-    @property
-    def order(self) -> tuple[str, ...]:
-        """The swept keys, in the order written."""
-        return tuple(key for key in self._order if getattr(self, key, None) is not None)
-
-    def axes(self) -> dict[str, np.ndarray]:
-        return {key: axis_values(getattr(self, key)) for key in self.order}
-
-
-INTEGER_KEYS = {"tokens", "seed", "d_k", "initial_seed", "noise_seed", "layer", "head"}
-
-
-def axis_values(axis) -> np.ndarray:
-    if isinstance(axis, Logspace):
-        a, b, n = axis.logspace
-        with np.errstate(over="ignore", under="ignore"):  # out-of-range values are refused by the checks, located
-            return 10.0 ** np.linspace(a, b, n)
-    if isinstance(axis, Linspace):
-        a, b, n = axis.linspace
-        return np.linspace(a, b, n)
-    if isinstance(axis, Range):
-        return np.arange(*axis.range)
-    return np.asarray(axis, float)
-
-
 # --- integration and verification ------------------------------------------------------------
 
 
@@ -264,7 +156,7 @@ def _time_spec(name: str, message: str, *, allow_zero: bool = False, relaxation:
     return Annotated[
         Union[tuple(members)],  # noqa: UP007 (a union built at run time has no `|` spelling)
         Discriminator(
-            _tag_by_key("t1", "physical-time", (int, float, str)),
+            tag_by_key("t1", "physical-time", (int, float, str)),
             custom_error_type=f"invalid_{name}",
             custom_error_message=message,
         ),
@@ -376,9 +268,8 @@ class Config(Strict):
         solver."""
         if self.integrate.solver is not None:
             return self.integrate.solver
-        axes = self.sweep.axes()
-        noisy = bool((axes.get("bath_temperature", np.array([self.system.bath_temperature])) > 0).any())
-        second_order = bool((axes.get("mass", np.array([self.system.mass])) > 0).all())
+        noisy = bool((self.values("bath_temperature") > 0).any())
+        second_order = bool((self.values("mass") > 0).all())
         return rules.default_solver(noisy, second_order)
 
     @property
@@ -391,11 +282,81 @@ class Config(Strict):
     @property
     def max_tokens(self) -> int:
         """The longest row: the largest swept `tokens`, else `system.tokens`."""
-        tokens = self.sweep.axes().get("tokens")
-        return int(tokens.max()) if tokens is not None else self.system.tokens
+        return int(self.values("tokens").max())
+
+    def key_path(self, key: str) -> tuple[str, ...]:
+        """Where a sweepable `key` is written: its sweep axis, else its fixed place
+        (`("system", "mass")`, `("system", "energies", "seed")`, ...)."""
+        return ("sweep", key) if key in self.sweep.order else FIXED_AT[key]
+
+    def given(self, key: str) -> bool:
+        """Whether `key` is swept or has a fixed value (keys left unset have a derived default)."""
+        return key in self.sweep.order or self._written(key) is not None
+
+    @property
+    def damping_key(self) -> str:
+        """The key that sets the friction: `damping` where it is given, else `damping_ratio`."""
+        return "damping" if self.given("damping") else "damping_ratio"
+
+    def values(self, key: str) -> np.ndarray:
+        """The swept values of `key`, else its fixed value, as floats: one value, or for a default derived
+        from a swept key (`sqrt(d_k)` for the temperature) one per value of that key; NaN where
+        the config leaves it unset.
+
+        Examples:
+            >>> from thermo_ode import sweeps
+            >>> config = sweeps.load(sweeps.default_config_path()).config
+            >>> config.values("mass"), config.values("bath_temperature")
+            (array([ 0.1,  1. , 10. ]), array([0.]))
+        """
+        if key in self.sweep.order:
+            return np.asarray(axis_values(getattr(self.sweep, key)), float)
+        return np.atleast_1d(np.asarray(self._fixed(key, self.values), float))
+
+    def value_at(self, key: str, point: Mapping[str, Any]) -> Any:
+        """The value of `key` at one point of the grid (`point`: its swept values), else the
+        fixed one (None where the config leaves it unset)."""
+        if key in point:
+            return point[key]
+        return self._fixed(key, lambda other: self.value_at(other, point))
+
+    def _written(self, key: str) -> Any:
+        section: Any = self
+        for name in FIXED_AT[key]:
+            section = getattr(section, name, None)  # None: a key the energies' or start's kind lacks
+        return section
+
+    def _fixed(self, key: str, value_of: Callable[[str], Any]) -> Any:
+        """`key`'s value where it is not swept: as written, else its default, which may depend
+        on other keys (read with `value_of`)."""
+        written = self._written(key)
+        if written is not None:
+            return written
+        if key == "temperature":  # sqrt(d_k): each head's own scale
+            kind = self.system.energies.kind
+            if kind == "random_qk":
+                return np.sqrt(value_of("d_k"))
+            return math.sqrt(rules.MINILM_HEAD_DIM) if kind == "minilm" else None
+        if key == "damping_ratio" and self.damping_key == "damping_ratio":
+            return DEFAULT_DAMPING_RATIO
+        return None
+
+
+# Where each sweepable key's fixed value is written (the sweep axis of that name replaces it).
+FIXED_AT = {
+    **{
+        key: ("system", key)
+        for key in ("temperature", "mass", "damping", "damping_ratio", "tokens", "bath_temperature")
+    },
+    **{key: ("system", "energies", key) for key in ("seed", "d_k", "scale", "layer", "head")},
+    "alpha": ("initial", "alpha"),
+    "initial_seed": ("initial", "seed"),
+    "noise_seed": ("integrate", "noise_seed"),
+}
 
 
 def resolved_json(config: Config) -> str:
+    """The config with every default filled in, as canonical JSON: a run's identity."""
     data = config.model_dump(mode="json")
     data["integrate"]["rtol"], data["integrate"]["atol"] = config.tolerances
     # The axes in the order written (the grid's C order is part of a run's identity), each as
