@@ -32,7 +32,8 @@ TARGET = 10**8
 def measure(points: int, workers: int, folder: pathlib.Path) -> dict:
     import zarr
 
-    from thermo_ode.sweeps import grid, store  # noqa: F401  imported here, not timed in the first open
+    from thermo_ode.sweeps import store
+    from thermo_ode.sweeps.store import grid  # noqa: F401  imported here, not timed in the first open
 
     config = folder / f"scale-{points}.yaml"
     config.write_text(CONFIG.format(points=points, seeds=points // 10))

@@ -15,6 +15,7 @@ from runs import assert_identical, cli, raw, reader_cli, run_once, summary_count
 
 from thermo_ode import sweeps
 from thermo_ode.sweeps import plan as planning
+from thermo_ode.sweeps.chunk import relaxation_time
 from thermo_ode.sweeps.store import open_results, store_path
 
 SMALL = """\
@@ -154,7 +155,7 @@ def test_results_are_indexed_by_save_with_physical_times_t(tmp_path):
 def test_relaxation_time_definition():
     t = np.arange(6.0)
     d = np.array([[1, 1e-7, 1e-5, 1e-7, 1e-8, 1e-9], [1, 1, 1, 1, 1, 1e-7], [1, 1, 1, 1, 1, 1], [1e-9] * 6])
-    np.testing.assert_array_equal(planning.relaxation_time(np.broadcast_to(t, d.shape), d, 1e-6), [3, 5, np.nan, 0])
+    np.testing.assert_array_equal(relaxation_time(np.broadcast_to(t, d.shape), d, 1e-6), [3, 5, np.nan, 0])
 
 
 def test_resume_after_sigkill_gives_identical_results(tmp_path, cache_dir):
@@ -309,9 +310,13 @@ def test_one_compile_for_a_sweep(tmp_path):
     """In-process: six chunks, one trace of the solver program (the refill engine's)."""
     import equinox as eqx
 
-    from thermo_ode import refill, simulation
+    from thermo_ode import refill as refill_engine
+    from thermo_ode import simulation
 
-    traces = lambda: (eqx.debug.get_num_traces(refill.solve_refill), eqx.debug.get_num_traces(simulation._solve_group))
+    traces = lambda: (
+        eqx.debug.get_num_traces(refill_engine.solve_refill),
+        eqx.debug.get_num_traces(simulation._solve_group),
+    )
     loaded = sweeps.parse(textwrap.dedent(SMALL).replace("saves: 31", "saves: 17"))
     refill, vmap = traces()
     summary = sweeps.run(loaded, tmp_path / "out")
@@ -383,7 +388,7 @@ def test_natural_end_times():
 def test_grid_view_reads_only_what_is_selected_and_equals_the_unstacked_store(tmp_path, monkeypatch):
     """Three axes, one listed in descending order: the lazy grid view equals xarray's unstack
     of the flat store (each axis ascending), and opening it reads no per-point data."""
-    from thermo_ode.sweeps import grid
+    from thermo_ode.sweeps.store import grid
 
     text = textwrap.dedent(SMALL).replace(
         "mass: {logspace: [-1, 1, 6]}", "mass: [2.0, 0.5, 1.0]\n  seed: {range: [0, 2]}"

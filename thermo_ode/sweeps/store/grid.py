@@ -3,12 +3,12 @@ read lazily through xarray's backend-array protocol (the one xarray's own backen
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import xarray as xr
 from xarray.backends import BackendArray
 from xarray.core import indexing
+
+from .info import decoded, sweep_keys
 
 
 def grid_view(raw):
@@ -17,13 +17,13 @@ def grid_view(raw):
     draws one line per value of the second dimension: after selecting all but one axis, that is
     the remaining axis. Nothing is read but the axes: each selection reads only the points it
     names (a store of 10^8 points opens as fast as a small one)."""
-    keys = json.loads(raw.attrs["sweep_keys"])
+    keys = sweep_keys(raw.attrs)
     ds = raw.drop_vars([name for name in ("chunk_checksum", "chunk_done") if name in raw.variables])
     if len(keys) == 1:
         return ds.swap_dims(point=keys[0]).transpose("save", *keys, ...)
     if not keys:
         return ds.transpose("save", ...)
-    shape = tuple(json.loads(raw.attrs["grid_shape"]))
+    shape = tuple(decoded(raw.attrs["grid_shape"]))
     strides = np.cumprod((1,) + shape[:0:-1])[::-1]  # C order
     axes, orders = {}, []
     for key, size, stride in zip(keys, shape, strides):

@@ -24,8 +24,10 @@ import numpy as np
 
 from . import plan as planning
 from . import store
-from .loading import LoadedConfig
-from .run import RunSummary, compute_chunk, finish, prepare_store, provenance, run_chunks
+from .chunk import compute_chunk
+from .loaded_config import LoadedConfig
+from .run import finish, prepare_store, provenance, run_chunks
+from .summary import RunSummary
 
 
 class EngineError(Exception):
@@ -79,9 +81,7 @@ def run_on_dask(
         finally:
             client.cancel(futures)  # on a failure or Ctrl-C: nothing more is started
         if made_on:  # what the chunks of this run were computed on
-            group.attrs.update(
-                backend=", ".join(sorted({b for b, _ in made_on})), device_count=max(n for _, n in made_on)
-            )
+            store.record_machine(group, ", ".join(sorted({b for b, _ in made_on})), max(n for _, n in made_on))
         return finish(out_dir, repaired, netcdf)
 
 
@@ -91,13 +91,12 @@ def _dask_task(chunk: int, *, loaded: LoadedConfig, out_dir: str, devices: int |
 
     enable_compilation_cache(cache_dir)  # before equinox is imported in a fresh worker
     import jax
-    import zarr
 
     plan = planning.plan_sweep(loaded)
     # A context, not a global flag: the worker may serve runs of either precision.
     with jax.enable_x64(loaded.config.precision == "float64"):
         data = compute_chunk(loaded, plan, chunk, devices)
-    store.write_chunk(zarr.open_group(store.store_path(out_dir), mode="r+"), plan, chunk, data)
+    store.write_chunk(store.open_writable(out_dir), plan, chunk, data)
     return jax.default_backend(), devices or jax.local_device_count()
 
 
@@ -134,7 +133,6 @@ def run_on_jax_processes(
     summary once every chunk is committed (and, with `netcdf`, writes results.nc); the others
     return None."""
     import jax
-    import zarr
     from jax.experimental import multihost_utils
 
     me, count = jax.process_index(), jax.process_count()
@@ -164,7 +162,7 @@ def run_on_jax_processes(
                 + ", ".join(map(str, np.flatnonzero(everyone == 0)))
                 + " cannot take part (its output says why)"
             )
-        group = zarr.open_group(store.store_path(out_dir), mode="r+")
+        group = store.open_writable(out_dir)
         todo = np.flatnonzero(~store.committed(group))
         mine = [int(c) for c in todo[me::count]]  # interleaved: neighbouring chunks cost alike
         # Progress counts this process's chunks; a store with nothing left reports as complete.
@@ -179,10 +177,9 @@ def run_on_jax_processes(
 def _same_run(loaded: LoadedConfig, out_dir: pathlib.Path) -> str:
     """What stops this process from writing into the store process 0 prepared ("" if nothing)."""
     import jax
-    import zarr
 
     try:
-        found = zarr.open_group(store.store_path(out_dir), mode="r").attrs.get("config_digest")
+        found = store.run_info(out_dir).config_digest
     except Exception as exc:
         return (
             f"process {jax.process_index()}: cannot open {store.store_path(out_dir)} ({type(exc).__name__}); "
