@@ -102,34 +102,43 @@ def parse(
     problems = key_problems(root, locator)
     if problems:
         raise ConfigError(problems)
+    config = _validated(data, locator)
+    problems = locator.lines(size_problems(config))
+    if problems:  # before any sweep axis is built
+        raise ConfigError(problems)
+    loaded = _with_fixed_energies(LoadedConfig(config, text, path, None, {}), locator)
+    # Each axis, then the sizes, before the rules that look at every point of the grid.
+    problems = locator.lines(axis_problems(config))
+    if not problems:
+        problems = locator.lines(memory_problems(config, limits.sweep_sizes(loaded)))
+    if not problems:
+        problems = locator.lines(semantic_problems(loaded))
+    if problems:
+        raise ConfigError(problems)
+    return loaded
+
+
+def _validated(data: dict, locator: Locator) -> Config:
+    """The data as a `Config`, or every type and value problem pydantic finds, in file order."""
     try:
-        config = Config.model_validate(data)
+        return Config.model_validate(data)
     except ValidationError as exc:
         errors = sorted(exc.errors(), key=lambda err: line_of(locator.mark(tuple(err["loc"]))))
         shown = [format_pydantic(error, locator) for error in errors[:MAX_REPORTED]]
         raise ConfigError(shown, more=len(errors) - len(shown)) from None
-    base_dir = path.parent if path is not None else pathlib.Path.cwd()
-    problems = [locator.line(loc, message) for loc, message in size_problems(config)]
-    if problems:  # before any sweep axis is built
-        raise ConfigError(problems)
-    energies = None
-    files: dict[str, str] = {}
-    if config.system.energies.kind in ("file", "list"):
-        try:
-            energies, files = fixed_energies(config, base_dir)
-        except EnergiesError as exc:
-            key = "path" if config.system.energies.kind == "file" else "values"
-            raise ConfigError([locator.line(("system", "energies", key), str(exc))]) from None
-    loaded = LoadedConfig(config, text, path, energies, files)
-    # Each axis, then the sizes, before the rules that look at every point of the grid.
-    problems = [locator.line(loc, message) for loc, message in axis_problems(config)]
-    if not problems:
-        problems = [locator.line(loc, message) for loc, message in memory_problems(config, limits.sweep_sizes(loaded))]
-    if not problems:
-        problems = [locator.line(loc, message) for loc, message in semantic_problems(loaded)]
-    if problems:
-        raise ConfigError(problems)
-    return loaded
+
+
+def _with_fixed_energies(loaded: LoadedConfig, locator: Locator) -> LoadedConfig:
+    """`loaded` with the energies of the `file` and `list` kinds read (once) and checked."""
+    kind = loaded.config.system.energies.kind
+    if kind not in ("file", "list"):
+        return loaded
+    try:
+        energies, files = fixed_energies(loaded.config, loaded.base_dir)
+    except EnergiesError as exc:
+        key = "path" if kind == "file" else "values"
+        raise ConfigError([locator.line(("system", "energies", key), str(exc))]) from None
+    return loaded._replace(energies=energies, input_files=files)
 
 
 def default_config_path() -> pathlib.Path:

@@ -83,6 +83,7 @@ class Locator:
         return self._keys[id(node)].get(part) if isinstance(part, typing.Hashable) else None
 
     def mark(self, loc):
+        """Where `loc` (or the deepest part of it the file holds) is written."""
         return self.resolve(loc)[0]
 
     def resolve(self, loc):
@@ -94,7 +95,7 @@ class Locator:
             if isinstance(node, yaml.MappingNode):
                 match = self._entry(node, part)
                 if match is None:
-                    if not (isinstance(part, str) and part in UNION_TAGS):  # a key the file lacks
+                    if not _is_tag(part):  # a key the file lacks
                         node = None
                         written.append(part)
                     continue
@@ -103,16 +104,22 @@ class Locator:
             elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
                 node = node.value[part]
                 mark = node.start_mark
-            elif isinstance(part, str) and part in UNION_TAGS:
+            elif _is_tag(part):
                 continue
             written.append(part)
         return mark, written
 
     def line(self, loc, message: str) -> str:
+        """`FILE:LINE:COL: dotted.key: message` for the key path `loc`."""
         mark, written = self.resolve(loc)
         return self._format(mark, written, message)
 
+    def lines(self, problems: typing.Iterable[tuple[tuple, str]]) -> list[str]:
+        """Each `(key path, message)` as its located line."""
+        return [self.line(loc, message) for loc, message in problems]
+
     def line_at(self, mark, loc, message: str) -> str:
+        """The same line at a mark known already (a YAML node's)."""
         return self._format(mark, _user_path(loc), message)
 
     def _format(self, mark, written, message: str) -> str:
@@ -123,7 +130,11 @@ class Locator:
 
 def _user_path(loc):
     """The path as the user wrote it: drop pydantic's union-member tags."""
-    return [p for p in loc if not (isinstance(p, str) and p in UNION_TAGS)]
+    return [p for p in loc if not _is_tag(p)]
+
+
+def _is_tag(part) -> bool:
+    return isinstance(part, str) and part in UNION_TAGS
 
 
 def format_pydantic(error: typing.Mapping, locator: Locator) -> str:

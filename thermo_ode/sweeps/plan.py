@@ -105,8 +105,7 @@ def chunk_inputs(loaded: LoadedConfig, plan: Plan, chunk: int) -> ChunkInputs:
     """The systems, starts and noise seeds of one chunk's points, stacked."""
     start, stop = plan.chunk_range(chunk)
     indices = list(range(start, stop)) + [stop - 1] * (plan.chunk_size - (stop - start))
-    fixed = loaded.energies
-    rows = [_point(loaded, plan, i, fixed) for i in indices]
+    rows = [_point(loaded, plan, i) for i in indices]
     stack = lambda k: np.stack([r[k] for r in rows])
     return ChunkInputs(
         stack("energies"),
@@ -121,7 +120,7 @@ def chunk_inputs(loaded: LoadedConfig, plan: Plan, chunk: int) -> ChunkInputs:
     )
 
 
-def _point(loaded: LoadedConfig, plan: Plan, index: int, fixed) -> dict:
+def _point(loaded: LoadedConfig, plan: Plan, index: int) -> dict:
     """One point's energies, mask, parameters and start, from its swept values and the fixed ones."""
     cfg = loaded.config
     system_cfg, energies_cfg = cfg.system, cfg.system.energies
@@ -142,7 +141,7 @@ def _point(loaded: LoadedConfig, plan: Plan, index: int, fixed) -> dict:
         head = attention_heads(energies_cfg.text, layer=int(at("layer")), head=int(at("head")))
         energies = energies_from_qk(head.q.astype(np.float64), head.k.astype(np.float64))
     else:
-        energies = np.broadcast_to(fixed, (Q, n))
+        energies = np.broadcast_to(loaded.energies, (Q, n))
     T, m = at("temperature"), at("mass")
     gamma = at("damping") if cfg.damping_key == "damping" else damping_from_ratio(at("damping_ratio"), m, T)
 

@@ -39,7 +39,7 @@ def precision_problems(loaded: LoadedConfig) -> list[tuple[tuple, str]]:
     and fixed steps that do not fit the end time or max_steps, at every point."""
     cfg = loaded.config
     integrate, precision = cfg.integrate, cfg.precision
-    problems = []
+    problems: list[tuple[tuple, str]] = []
     found = rules.tolerance_problem(*cfg.tolerances, precision)
     if found:
         name, message = found
