@@ -12,10 +12,10 @@ import os
 import pathlib
 import typing
 
-from . import limits, loading, store
+from . import limits, store
 
 if typing.TYPE_CHECKING:
-    from thermo_ode.sweeps import LoadedConfig
+    from .loaded_config import LoadedConfig
 
 
 class MachineFit(typing.NamedTuple):
@@ -65,7 +65,7 @@ def _folder_problem(out_dir: pathlib.Path) -> str:
 
 
 def _fit(loaded: LoadedConfig, out_dir: pathlib.Path, netcdf: bool) -> MachineFit:
-    sizes = loading.sweep_sizes(loaded)
+    sizes = limits.sweep_sizes(loaded)
     # A resumed run writes only the chunks not yet committed.
     disk = int(sizes.store * (1 - store.committed_fraction(out_dir))) + (sizes.netcdf if netcdf else 0)
     memory = sizes.run_memory(netcdf)
