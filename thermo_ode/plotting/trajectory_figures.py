@@ -1,0 +1,249 @@
+"""Figures of one or a few trajectories (`Series`): the attention weights, the relaxation to
+softmax, the energies, the slowest mode's phase portrait, the paths on the simplex, and the
+energy error of conservative runs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from .. import physics
+from .analysis import attention_system, clock_rate, cubic_hermite, refined, slowest_mode
+from .output import NATURAL_TIME, PHYSICAL_TIME, colors, figure
+from .series import Series
+
+# Phase portraits: points drawn per interval between saves on the interpolating cubic.
+PHASE_POINTS_PER_SAVE = 16
+
+
+def plot_trajectory(s: Series, ax: Axes | None = None, max_tokens: int = 12) -> Figure:
+    """`rho_i(t)` for one point, with the softmax values as dashed lines.
+
+    At most `max_tokens` tokens are drawn, those with the largest softmax weight. With `ax`,
+    the curves are drawn there (and its figure is returned).
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import thermo_ode as to
+        >>> from thermo_ode import plotting
+        >>> system = to.AttentionSystem(jnp.array([0.0, 1.0, 2.0]), temperature=1.0, mass=1.0, damping=1.0)
+        >>> s = plotting.series_from_trajectory(to.solve(system, jnp.full(3, 1 / 3), 20.0, saves=21))
+        >>> fig = plotting.plot_trajectory(s)
+        >>> print(fig.axes[0].get_title())
+        Relaxation of one attention row
+        T=1, m=1, zeta=0.5
+        >>> len(fig.axes[0].get_lines())  # per token, rho_i(t) and its softmax line
+        6
+    """
+    fig, ax = figure(ax)
+    live = np.flatnonzero(s.mask)
+    shown = live[np.argsort(-s.equilibrium[live])][:max_tokens]
+    for color, i in zip(colors(len(shown)), shown):
+        ax.plot(s.t, s.rho[:, i], color=color, lw=1.4, label=f"token {i}")
+        ax.axhline(s.equilibrium[i], color=color, ls="--", lw=0.9)
+    ax.set(xlabel=PHYSICAL_TIME, ylabel="attention weight rho_i", title=f"Relaxation of one attention row\n{s.label}")
+    ax.legend(title="solid: rho_i(t); dashed: softmax", fontsize=7, ncol=2, loc="upper right")
+    return fig
+
+
+def plot_relaxation(series: Sequence[Series], ax: Axes | None = None, floor: float = 1e-12) -> Figure:
+    """The Fisher–Rao distance to softmax on a log axis, each with the linear theory's envelope.
+
+    The envelope `d(t_a) exp(-rate (t - t_a))` is anchored where the motion has become linear
+    (d < 1e-2). Distances are drawn no lower than `floor`.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import thermo_ode as to
+        >>> from thermo_ode import plotting
+        >>> system = to.AttentionSystem(jnp.array([0.0, 1.0, 2.0]), temperature=1.0, mass=1.0, damping=1.0)
+        >>> s = plotting.series_from_trajectory(to.solve(system, jnp.full(3, 1 / 3), 20.0, saves=21))
+        >>> fig = plotting.plot_relaxation([s])
+        >>> fig.axes[0].get_yscale(), fig.axes[0].get_ylabel()
+        ('log', 'Fisher-Rao distance to softmax (rad)')
+    """
+    fig, ax = figure(ax)
+    for color, s in zip(colors(len(series)), series):
+        ax.semilogy(s.t, np.maximum(s.distance, floor), color=color, lw=1.3, label=s.label)
+        linear = np.flatnonzero(s.distance < 1e-2)
+        rate = s.decay_rate
+        if linear.size and rate > 0:
+            window = s.t <= s.t[linear[0]] + (
+                2 * np.pi / s.natural_frequency if np.isfinite(s.natural_frequency) else 0
+            )
+            anchor = int(np.argmax(np.where(window & (s.t >= s.t[linear[0]]), s.distance, -np.inf)))
+            envelope = s.distance[anchor] * np.exp(-rate * (s.t - s.t[anchor]))
+            after = s.t >= s.t[anchor]
+            ax.semilogy(s.t[after], np.maximum(envelope[after], floor), color=color, ls=":", lw=1.2)
+    ax.set_ylim(bottom=floor)
+    ax.set(
+        xlabel=PHYSICAL_TIME,
+        ylabel="Fisher-Rao distance to softmax (rad)",
+        title="Relaxation to softmax; dotted: linear theory exp(-rate t)",
+    )
+    ax.legend(fontsize=7)
+    return fig
+
+
+def plot_energy(s: Series, ax: Axes | None = None) -> Figure:
+    """The energies `H(t)` and `F(rho(t))` against the equilibrium free energy `F* = -T ln Z`.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import thermo_ode as to
+        >>> from thermo_ode import plotting
+        >>> system = to.AttentionSystem(jnp.array([0.0, 1.0, 2.0]), temperature=1.0, mass=1.0, damping=1.0)
+        >>> s = plotting.series_from_trajectory(to.solve(system, jnp.full(3, 1 / 3), 20.0, saves=21))
+        >>> fig = plotting.plot_energy(s)
+        >>> [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+        ['H = K + F', 'F(rho(t))', 'F* = -T ln Z']
+    """
+    fig, ax = figure(ax)
+    f_star = float(physics.equilibrium_free_energy(attention_system(s.energies, s.temperature, s.mask)))
+    ax.plot(s.t, s.hamiltonian, color=colors(2)[0], lw=1.5, label="H = K + F")
+    ax.plot(s.t, s.free_energy, color=colors(2)[1], lw=1.2, label="F(rho(t))")
+    ax.axhline(f_star, color="0.3", ls="--", lw=1, label="F* = -T ln Z")
+    kind = "conserved (damping 0)" if s.damping == 0 else "dissipated"
+    drift = np.max(np.abs(s.hamiltonian - s.hamiltonian[0])) / max(abs(s.hamiltonian[0]), 1e-300)
+    ax.set(
+        xlabel=PHYSICAL_TIME,
+        ylabel="energy (units of E)",
+        title=f"Energy: H {kind}; max |H - H(0)|/|H(0)| = {drift:.1e}\n{s.label}",
+    )
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_phase_portrait(series: Sequence[Series], ax: Axes | None = None, linear_below: float = 0.05) -> Figure:
+    """The phase portrait of the slowest mode from the moment the motion is linear.
+
+    The motion counts as linear once the distance is below `linear_below`; the portrait is
+    scaled by the amplitude there: it spirals in when underdamped, creeps when overdamped.
+    Between saves the curve is the cubic Hermite interpolant of the saved amplitudes and their
+    exact rates, so it passes through every save (marked) with the saved slope.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import thermo_ode as to
+        >>> from thermo_ode import plotting
+        >>> system = to.AttentionSystem(jnp.array([0.0, 1.0, 2.0]), temperature=1.0, mass=1.0, damping=1.0)
+        >>> s = plotting.series_from_trajectory(to.solve(system, jnp.full(3, 1 / 3), 20.0, saves=21))
+        >>> fig = plotting.plot_phase_portrait([s])
+        >>> fig.axes[0].get_xlabel()
+        'slowest-mode amplitude eps / eps_max'
+    """
+    fig, ax = figure(ax, size=(5.4, 5.0))
+    for color, s in zip(colors(len(series)), series):
+        a, a_dot = slowest_mode(s)
+        linear = np.flatnonzero(s.distance < linear_below)
+        if linear.size < 2:
+            continue
+        tau, a, a_dot = s.t[linear[0] :] * clock_rate(s), a[linear[0] :], a_dot[linear[0] :]
+        curve, slope = cubic_hermite(tau, a, a_dot, refined(tau, PHASE_POINTS_PER_SAVE))
+        scale = np.max(np.abs(a)) or 1.0
+        ax.plot(curve / scale, slope / scale, color=color, lw=1.2, label=s.label)
+        ax.plot(a / scale, a_dot / scale, ls="none", marker=".", ms=3, color=color)
+        ax.plot(a[0] / scale, a_dot[0] / scale, "o", color=color, ms=5)
+    ax.plot(0, 0, "k*", ms=10, label="softmax")
+    ax.set(
+        xlabel="slowest-mode amplitude eps / eps_max",
+        ylabel="(d eps / d tau) / eps_max,  tau = t sqrt(T/m)",
+        title=f"Slowest mode once linear (distance < {linear_below:g})\nlarge dot: start; dots: saves; curve: cubic Hermite",
+    )
+    ax.legend(fontsize=7)
+    return fig
+
+
+def plot_simplex(series: Sequence[Series], grid: int = 200) -> Figure:
+    """Paths of N = 3 tokens on the simplex over free-energy contours, and on the sphere.
+
+    Left, a ternary plot over the contours of `F` (of the first series' energies, on a `grid`
+    x `grid` mesh) with softmax marked; right, the same paths on the positive octant of the
+    radius-2 sphere `x = 2 sqrt(rho)`. Raises `ValueError` unless N = 3.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import thermo_ode as to
+        >>> from thermo_ode import plotting
+        >>> system = to.AttentionSystem(jnp.array([0.0, 1.0, 2.0]), temperature=1.0, mass=1.0, damping=1.0)
+        >>> s = plotting.series_from_trajectory(to.solve(system, jnp.full(3, 1 / 3), 20.0, saves=21))
+        >>> fig = plotting.plot_simplex([s], grid=50)
+        >>> fig.axes[0].get_title(), fig.axes[-1].get_title()
+        ('Paths on the simplex over F contours', 'Same paths on the radius-2 sphere, x = 2 sqrt(rho)')
+    """
+    s0 = series[0]
+    if s0.rho.shape[1] != 3:
+        raise ValueError(f"plot_simplex needs N = 3 tokens, got {s0.rho.shape[1]}")
+    fig = plt.figure(figsize=(11, 4.8), layout="constrained")
+    ax = fig.add_subplot(1, 2, 1)
+    corners = np.array([[0.0, 0.0], [1.0, 0.0], [0.5, np.sqrt(3) / 2]])
+    to_xy = lambda r: r @ corners
+    a, b = np.meshgrid(np.linspace(0, 1, grid), np.linspace(0, 1, grid))
+    c = 1 - a - b
+    inside = c > 1e-9
+    r = np.stack([np.where(inside, a, np.nan), np.where(inside, b, np.nan), np.where(inside, c, np.nan)], -1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        F = np.sum(r * s0.energies, -1) + s0.temperature * np.nansum(np.where(r > 0, r * np.log(r), 0), -1)
+    xy = to_xy(np.nan_to_num(r))
+    contour = ax.tricontourf(xy[inside][:, 0], xy[inside][:, 1], F[inside], levels=20, cmap="Greys")
+    fig.colorbar(contour, ax=ax, label="free energy F(rho) (units of E)")
+    ax.plot(*np.vstack([corners, corners[:1]]).T, color="k", lw=0.8)
+    for color, s in zip(colors(len(series)), series):
+        p = to_xy(s.rho)
+        ax.plot(p[:, 0], p[:, 1], color=color, lw=1.2, label=s.label)
+    star = to_xy(s0.equilibrium)
+    ax.plot(*star, "r*", ms=12, label="softmax")
+    for i, corner in enumerate(corners):
+        ax.annotate(
+            f"token {i}", corner, textcoords="offset points", xytext=(0, -12 if i < 2 else 5), ha="center", fontsize=8
+        )
+    ax.set_aspect("equal")
+    ax.set_title("Paths on the simplex over F contours", pad=16)
+    ax.axis("off")
+    ax.legend(fontsize=7, loc="upper right")
+    ax3 = fig.add_subplot(1, 2, 2, projection="3d")
+    u, v = np.meshgrid(np.linspace(0, np.pi / 2, 30), np.linspace(0, np.pi / 2, 30))
+    ax3.plot_surface(
+        2 * np.cos(u) * np.sin(v), 2 * np.sin(u) * np.sin(v), 2 * np.cos(v), color="0.85", alpha=0.35, lw=0
+    )
+    for color, s in zip(colors(len(series)), series):
+        x = 2 * np.sqrt(np.clip(s.rho, 0, None))
+        ax3.plot(x[:, 0], x[:, 1], x[:, 2], color=color, lw=1.2)
+    xs = 2 * np.sqrt(s0.equilibrium)
+    ax3.scatter(*xs, color="r", marker="*", s=80)
+    ax3.set(xlabel="x_0", ylabel="x_1", zlabel="x_2", title="Same paths on the radius-2 sphere, x = 2 sqrt(rho)")
+    return fig
+
+
+def plot_energy_error(series: Sequence[Series], ax: Axes | None = None) -> Figure:
+    """The energy error `H(t) - H(0)` of conservative runs, one curve per integrator.
+
+    The labels say which integrator: a symplectic method's error oscillates without trend, a
+    Runge–Kutta method's drifts.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import thermo_ode as to
+        >>> from thermo_ode import plotting
+        >>> system = to.AttentionSystem(jnp.array([0.0, 1.0, 2.0]), temperature=1.0, mass=1.0, damping=0.0)
+        >>> s = plotting.series_from_trajectory(to.solve(system, jnp.full(3, 1 / 3), 20.0, saves=21))
+        >>> bool(abs(s.hamiltonian - s.hamiltonian[0]).max() < 1e-3)  # conserved
+        True
+        >>> plotting.plot_energy_error([s._replace(label="fused_tsit5")]).axes[0].get_ylabel()
+        'energy error H(t) - H(0) (units of E)'
+    """
+    fig, ax = figure(ax, (7.5, 4.2))
+    for color, s in zip(colors(len(series)), series):
+        ax.plot(s.t * s.natural_frequency, s.hamiltonian - s.hamiltonian[0], lw=0.6, color=color, label=s.label)
+    ax.axhline(0, color="0.5", lw=0.5)
+    ax.set(
+        xlabel=NATURAL_TIME,
+        ylabel="energy error H(t) - H(0) (units of E)",
+        title="Energy error over a long conservative run (gamma = 0)",
+    )
+    ax.legend(fontsize=8)
+    return fig
