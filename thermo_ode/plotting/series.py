@@ -94,9 +94,10 @@ def series_from_trajectory(traj: Trajectory, index: int | tuple[int, ...] = ()) 
     index = index if isinstance(index, tuple) else (index,)
     s = traj.system
     T, m, g = (float(np.asarray(getattr(s, k))[index]) for k in ("temperature", "mass", "damping"))
-    arrays = (traj.ts, traj.rho, traj.rho_dot, traj.distance, traj.hamiltonian, traj.free_energy)
-    arrays += (traj.equilibrium, s.energies, s.mask)
-    return Series(*(np.asarray(a)[index] for a in arrays), T, m, g, label(T, m, g))
+    arrays = [traj.ts, traj.rho, traj.rho_dot, traj.distance, traj.hamiltonian, traj.free_energy]
+    arrays += [traj.equilibrium, s.energies, s.mask]
+    picked = [np.asarray(a)[index] for a in arrays]
+    return Series._make([*picked, T, m, g, label(T, m, g)])
 
 
 def series_from_results(ds: xr.Dataset, point: int, query: int = 0) -> Series:
