@@ -8,6 +8,7 @@
     health      a run folder named on the command line, and whether its store is intact
     show, verify, plot   the commands that read a run
     reports     the summary table, where the results are, the progress bar, the cache counter
+    exit_codes  EXIT_OK, EXIT_FAILED, EXIT_USAGE
 
 jax is imported only inside the commands that need it, so `--help` and `validate` are instant.
 Exit codes: 0 success, 1 a run that could not finish, 2 bad config or arguments.
