@@ -37,8 +37,8 @@ def slowest_mode(s: Series) -> tuple[np.ndarray, np.ndarray]:
         >>> import thermo_ode as to
         >>> from thermo_ode import plotting
         >>> system = to.AttentionSystem(jnp.array([0.0, 1.0, 2.0]), temperature=1.0, mass=1.0, damping=1.0)
-        >>> s = plotting.series_from_trajectory(to.solve(system, jnp.full(3, 1 / 3), 20.0, saves=21))
-        >>> amplitude, rate = plotting.slowest_mode(s)
+        >>> traj = to.solve(system, jnp.full(3, 1 / 3), 20.0, saves=21)
+        >>> amplitude, rate = plotting.slowest_mode(plotting.series_from_trajectory(traj))
         >>> amplitude.shape, rate.shape
         ((21,), (21,))
         >>> bool(abs(amplitude[-1]) < 1e-3 * abs(amplitude[0]))  # relaxed

@@ -30,9 +30,9 @@ def plot_trajectory(s: Series, ax: Axes | None = None, max_tokens: int = 12) -> 
         >>> import jax.numpy as jnp
         >>> import thermo_ode as to
         >>> from thermo_ode import plotting
-        >>> system = to.AttentionSystem(jnp.array([0.0, 1.0, 2.0]), temperature=1.0, mass=1.0, damping=1.0)
-        >>> s = plotting.series_from_trajectory(to.solve(system, jnp.full(3, 1 / 3), 20.0, saves=21))
-        >>> fig = plotting.plot_trajectory(s)
+        >>> system = to.AttentionSystem(jnp.linspace(0.0, 2.0, 5), temperature=1.0, mass=1.0, damping=1.0)
+        >>> s = plotting.series_from_trajectory(to.solve(system, jnp.full(5, 1 / 5), 20.0, saves=21))
+        >>> fig = plotting.plot_trajectory(s, max_tokens=3)  # the three of largest softmax weight
         >>> print(fig.axes[0].get_title())
         Relaxation of one attention row
         T=1, m=1, zeta=0.5
@@ -60,9 +60,10 @@ def plot_relaxation(series: Sequence[Series], ax: Axes | None = None, floor: flo
         >>> import jax.numpy as jnp
         >>> import thermo_ode as to
         >>> from thermo_ode import plotting
-        >>> system = to.AttentionSystem(jnp.array([0.0, 1.0, 2.0]), temperature=1.0, mass=1.0, damping=1.0)
-        >>> s = plotting.series_from_trajectory(to.solve(system, jnp.full(3, 1 / 3), 20.0, saves=21))
-        >>> fig = plotting.plot_relaxation([s])
+        >>> energies = jnp.array([[0.0, 1.0, 2.0]] * 2)  # one head at two dampings
+        >>> system = to.AttentionSystem(energies, temperature=1.0, mass=1.0, damping=jnp.array([1.0, 4.0]))
+        >>> traj = to.simulate(system, jnp.full(3, 1 / 3), 20.0, saves=21)
+        >>> fig = plotting.plot_relaxation([plotting.series_from_trajectory(traj, i) for i in range(2)])
         >>> fig.axes[0].get_yscale(), fig.axes[0].get_ylabel()
         ('log', 'Fisher-Rao distance to softmax (rad)')
     """
@@ -97,7 +98,7 @@ def plot_energy(s: Series, ax: Axes | None = None) -> Figure:
         >>> import thermo_ode as to
         >>> from thermo_ode import plotting
         >>> system = to.AttentionSystem(jnp.array([0.0, 1.0, 2.0]), temperature=1.0, mass=1.0, damping=1.0)
-        >>> s = plotting.series_from_trajectory(to.solve(system, jnp.full(3, 1 / 3), 20.0, saves=21))
+        >>> s = plotting.series_from_trajectory(to.solve(system, jnp.array([0.1, 0.3, 0.6]), 20.0, saves=21))
         >>> fig = plotting.plot_energy(s)
         >>> [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
         ['H = K + F', 'F(rho(t))', 'F* = -T ln Z']
@@ -131,8 +132,8 @@ def plot_phase_portrait(series: Sequence[Series], ax: Axes | None = None, linear
         >>> import thermo_ode as to
         >>> from thermo_ode import plotting
         >>> system = to.AttentionSystem(jnp.array([0.0, 1.0, 2.0]), temperature=1.0, mass=1.0, damping=1.0)
-        >>> s = plotting.series_from_trajectory(to.solve(system, jnp.full(3, 1 / 3), 20.0, saves=21))
-        >>> fig = plotting.plot_phase_portrait([s])
+        >>> traj = to.solve(system, jnp.full(3, 1 / 3), 20.0, saves=21, rtol=1e-6)  # tight: smooth to the end
+        >>> fig = plotting.plot_phase_portrait([plotting.series_from_trajectory(traj)])
         >>> fig.axes[0].get_xlabel()
         'slowest-mode amplitude eps / eps_max'
     """
@@ -170,8 +171,9 @@ def plot_simplex(series: Sequence[Series], grid: int = 200) -> Figure:
         >>> import thermo_ode as to
         >>> from thermo_ode import plotting
         >>> system = to.AttentionSystem(jnp.array([0.0, 1.0, 2.0]), temperature=1.0, mass=1.0, damping=1.0)
-        >>> s = plotting.series_from_trajectory(to.solve(system, jnp.full(3, 1 / 3), 20.0, saves=21))
-        >>> fig = plotting.plot_simplex([s], grid=50)
+        >>> starts = jnp.array([[0.8, 0.1, 0.1], [0.1, 0.1, 0.8]])
+        >>> series = [plotting.series_from_trajectory(to.solve(system, r, 20.0, saves=21)) for r in starts]
+        >>> fig = plotting.plot_simplex(series, grid=50)
         >>> fig.axes[0].get_title(), fig.axes[-1].get_title()
         ('Paths on the simplex over F contours', 'Same paths on the radius-2 sphere, x = 2 sqrt(rho)')
     """
@@ -229,7 +231,7 @@ def plot_energy_error(series: Sequence[Series], ax: Axes | None = None) -> Figur
         >>> import jax.numpy as jnp
         >>> import thermo_ode as to
         >>> from thermo_ode import plotting
-        >>> system = to.AttentionSystem(jnp.array([0.0, 1.0, 2.0]), temperature=1.0, mass=1.0, damping=0.0)
+        >>> system = to.AttentionSystem(jnp.array([0.0, 1.0, 2.0]), 1.0, 1.0, 0.0)  # T = m = 1, undamped
         >>> s = plotting.series_from_trajectory(to.solve(system, jnp.full(3, 1 / 3), 20.0, saves=21))
         >>> bool(abs(s.hamiltonian - s.hamiltonian[0]).max() < 1e-3)  # conserved
         True
