@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from .. import physics
 from .analysis import attention_system, heat_capacity_curve, stationary_density_n2
-from .output import colors, figure
+from .output import colors, figure, labelled
 
 
 def plot_heat_capacity(
@@ -37,13 +37,13 @@ def plot_heat_capacity(
         peak = int(np.argmax(C))
         ax.semilogx(T, C, color=color, lw=1.5, label=f"{label}: peak C={C[peak]:.3g} at T={T[peak]:.3g}")
         ax.plot(T[peak], C[peak], "v", color=color, ms=7)
-    ax.set(
+    return labelled(
+        ax,
+        7,
         xlabel="temperature T (units of E)",
         ylabel="heat capacity C = Var(E)/T^2 (dimensionless)",
         title="Heat capacity of the attention spectrum (triangle: peak)",
     )
-    ax.legend(fontsize=7)
-    return fig
 
 
 def plot_stationary_density(
@@ -85,11 +85,11 @@ def plot_stationary_density(
     star = np.asarray(physics.equilibrium(attention_system(energies, temperature)))
     ax.axvline(star[0], color="0.3", ls=":", label="softmax rho*_1")
     # The density is integrable but infinite at the faces: scale to the histogram.
-    ax.set(
+    return labelled(
+        ax,
+        8,
         xlabel="rho_1",
         ylabel="probability density",
         ylim=(0, 1.5 * np.max(heights)),
         title=f"Stationary density, N = 2, T = {temperature:g}, T_b = {bath_temperature:g}",
     )
-    ax.legend(fontsize=8)
-    return fig

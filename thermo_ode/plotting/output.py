@@ -28,6 +28,13 @@ def figure(ax, size=(6.4, 4.2)):
     return ax.figure, ax
 
 
+def labelled(ax, legend_size: float, **labels) -> Figure:
+    """Set the axes' labels and title (`ax.set(**labels)`), draw its legend, return its figure."""
+    ax.set(**labels)
+    ax.legend(fontsize=legend_size)
+    return ax.figure
+
+
 def save(fig: Figure, path: str | os.PathLike[str], svg: bool = False) -> list[str]:
     """Write a figure as PNG (and SVG on request) at `path` (suffix replaced), close it, return the files.
 

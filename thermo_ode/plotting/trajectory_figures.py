@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from .. import physics
 from .analysis import attention_system, clock_rate, cubic_hermite, refined, slowest_mode
-from .output import NATURAL_TIME, PHYSICAL_TIME, colors, figure
+from .output import NATURAL_TIME, PHYSICAL_TIME, colors, figure, labelled
 from .series import Series
 
 # Phase portraits: points drawn per interval between saves on the interpolating cubic.
@@ -81,13 +81,13 @@ def plot_relaxation(series: Sequence[Series], ax: Axes | None = None, floor: flo
             after = s.t >= s.t[anchor]
             ax.semilogy(s.t[after], np.maximum(envelope[after], floor), color=color, ls=":", lw=1.2)
     ax.set_ylim(bottom=floor)
-    ax.set(
+    return labelled(
+        ax,
+        7,
         xlabel=PHYSICAL_TIME,
         ylabel="Fisher-Rao distance to softmax (rad)",
         title="Relaxation to softmax; dotted: linear theory exp(-rate t)",
     )
-    ax.legend(fontsize=7)
-    return fig
 
 
 def plot_energy(s: Series, ax: Axes | None = None) -> Figure:
@@ -110,13 +110,13 @@ def plot_energy(s: Series, ax: Axes | None = None) -> Figure:
     ax.axhline(f_star, color="0.3", ls="--", lw=1, label="F* = -T ln Z")
     kind = "conserved (damping 0)" if s.damping == 0 else "dissipated"
     drift = np.max(np.abs(s.hamiltonian - s.hamiltonian[0])) / max(abs(s.hamiltonian[0]), 1e-300)
-    ax.set(
+    return labelled(
+        ax,
+        8,
         xlabel=PHYSICAL_TIME,
         ylabel="energy (units of E)",
         title=f"Energy: H {kind}; max |H - H(0)|/|H(0)| = {drift:.1e}\n{s.label}",
     )
-    ax.legend(fontsize=8)
-    return fig
 
 
 def plot_phase_portrait(series: Sequence[Series], ax: Axes | None = None, linear_below: float = 0.05) -> Figure:
@@ -150,13 +150,13 @@ def plot_phase_portrait(series: Sequence[Series], ax: Axes | None = None, linear
         ax.plot(a / scale, a_dot / scale, ls="none", marker=".", ms=3, color=color)
         ax.plot(a[0] / scale, a_dot[0] / scale, "o", color=color, ms=5)
     ax.plot(0, 0, "k*", ms=10, label="softmax")
-    ax.set(
+    return labelled(
+        ax,
+        7,
         xlabel="slowest-mode amplitude eps / eps_max",
         ylabel="(d eps / d tau) / eps_max,  tau = t sqrt(T/m)",
         title=f"Slowest mode once linear (distance < {linear_below:g})\nlarge dot: start; dots: saves; curve: cubic Hermite",
     )
-    ax.legend(fontsize=7)
-    return fig
 
 
 def plot_simplex(series: Sequence[Series], grid: int = 200) -> Figure:
@@ -242,10 +242,10 @@ def plot_energy_error(series: Sequence[Series], ax: Axes | None = None) -> Figur
     for color, s in zip(colors(len(series)), series):
         ax.plot(s.t * s.natural_frequency, s.hamiltonian - s.hamiltonian[0], lw=0.6, color=color, label=s.label)
     ax.axhline(0, color="0.5", lw=0.5)
-    ax.set(
+    return labelled(
+        ax,
+        8,
         xlabel=NATURAL_TIME,
         ylabel="energy error H(t) - H(0) (units of E)",
         title="Energy error over a long conservative run (gamma = 0)",
     )
-    ax.legend(fontsize=8)
-    return fig
