@@ -169,7 +169,7 @@ def _steps_computed(system, t1, steps, options) -> int:
     for grouped vmap, each group as long as its slowest member."""
     import jax
 
-    from thermo_ode.simulation import pool_size, predicted_cost, refill_queues
+    from thermo_ode.batching import pool_size, predicted_cost, refill_queues
 
     if options.get("engine", "refill") != "refill":
         return _grouped_iterations(system, t1, steps)
@@ -190,7 +190,7 @@ def _steps_computed(system, t1, steps, options) -> int:
 def _grouped_iterations(system, t1, steps):
     """System-iterations a grouped vmapped solve computes: each group runs as long as its
     slowest member (the groups as `simulate(engine="vmap")` forms them)."""
-    from thermo_ode.simulation import cost_groups, predicted_cost
+    from thermo_ode.batching import cost_groups, predicted_cost
 
     groups = cost_groups(predicted_cost(system, t1))
     return int(steps[groups].max(1).sum() * groups.shape[1])
@@ -206,8 +206,9 @@ def step_cost(system, rho0, t1, solver, sample: int = 1024) -> dict:
     import jax.numpy as jnp
 
     from thermo_ode.charts import resolve_chart
-    from thermo_ode.integration import resolve_solver_choice, set_up
     from thermo_ode.fused import FUSED_SOLVERS
+    from thermo_ode.integration import Inputs, set_up
+    from thermo_ode.options import Options, resolve_solver_choice
 
     sample = min(sample, len(t1))
     system = jax.tree.map(lambda a: a[:sample], system)
@@ -217,22 +218,16 @@ def step_cost(system, rho0, t1, solver, sample: int = 1024) -> dict:
     # stages: count the same tableau with its stages written out.
     stepper = next((fused() for fused in FUSED_SOLVERS.values() if type(stepper) is fused.method), stepper)
 
+    opts = Options(
+        chart=resolve_chart("sphere"),
+        solver=stepper,
+        controller=diffrax.PIDController(rtol=1e-8, atol=1e-10),
+        second_order=True,
+        time="natural",
+    )
+
     def setup(s, r, t):
-        return set_up(
-            s,
-            r,
-            jnp.zeros_like(r),
-            t,
-            jnp.stack([0 * t, t]),
-            None,
-            None,
-            None,
-            chart=resolve_chart("sphere"),
-            solver=stepper,
-            second_order=True,
-            controller=diffrax.PIDController(rtol=1e-8, atol=1e-10),
-            time="natural",
-        )
+        return set_up(s, Inputs(r, jnp.zeros_like(r), t, jnp.stack([0 * t, t])), opts)
 
     problems = eqx.filter_vmap(setup)(system, rho0, t1)
     states = eqx.filter_vmap(lambda p: p.solver.init(p.terms, 0 * p.dt0, p.dt0, p.y0, p.coefficients))(problems)

@@ -60,6 +60,18 @@ def once(shared_dir):
 MADE = ".made"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def trace_counters():
+    """Count the traces of the library's compiled programs from the session's start, for the
+    tests that compare counts (`helpers.count_traces`): the library itself carries no counter."""
+    from helpers import count_traces
+
+    from thermo_ode import integration, refill, simulation
+
+    for module, name in ((integration, "_solve"), (simulation, "_solve_group"), (refill, "solve_refill")):
+        count_traces(module, name)
+
+
 @pytest.fixture(scope="session")
 def default_run(once, cache_dir):
     """`(out, result)`: the README's `thermo-ode run` (the embedded default config, into

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 import thermo_ode as to
@@ -66,3 +68,27 @@ def sphere_rhs_physical(energies, temperature, mass, damping, mask):
         return np.concatenate([v, np.where(live, (f + mu * x) / mass, 0)])
 
     return rhs
+
+
+_TRACE_COUNTS: dict[tuple[str, str], list[int]] = {}
+
+
+def count_traces(module, name: str):
+    """A counter of the traces of the jit-compiled `module.name` (an `eqx.filter_jit` function,
+    found by the library's callers as that module attribute): the first call replaces it, once
+    per process, by the same function compiled again with a body that counts each trace; the
+    counter returns the traces so far. Tests compare counts before and after a call."""
+    import equinox as eqx
+
+    key = (module.__name__, name)
+    if key not in _TRACE_COUNTS:
+        body = getattr(module, name).__wrapped__
+        count = _TRACE_COUNTS[key] = [0]
+
+        def counted(*args, **kwargs):
+            count[0] += 1
+            return body(*args, **kwargs)
+
+        functools.update_wrapper(counted, body)
+        setattr(module, name, eqx.filter_jit(counted))
+    return lambda: _TRACE_COUNTS[key][0]

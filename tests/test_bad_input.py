@@ -1,9 +1,9 @@
 """Bad input is rejected before compilation, with a message naming the argument."""
 
-import equinox as eqx
 import jax
 import numpy as np
 import pytest
+from helpers import count_traces
 
 import thermo_ode as to
 from thermo_ode import simulation
@@ -102,13 +102,13 @@ def test_bad_qk():
     ],
 )
 def test_bad_simulate_arguments(rho0, kwargs, error, words):
-    before = eqx.debug.get_num_traces(simulation._solve_group)
+    before = count_traces(simulation, "_solve_group")()
     args = dict(t1=10.0)
     args.update(kwargs)
     with pytest.raises(error) as info:
         to.simulate(GOOD, rho0, **args)
     assert words in str(info.value)
-    assert eqx.debug.get_num_traces(simulation._solve_group) == before  # failed before compiling
+    assert count_traces(simulation, "_solve_group")() == before  # failed before compiling
 
 
 def test_masked_start_rules():

@@ -2,9 +2,9 @@
 
 import functools
 
-import equinox as eqx
 import numpy as np
 import pytest
+from helpers import count_traces
 
 import thermo_ode as to
 from thermo_ode import refill, simulation
@@ -12,7 +12,7 @@ from thermo_ode import refill, simulation
 
 def _traces():
     """Programs traced by simulate so far, by either engine."""
-    return eqx.debug.get_num_traces(simulation._solve_group) + eqx.debug.get_num_traces(refill.solve_refill)
+    return count_traces(simulation, "_solve_group")() + count_traces(refill, "solve_refill")()
 
 
 def test_batched_call_equals_per_system_calls():
@@ -176,28 +176,27 @@ def _temporaries(engine_name: str, B: int, pool: int = 8, N: int = 16) -> int:
 
     from thermo_ode import integration
     from thermo_ode.charts import resolve_chart
+    from thermo_ode.options import Options
     from thermo_ode.solvers import resolve_solver
 
     rng = np.random.default_rng(0)
     system = to.AttentionSystem(jnp.asarray(rng.normal(size=(B, N))), jnp.ones(B), jnp.ones(B), jnp.ones(B))
     rho0 = jnp.full((B, N), 1 / N)
     t1 = jnp.full(B, 10.0)
-    args = (system, rho0, jnp.zeros_like(rho0), t1, jnp.stack([0 * t1, t1], -1))
-    static = dict(
+    inputs = integration.Inputs(rho0, jnp.zeros_like(rho0), t1, jnp.stack([0 * t1, t1], -1))
+    opts = Options(
         chart=resolve_chart("sphere"),
         solver=resolve_solver("fused_tsit5"),
-        second_order=True,
         controller=diffrax.PIDController(rtol=1e-8, atol=1e-10),
-        max_steps=1000,
+        second_order=True,
         time="natural",
+        max_steps=1000,
     )
+    args = (system, inputs)
     if engine_name == "refill":
-        program = functools.partial(refill._refill, pool=pool, **static)
+        program = lambda s, i: refill._refill(s, i, opts, pool=pool)
     else:
-        one = lambda s, r, v, t, ts: integration.integrate(
-            s, r, v, t, ts, None, jnp.zeros_like(t), None, adjoint=diffrax.RecursiveCheckpointAdjoint(), **static
-        )
-        program = jax.vmap(one)
+        program = jax.vmap(lambda s, i: integration.integrate(s, i, opts))
     return jax.jit(program).lower(*args).compile().memory_analysis().temp_size_in_bytes
 
 

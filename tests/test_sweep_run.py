@@ -308,15 +308,12 @@ def test_second_process_skips_compilation(small_run, tmp_path):
 
 def test_one_compile_for_a_sweep(tmp_path):
     """In-process: six chunks, one trace of the solver program (the refill engine's)."""
-    import equinox as eqx
+    from helpers import count_traces
 
     from thermo_ode import refill as refill_engine
     from thermo_ode import simulation
 
-    traces = lambda: (
-        eqx.debug.get_num_traces(refill_engine.solve_refill),
-        eqx.debug.get_num_traces(simulation._solve_group),
-    )
+    traces = lambda: (count_traces(refill_engine, "solve_refill")(), count_traces(simulation, "_solve_group")())
     loaded = sweeps.parse(textwrap.dedent(SMALL).replace("saves: 31", "saves: 17"))
     refill, vmap = traces()
     summary = sweeps.run(loaded, tmp_path / "out")

@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import count_traces
 
 import thermo_ode as to
 from thermo_ode import integration
@@ -117,9 +118,9 @@ def test_tolerances_are_inputs_of_the_compiled_solve():
     """`solve` at another rtol/atol runs the same compiled program, and the tolerance acts."""
     system = to.AttentionSystem(ENERGIES, 1.3, 0.7, 2.0)
     tight = to.solve(system, RHO0, 20.0, **TIGHT)
-    traced = eqx.debug.get_num_traces(integration._solve)
+    traced = count_traces(integration, "_solve")()
     loose = to.solve(system, RHO0, 20.0, rtol=1e-4, atol=1e-6)
-    assert eqx.debug.get_num_traces(integration._solve) == traced
+    assert count_traces(integration, "_solve")() == traced
     assert int(loose.num_steps) < int(tight.num_steps)
 
 

@@ -63,21 +63,18 @@ def broadcastable(name: str, shape: tuple, target: tuple, what: str) -> None:
 
 
 def per_token(name: str, value, shape: tuple) -> np.ndarray:
-    """A finite float array `(..., N)` broadcast to `shape = batch + (N,)`."""
+    """A float array `(..., N)` broadcast to `shape = batch + (N,)` (its values are the start
+    rules', thermo_ode.start_checks)."""
     arr = float_array(name, value)
     if arr.ndim < 1 or arr.shape[-1] != shape[-1]:
         raise ValueError(f"{name} must have length N = {shape[-1]} on its last axis, got shape {arr.shape}")
     broadcastable(name, arr.shape, shape, "the system's shape")
-    arr = np.broadcast_to(arr, shape)
-    finite(name, arr)
-    return arr
+    return np.broadcast_to(arr, shape)
 
 
-def per_system(name: str, value, batch: tuple, allow_zero: bool) -> np.ndarray:
-    """A finite scalar or per-system value (> 0, or >= 0 with `allow_zero`), broadcast to the
-    batch shape."""
+def per_system(name: str, value, batch: tuple) -> np.ndarray:
+    """A float scalar or per-system value broadcast to the batch shape (its values are the
+    start rules', thermo_ode.start_checks)."""
     arr = float_array(name, value)
     broadcastable(name, arr.shape, batch, "the batch shape")
-    arr = np.broadcast_to(arr, batch)
-    (nonnegative if allow_zero else positive)(name, arr)
-    return arr
+    return np.broadcast_to(arr, batch)

@@ -14,7 +14,7 @@ physical time.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import diffrax
 import equinox as eqx
@@ -24,18 +24,18 @@ import numpy as np
 from jax.typing import ArrayLike
 from jaxtyping import Array
 
-from . import _checks, physics, rules
-from .charts import AbstractChart, SphereChart, resolve_chart
+from . import _checks, physics, start_checks
+from .charts import AbstractChart
 from .dynamics import Coefficients, sphere_force
 from .formulas import natural_frequency
 from .geometry import fisher_rao_distance
 from .integrators import SphereDriftTerm, StepBrownianPath, TangentNoiseTerm
-from .rules import NORMALISATION_TOL
-from .solvers import ProjectedSolver, is_sphere_splitting, needs_fixed_step, resolve_solver, takes_noise
+from .options import Options, options
+from .solvers import ProjectedSolver, is_sphere_splitting
+from .start_checks import fixed_step_count
 from .system import AttentionSystem
 from .trajectory import NONFINITE, Trajectory, status_code
 
-TIME_SCALES = ("natural", "physical")
 FIRST_STEP = 0.01  # solver time
 
 
@@ -67,12 +67,18 @@ def noise_amplitude(c: Coefficients, bath_over_t, second_order: bool):
     return jnp.sqrt(2 * (c.friction if second_order else 1) * theta)
 
 
-def fixed_step_count(t1, dt):
-    """Whole steps of at most `dt` that reach `t1`; a ratio within rounding of an integer is
-    that integer. Works on numpy (host checks) and jax arrays alike."""
-    xp = jnp if isinstance(t1, jax.Array) or isinstance(dt, jax.Array) else np
-    ratio = t1 / dt
-    return xp.where(xp.abs(ratio - xp.round(ratio)) <= 1e-9 * ratio, xp.round(ratio), xp.ceil(ratio))
+class Inputs(eqx.Module):
+    """One system's start and times, checked and cast: what `set_up` reads besides the system
+    and the `Options` (`simulate` vmaps over a batch of them). `dt` None means adaptive steps;
+    `key` None means no noise; `bath_temperature` None means none (reported as 0)."""
+
+    rho0: Array  # (N,)
+    velocity0: Array  # (N,), d rho/dt
+    t1: Array  # ()
+    ts: Array  # (S,) save times
+    dt: Array | None = None
+    bath_temperature: Array | None = None
+    key: Array | None = None
 
 
 class Problem(eqx.Module):
@@ -91,26 +97,12 @@ class Problem(eqx.Module):
     rate: Array
 
 
-def set_up(
-    system: AttentionSystem,
-    rho0,
-    velocity0,
-    t1,
-    ts,
-    dt,
-    bath_temperature,
-    key,
-    *,
-    chart: AbstractChart,
-    solver,
-    second_order: bool,
-    controller,
-    time: str,
-) -> Problem:
-    """One system (no batch axes), every argument already checked and cast, as a `Problem`.
-    `dt` None means adaptive steps; `key` None means no noise."""
+def set_up(system: AttentionSystem, inputs: Inputs, opts: Options) -> Problem:
+    """One system (no batch axes), its inputs already checked and cast, as a `Problem`."""
+    t1, ts, dt, second_order = inputs.t1, inputs.ts, inputs.dt, opts.second_order
+    controller = opts.controller
     if dt is None:
-        rate = clock_rate(system, second_order, time)
+        rate = clock_rate(system, second_order, opts.time)
         # The first step: what diffeqsolve takes anyway for the terms it wraps (it skips its
         # initial-step heuristic then), written out so any stepping engine starts alike.
         s1, dt0 = rate * t1, jnp.full_like(t1, FIRST_STEP)
@@ -126,27 +118,29 @@ def set_up(
         reported = save_at * (t1 / steps)
         controller = diffrax.ConstantStepSize()
     c = solver_coefficients(system, second_order, rate)
+    rho0, velocity0 = inputs.rho0, inputs.velocity0
     velocity0 = velocity0 - rho0 * jnp.sum(velocity0)  # drop the rounding-sized normal part
-    y0 = chart.initial_state(rho0, velocity0 / rate, c, second_order)
+    y0 = opts.chart.initial_state(rho0, velocity0 / rate, c, second_order)
     terms: diffrax.AbstractTerm
-    if is_sphere_splitting(solver):  # constrained by construction: no projection
-        terms, wrapped = SphereDriftTerm(sphere_force, c.friction, c.mask), solver
+    if is_sphere_splitting(opts.solver):  # constrained by construction: no projection
+        terms, wrapped = SphereDriftTerm(sphere_force, c.friction, c.mask), opts.solver
     else:
-        projection = chart.projection(second_order)
-        terms = diffrax.ODETerm(chart.vector_field(second_order))
-        wrapped = solver if projection is None else ProjectedSolver(solver, projection)
-    if key is not None:
-        amplitude = noise_amplitude(c, bath_temperature / system.temperature, second_order)
-        path = StepBrownianPath(rho0.shape, rho0.dtype, key)  # type: ignore[call-arg]  # levy_area: a class constant
+        projection = opts.chart.projection(second_order)
+        terms = diffrax.ODETerm(opts.chart.vector_field(second_order))
+        wrapped = opts.solver if projection is None else ProjectedSolver(opts.solver, projection)
+    if inputs.key is not None:
+        bath = jnp.zeros_like(t1) if inputs.bath_temperature is None else inputs.bath_temperature
+        amplitude = noise_amplitude(c, bath / system.temperature, second_order)
+        path = StepBrownianPath(rho0.shape, rho0.dtype, inputs.key)  # type: ignore[call-arg]  # levy_area: a class constant
         terms = diffrax.MultiTerm(terms, TangentNoiseTerm(amplitude, c.mask, path))
     return Problem(terms, wrapped, controller, y0, c, s1, dt0, save_at, reported, rate)
 
 
 def read_out(
-    system: AttentionSystem, problem: Problem, ys, status, num_steps, bath_temperature, *, chart, second_order
+    system: AttentionSystem, inputs: Inputs, problem: Problem, ys, status, num_steps, opts: Options
 ) -> Trajectory:
     """The `Trajectory` of one system from the raw solver states `ys` at its saves."""
-    c = problem.coefficients
+    c, chart, second_order = problem.coefficients, opts.chart, opts.second_order
     readout = jax.vmap(lambda y: (chart.readout(y, c, second_order), chart.constraint_error(y, second_order)))
     (rho, rho_dot), constraint = readout(ys)
     rho_dot = rho_dot * problem.rate
@@ -158,6 +152,7 @@ def read_out(
         [jnp.isfinite(a).all() for a in (rho, rho_dot, hamiltonian, free_energy, distance, equilibrium)]
     ).all()
     status = jnp.where((status == 0) & ~finite, NONFINITE, status)
+    bath = inputs.bath_temperature
     return Trajectory(
         ts=problem.reported_ts,
         rho=rho,
@@ -169,47 +164,15 @@ def read_out(
         status=status,
         num_steps=num_steps,
         constraint_error=constraint,
-        bath_temperature=bath_temperature,
+        bath_temperature=jnp.zeros_like(inputs.t1) if bath is None else bath,
         system=system,
     )
 
 
-def integrate(
-    system: AttentionSystem,
-    rho0,
-    velocity0,
-    t1,
-    ts,
-    dt,
-    bath_temperature,
-    key,
-    *,
-    chart: AbstractChart,
-    solver,
-    second_order: bool,
-    controller,
-    max_steps: int,
-    time: str,
-    adjoint,
-) -> Trajectory:
-    """One system (no batch axes), every argument already checked and cast, by diffeqsolve:
-    the body shared by `solve` and `simulate`. `dt` None means adaptive steps; `key` None
-    means no noise."""
-    problem = set_up(
-        system,
-        rho0,
-        velocity0,
-        t1,
-        ts,
-        dt,
-        bath_temperature,
-        key,
-        chart=chart,
-        solver=solver,
-        second_order=second_order,
-        controller=controller,
-        time=time,
-    )
+def integrate(system: AttentionSystem, inputs: Inputs, opts: Options) -> Trajectory:
+    """One system (no batch axes), its inputs already checked and cast, by diffeqsolve: the
+    body shared by `solve` and `simulate`."""
+    problem = set_up(system, inputs, opts)
     sol = diffrax.diffeqsolve(
         problem.terms,
         problem.solver,
@@ -220,73 +183,14 @@ def integrate(
         args=problem.coefficients,
         saveat=diffrax.SaveAt(ts=problem.save_at),
         stepsize_controller=problem.controller,
-        max_steps=max_steps,
+        max_steps=opts.max_steps,
         throw=False,
-        adjoint=adjoint,
+        adjoint=opts.adjoint,
     )
-    return read_out(
-        system,
-        problem,
-        sol.ys,
-        status_code(sol.result),
-        sol.stats["num_steps"],
-        bath_temperature,
-        chart=chart,
-        second_order=second_order,
-    )
+    return read_out(system, inputs, problem, sol.ys, status_code(sol.result), sol.stats["num_steps"], opts)
 
 
-def resolve_solver_choice(solver, noisy: bool, second_order: bool):
-    """The diffrax solver for a name, an instance or None (the default rule of rules)."""
-    return resolve_solver(rules.default_solver(noisy, second_order) if solver is None else solver)
-
-
-class DtRequired(ValueError):
-    """The choices need a fixed step and none was given (`simulate` adds a value for its batch)."""
-
-
-def check_static(chart, solver, second_order: bool, noisy: bool, fixed_step: bool, time: str) -> None:
-    """Choices that cannot go together, whatever the values: raised before anything runs."""
-    name = type(solver).__name__
-    if time not in TIME_SCALES:
-        raise ValueError(f"time must be one of {TIME_SCALES}, got {time!r}")
-    if is_sphere_splitting(solver):
-        if not isinstance(chart, SphereChart):
-            raise ValueError(f"solver {name} works in the sphere chart only: use chart='sphere'")
-        if not second_order:
-            raise ValueError(
-                f"solver {name} integrates the second-order dynamics: mass must be > 0 (use 'euler' or an adaptive solver at m = 0)"
-            )
-    if noisy:
-        if not isinstance(chart, SphereChart):
-            raise ValueError("bath_temperature > 0: Langevin noise lives in the sphere chart; use chart='sphere'")
-        if not takes_noise(solver):
-            raise ValueError(
-                f"bath_temperature > 0: solver {name} cannot integrate noise; use 'gbaoab' (mass > 0) or 'euler'"
-            )
-    if not fixed_step and (needs_fixed_step(solver) or noisy):
-        raise DtRequired(
-            f"dt is required: solver {name}"
-            + (" with Langevin noise" if noisy else "")
-            + f" steps at a fixed step size; for example dt = {rules.natural_dt(second_order)}"
-        )
-
-
-def key_array(key):
-    """`key` as a typed key array: a `jax.random.key` (or an array of them) as it is, a legacy
-    `jax.random.PRNGKey` (uint32 data, last axis 2) wrapped by `jax.random.wrap_key_data`."""
-    if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
-        return key
-    if isinstance(key, (jax.Array, np.ndarray)) and key.dtype == np.uint32 and key.ndim >= 1 and key.shape[-1] == 2:
-        return jax.random.wrap_key_data(key)
-    raise TypeError(
-        "key must be a jax.random.key, a legacy jax.random.PRNGKey (uint32, shape (..., 2)), or an array of "
-        f"either, got {type(key).__name__}"
-        + (f" of dtype {key.dtype} and shape {key.shape}" if hasattr(key, "dtype") else "")
-    )
-
-
-def _shaped(name: str, value, shape: tuple, dtype):
+def _shaped(name: str, value, shape: tuple, dtype) -> Array:
     """`value` as a `dtype` array of `shape`, or a ValueError naming it (raised while tracing)."""
     arr = jnp.asarray(value)
     if not (jnp.issubdtype(arr.dtype, jnp.floating) or jnp.issubdtype(arr.dtype, jnp.integer)) or arr.dtype == bool:
@@ -389,93 +293,60 @@ def solve(
         raise ValueError(
             f"system must be one system (batch shape ()), got batch shape {system.batch_shape}; use jax.vmap or simulate"
         )
-    resolved_chart = resolve_chart(chart)
-    if isinstance(saves, bool) or not isinstance(saves, (int, np.integer)) or saves < 2:
-        raise ValueError(f"saves must be an int >= 2, got {saves!r}")
-    if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
-        raise ValueError(f"max_steps must be an int >= 1, got {max_steps!r}")
+    start_checks.check_counts(max_steps, saves)
     if first_order is None:
         first_order = not _checks.is_traced(system.mass) and bool(np.all(np.asarray(system.mass) == 0))
-    second_order = not first_order
     if velocity0 is not None and first_order:
         raise ValueError("velocity0 must be None for the first-order (m = 0) gradient flow")
-    noisy = key is not None
-    resolved_solver = resolve_solver_choice(solver, noisy, second_order)
-    check_static(resolved_chart, resolved_solver, second_order, noisy, dt is not None, time)
     dtype, n = system.dtype, system.num_tokens
+    opts = options(
+        chart=chart,
+        solver=solver,
+        second_order=not first_order,
+        noisy=key is not None,
+        fixed_step=dt is not None,
+        time=time,
+        rtol=rtol,
+        atol=atol,
+        dtype=dtype,
+        max_steps=int(max_steps),
+        stepsize_controller=stepsize_controller,
+        adjoint=adjoint,
+    )
     rho0 = _shaped("rho0", rho0, (n,), dtype)
-    velocity0 = jnp.zeros_like(rho0) if velocity0 is None else _shaped("velocity0", velocity0, (n,), dtype)
     t1 = _shaped("t1", t1, (), dtype)
     if ts is None:
         ts = jnp.linspace(0.0, 1.0, saves, dtype=dtype) * t1
     elif jnp.ndim(ts) != 1 or jnp.shape(ts)[0] < 1:
         raise ValueError(f"ts must have shape (S,) with S >= 1, got {jnp.shape(ts)}")
-    else:
-        ts = _shaped("ts", ts, jnp.shape(ts), dtype)
-    dt = None if dt is None else _shaped("dt", dt, (), dtype)
-    bath = _shaped("bath_temperature", bath_temperature, (), dtype)
-    key = None if key is None else key_array(key)
+    key = None if key is None else start_checks.key_array(key)
     if key is not None and key.shape != ():
         raise ValueError(f"key must be one key, got an array of shape {key.shape}; use jax.vmap over keys")
-    controller: diffrax.AbstractStepSizeController
-    if stepsize_controller is None:
-        rtol, atol = rules.resolved_tolerances(rtol, atol, rules.precision_of(dtype))
-        # Arrays: inputs of the compiled program, so solves differing only in tolerance share it.
-        controller = diffrax.PIDController(rtol=jnp.asarray(rtol, dtype), atol=jnp.asarray(atol, dtype))
-    else:
-        controller = stepsize_controller
-    return _solve(
-        system,
-        rho0,
-        velocity0,
-        t1,
-        ts,
-        dt,
-        bath,
-        key,
-        chart=resolved_chart,
-        solver=resolved_solver,
-        second_order=second_order,
-        controller=controller,
-        max_steps=int(max_steps),
-        time=time,
-        adjoint=adjoint or diffrax.RecursiveCheckpointAdjoint(),
+    inputs = Inputs(
+        rho0=rho0,
+        velocity0=jnp.zeros_like(rho0) if velocity0 is None else _shaped("velocity0", velocity0, (n,), dtype),
+        t1=t1,
+        ts=_shaped("ts", ts, jnp.shape(ts), dtype),
+        dt=None if dt is None else _shaped("dt", dt, (), dtype),
+        bath_temperature=_shaped("bath_temperature", bath_temperature, (), dtype),
+        key=key,
     )
+    return _solve(system, inputs, opts)
 
 
 @eqx.filter_jit
-@eqx.debug.assert_max_traces(max_traces=None)
-def _solve(
-    system, rho0, velocity0, t1, ts, dt, bath, key, *, chart, solver, second_order, controller, max_steps, time, adjoint
-):
-    rho0 = _checked_values(system, rho0, velocity0, t1, ts, dt, bath, key, second_order, max_steps)
-    return integrate(
-        system,
-        rho0,
-        velocity0,
-        t1,
-        ts,
-        dt,
-        bath,
-        key,
-        chart=chart,
-        solver=solver,
-        second_order=second_order,
-        controller=controller,
-        max_steps=max_steps,
-        time=time,
-        adjoint=adjoint,
-    )
+def _solve(system: AttentionSystem, inputs: Inputs, opts: Options) -> Trajectory:
+    return integrate(system, _checked(system, inputs, opts), opts)
 
 
-def _checked_values(system, rho0, velocity0, t1, ts, dt, bath, key, second_order, max_steps):
-    """The value rules `simulate` checks on the host, as runtime errors on `rho0`."""
-    T, m, gamma, mask = system.temperature, system.mass, system.damping, system.mask
-    total = jnp.sum(rho0)
-    rules = [
+def _checked(system: AttentionSystem, inputs: Inputs, opts: Options) -> Inputs:
+    """`inputs`, normalised, carrying runtime errors for the system's value rules and the start
+    rules (`start_checks.START_RULES`, which `simulate` checks on the host)."""
+    T, m, gamma, mask, bath = system.temperature, system.mass, system.damping, system.mask, inputs.bath_temperature
+    system_rules: list[tuple[Any, str]] = [
         (~(jnp.isfinite(T) & (T > 0)), "temperature must be finite and > 0"),
         (
-            ~(jnp.isfinite(m) & (m > 0)) if second_order else m != 0,
+            ~(jnp.isfinite(m) & (m > 0)) if opts.second_order else m != 0,
             "mass must be > 0 (second order) or exactly 0 with first_order=True",
         ),
         (
@@ -483,29 +354,12 @@ def _checked_values(system, rho0, velocity0, t1, ts, dt, bath, key, second_order
             "damping must be finite and >= 0 (> 0 when mass = 0)",
         ),
         (jnp.any(~jnp.isfinite(jnp.where(mask, system.energies, 0))), "energies must be finite on unmasked tokens"),
-        (jnp.any(~jnp.isfinite(rho0)) | jnp.any(rho0 < 0), "rho0 must be finite and >= 0"),
-        (jnp.any(jnp.where(mask, False, rho0 != 0)), "rho0 must be 0 on masked tokens"),
-        (
-            jnp.any(mask & (rho0 == 0)),
-            "rho0 is 0 on an unmasked token: an invariant face (docs/physics.md, section 12)",
-        ),
-        (jnp.abs(total - 1) > NORMALISATION_TOL, f"rho0 must sum to 1 within {NORMALISATION_TOL}"),
-        (
-            jnp.abs(jnp.sum(velocity0)) > NORMALISATION_TOL * jnp.maximum(1.0, jnp.sum(jnp.abs(velocity0))),
-            "velocity0 must sum to 0 (tangent to the simplex)",
-        ),
-        (~(jnp.isfinite(t1) & (t1 > 0)), "t1 must be finite and > 0"),
-        (
-            jnp.any(~jnp.isfinite(ts)) | jnp.any(ts < 0) | jnp.any(ts > t1) | jnp.any(jnp.diff(ts) < 0),
-            "ts must be non-decreasing in [0, t1]",
-        ),
-        (~(jnp.isfinite(bath) & (bath >= 0)), "bath_temperature must be finite and >= 0"),
     ]
-    if key is None:
-        rules.append((bath != 0, "bath_temperature > 0 needs a key for the noise"))
-    if dt is not None:
-        rules.append((~(jnp.isfinite(dt) & (dt > 0)) | (dt > t1), "dt must be > 0 and at most t1"))
-        rules.append((fixed_step_count(t1, dt) > max_steps, "dt: t1/dt needs more than max_steps steps"))
-    for bad, message in rules:
+    if inputs.key is None:
+        system_rules.append((bath != 0, "bath_temperature > 0 needs a key for the noise"))
+    rho0 = inputs.rho0
+    for bad, message in system_rules:
         rho0 = eqx.error_if(rho0, bad, message)
-    return rho0 / total
+    start = start_checks.Start(rho0, inputs.velocity0, mask, inputs.t1, inputs.ts, bath, inputs.dt, opts.max_steps)
+    rho0 = start_checks.traced(start, rho0)
+    return eqx.tree_at(lambda i: i.rho0, inputs, rho0 / jnp.sum(rho0))

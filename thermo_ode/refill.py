@@ -18,18 +18,24 @@ one compiled program per device, with no host round-trip between steps.
 
 from __future__ import annotations
 
-import functools
+import dataclasses
+from typing import Any, NamedTuple
 
 import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+from jaxtyping import Array, PyTree
 
-from .integration import Problem, read_out, set_up
-from .trajectory import status_code
+from .dynamics import Coefficients
+from .integration import Inputs, Problem, read_out, set_up
+from .options import Options
+from .trajectory import Trajectory, status_code
 
 # diffrax clips a step that ends within ~100 ulps of t1 to t1 (no slivers for dense output).
 _CLIP_ULPS = 100
+MESH_AXIS = "batch"
+_BATCHED = eqx.if_array(0)  # the batch axis of every array leaf (functions are shared)
 
 
 def _clip_floor(s1):
@@ -55,77 +61,79 @@ def _where(pred, a, b):
     return jax.tree.map(select, a, b)
 
 
-MESH_AXIS = "batch"
+class Slot(eqx.Module):
+    """The state of one slot of the pool (in the loop, a batch of them: one per slot): the
+    system it steps and how far its diffrax loop has come."""
+
+    index: Array  # the system's row; the batch size when the slot is idle
+    coefficients: Coefficients
+    s1: Array  # end, in solver time
+    floor: Array  # a step ending above this is clipped to s1
+    save_at: Array  # (S,) save times, in solver time
+    tprev: Array
+    tnext: Array
+    y: PyTree
+    solver_state: PyTree
+    controller_state: PyTree
+    result: diffrax.RESULTS
+    steps: Array  # steps attempted
+    save: Array  # saves written
+
+
+class Saved(eqx.Module):
+    """What the pool writes per system `(B, ...)`: the states at the saves, steps and status."""
+
+    ys: PyTree
+    steps: Array
+    status: Array
+
+
+class _Pool(NamedTuple):
+    """What every slot shares: the terms, solver and controller, and the batch's problems."""
+
+    terms: PyTree
+    solver: diffrax.AbstractSolver
+    controller: diffrax.AbstractStepSizeController
+    error_order: Any
+    max_steps: int | Array
+    problems: Problem
+    starts: tuple  # per system: the first tnext, controller state and solver state
+    floors: Array
+
+    @property
+    def batch(self) -> int:
+        return self.problems.s1.shape[0]
+
+    @property
+    def saves(self) -> int:
+        return self.problems.save_at.shape[-1]
 
 
 @eqx.filter_jit
-@eqx.debug.assert_max_traces(max_traces=None)
-def solve_refill(
-    system,
-    rho0,
-    velocity0,
-    t1,
-    ts,
-    *,
-    chart,
-    solver,
-    second_order,
-    controller,
-    max_steps,
-    time: str,
-    pool: int,
-    mesh=None,
-):
+def solve_refill(system, inputs: Inputs, opts: Options, *, pool: int, mesh=None) -> Trajectory:
     """Solve a flat batch `(B,)` of systems with a pool of `pool` slots (per device); the
-    batched `Trajectory`, equal to `vmap` of `thermo_ode.integration.integrate` (same steps, same
-    states). With a 1-D `mesh` of D devices, device d solves rows `[d B/D, (d+1) B/D)` with
-    its own pool and queue (B a multiple of D); systems are taken from the queue in row order.
-    The controller's array fields (tolerances given as arrays) and an array `max_steps` are
+    batched `Trajectory`, equal to `vmap` of `thermo_ode.integration.integrate` (same steps,
+    same states). With a 1-D `mesh` of D devices, device d solves rows `[d B/D, (d+1) B/D)`
+    with its own pool and queue (B a multiple of D); systems are taken from the queue in row
+    order. The options' array leaves (tolerances given as arrays, an array `max_steps`) are
     inputs of the program, not constants of it: runs that differ only in them share it."""
-    dynamic, static = eqx.partition(controller, eqx.is_array)
+    dynamic, static = eqx.partition(opts, eqx.is_array)
 
-    def run(system, rho0, velocity0, t1, ts, dynamic, max_steps):
-        return _refill(
-            system,
-            rho0,
-            velocity0,
-            t1,
-            ts,
-            chart=chart,
-            solver=solver,
-            second_order=second_order,
-            controller=eqx.combine(dynamic, static),
-            max_steps=max_steps,
-            time=time,
-            pool=pool,
-        )
+    def run(system, inputs, dynamic):
+        return _refill(system, inputs, eqx.combine(dynamic, static), pool=pool)
 
     if mesh is not None:
         # check_vma=False: diffrax's while loops do not type-check under varying-axis checks.
         spec, shared = jax.sharding.PartitionSpec(MESH_AXIS), jax.sharding.PartitionSpec()
-        run = jax.shard_map(run, mesh=mesh, in_specs=(spec,) * 5 + (shared, shared), out_specs=spec, check_vma=False)
-    return run(system, rho0, velocity0, t1, ts, dynamic, max_steps)
+        run = jax.shard_map(run, mesh=mesh, in_specs=(spec, spec, shared), out_specs=spec, check_vma=False)
+    return run(system, inputs, dynamic)
 
 
-def _refill(
-    system, rho0, velocity0, t1, ts, *, chart, solver, second_order, controller, max_steps, time: str, pool: int
-):
-    batch = rho0.shape[0]
-    pool = min(pool, batch)
-    setup = functools.partial(
-        set_up,
-        dt=None,
-        bath_temperature=None,
-        key=None,
-        chart=chart,
-        solver=solver,
-        second_order=second_order,
-        controller=controller,
-        time=time,
-    )
-    problems: Problem = eqx.filter_vmap(lambda s, r, v, t, x: setup(s, r, v, t, x))(system, rho0, velocity0, t1, ts)
+def _refill(system, inputs: Inputs, opts: Options, *, pool: int) -> Trajectory:
+    """The pool's loop over one device's flat batch of systems (adaptive, no noise)."""
+    problems: Problem = eqx.filter_vmap(set_up, in_axes=(_BATCHED, _BATCHED, None))(system, inputs, opts)
     # The controller as given: vmapping set_up would give its array fields a batch axis.
-    terms, stepper, control = problems.terms, problems.solver, controller
+    terms, stepper, control = problems.terms, problems.solver, opts.controller
     error_order = stepper.error_order(terms)
 
     def first_step(p: Problem):
@@ -134,125 +142,135 @@ def _refill(
         tnext = jnp.minimum(tnext, p.s1)
         return tnext, controller_state, stepper.init(terms, t0, tnext, p.y0, p.coefficients)
 
-    start_tnext, start_controller, start_solver = eqx.filter_vmap(first_step)(problems)
-    floors = jax.vmap(_clip_floor)(problems.s1)
-    saves = problems.save_at.shape[-1]
-    successful = diffrax.RESULTS.successful
-
-    def load(index):
-        """Slot state for system `index` (clipped: an idle slot holds a copy it never writes)."""
-        i = jnp.minimum(index, batch - 1)
-        return dict(
-            index=index,
-            coefficients=_pick(problems.coefficients, i),
-            s1=problems.s1[i],
-            floor=floors[i],
-            save_at=problems.save_at[i],
-            tprev=jnp.zeros_like(problems.s1[i]),
-            tnext=start_tnext[i],
-            y=_pick(problems.y0, i),
-            solver_state=_pick(start_solver, i),
-            controller_state=_pick(start_controller, i),
-            result=successful,
-            steps=jnp.zeros((), jnp.int32),
-            save=jnp.zeros((), jnp.int32),
-        )
-
-    def advance(slot):
-        """One attempted step of one slot, as diffeqsolve's loop body makes it."""
-        c, s1 = slot["coefficients"], slot["s1"]
-        y1, y_error, dense, solver_state, solver_result = stepper.step(
-            terms, slot["tprev"], slot["tnext"], slot["y"], c, slot["solver_state"], False
-        )
-        y_error = jax.tree.map(lambda e: jnp.where(jnp.isnan(e), jnp.inf, e), y_error)
-        keep, tprev, tnext, _, controller_state, controller_result = control.adapt_step_size(
-            slot["tprev"], slot["tnext"], slot["y"], y1, c, y_error, error_order, slot["controller_state"]
-        )
-        tprev = jnp.minimum(tprev, s1)
-        tclip = jnp.where(keep, s1, tprev + 0.5 * (s1 - tprev))
-        tnext = jnp.where(tnext > slot["floor"], tclip, tnext)
-        result = diffrax.RESULTS.where(
-            diffrax.is_okay(slot["result"]), diffrax.RESULTS.where(keep, solver_result, successful), slot["result"]
-        )
-        result = diffrax.RESULTS.where(diffrax.is_okay(result), controller_result, result)
-        new = dict(
-            slot,
-            tprev=tprev,
-            tnext=tnext,
-            y=_where(keep, y1, slot["y"]),
-            solver_state=_where(keep, solver_state, slot["solver_state"]),
-            controller_state=controller_state,
-            result=result,
-            steps=slot["steps"] + 1,
-        )
-        return new, dense, keep
-
-    def save_pending(slots, dense, keep, interval, outputs):
-        """Write every save time inside the step just accepted, per slot (diffrax's SaveAt(ts))."""
-        t0, t1_ = interval
-
-        def pending(slots):
-            k = jnp.minimum(slots["save"], saves - 1)
-            due = jnp.take_along_axis(slots["save_at"], k[:, None], axis=1)[:, 0] <= t1_
-            return (slots["index"] < batch) & keep & (slots["save"] < saves) & due
-
-        def body(carry):
-            slots, outputs = carry
-            todo = pending(slots)
-            k = jnp.minimum(slots["save"], saves - 1)
-            t = jnp.take_along_axis(slots["save_at"], k[:, None], axis=1)[:, 0]
-            values = jax.vmap(lambda d, a, b, tt: stepper.interpolation_cls(t0=a, t1=b, **d).evaluate(tt))(
-                dense, t0, t1_, t
-            )
-            row = jnp.where(todo, slots["index"], batch)  # out of bounds: dropped
-            outputs = dict(
-                outputs, ys=jax.tree.map(lambda out, v: out.at[row, k].set(v, mode="drop"), outputs["ys"], values)
-            )
-            return dict(slots, save=slots["save"] + todo), outputs
-
-        return jax.lax.while_loop(lambda carry: pending(carry[0]).any(), body, (slots, outputs))
-
-    def finished(slot):
-        """A slot's result (max_steps reached is diffrax's verdict after max_steps steps) and
-        whether its system is done: at its end time, or failed."""
-        unfinished = slot["tprev"] < slot["s1"]
-        exhausted = unfinished & diffrax.is_okay(slot["result"]) & (slot["steps"] >= max_steps)
-        result = diffrax.RESULTS.where(exhausted, diffrax.RESULTS.max_steps_reached, slot["result"])
-        return result, (slot["index"] < batch) & (~unfinished | ~diffrax.is_okay(result))
-
-    def body(carry):
-        slots, queue, outputs = carry
-        interval = (slots["tprev"], slots["tnext"])
-        slots, dense, keep = jax.vmap(advance)(slots)
-        slots, outputs = save_pending(slots, dense, keep, interval, outputs)
-        result, done = jax.vmap(finished)(slots)
-        row = jnp.where(done, slots["index"], batch)
-        outputs = dict(
-            outputs,
-            steps=outputs["steps"].at[row].set(slots["steps"], mode="drop"),
-            status=outputs["status"].at[row].set(jax.vmap(status_code)(result), mode="drop"),
-        )
-        # Refill: finished slots take the next systems of the queue, in slot order (only in the
-        # iterations where some slot finished).
-        slots = dict(slots, result=result)
-
-        def refill(slots):
-            fresh = jnp.where(done, queue + jnp.cumsum(done) - 1, slots["index"])
-            return _where(done, jax.vmap(load)(fresh), slots)
-
-        slots = jax.lax.cond(done.any(), refill, lambda slots: slots, slots)
-        return slots, queue + done.sum(), outputs
-
-    outputs = dict(
-        ys=jax.tree.map(lambda y: jnp.zeros((batch, saves) + y.shape[1:], y.dtype), problems.y0),
+    starts = eqx.filter_vmap(first_step)(problems)
+    ctx = _Pool(
+        terms, stepper, control, error_order, opts.max_steps, problems, starts, jax.vmap(_clip_floor)(problems.s1)
+    )
+    batch = ctx.batch
+    pool = min(pool, batch)
+    saved = Saved(
+        ys=jax.tree.map(lambda y: jnp.zeros((batch, ctx.saves) + y.shape[1:], y.dtype), problems.y0),
         steps=jnp.zeros(batch, jnp.int32),
         status=jnp.zeros(batch, jnp.int32),
     )
-    slots = jax.vmap(load)(jnp.arange(pool))
-    _, _, outputs = jax.lax.while_loop(
-        lambda carry: (carry[0]["index"] < batch).any(), body, (slots, jnp.asarray(pool), outputs)
+    slots = jax.vmap(lambda i: _load(ctx, i))(jnp.arange(pool))
+    _, _, saved = jax.lax.while_loop(
+        lambda carry: (carry[0].index < batch).any(),
+        lambda carry: _iteration(ctx, *carry),
+        (slots, jnp.asarray(pool), saved),
     )
-    bath = jnp.zeros_like(t1)
-    return eqx.filter_vmap(
-        lambda s, p, ys, status, steps, b: read_out(s, p, ys, status, steps, b, chart=chart, second_order=second_order)
-    )(system, problems, outputs["ys"], outputs["status"], outputs["steps"], bath)
+    return eqx.filter_vmap(read_out, in_axes=(_BATCHED,) * 6 + (None,))(
+        system, inputs, problems, saved.ys, saved.status, saved.steps, opts
+    )
+
+
+def _load(ctx: _Pool, index) -> Slot:
+    """Slot state for system `index` (clipped: an idle slot holds a copy it never writes)."""
+    i = jnp.minimum(index, ctx.batch - 1)
+    p = ctx.problems
+    tnext, controller_state, solver_state = ctx.starts
+    return Slot(
+        index=index,
+        coefficients=_pick(p.coefficients, i),
+        s1=p.s1[i],
+        floor=ctx.floors[i],
+        save_at=p.save_at[i],
+        tprev=jnp.zeros_like(p.s1[i]),
+        tnext=tnext[i],
+        y=_pick(p.y0, i),
+        solver_state=_pick(solver_state, i),
+        controller_state=_pick(controller_state, i),
+        result=diffrax.RESULTS.successful,  # type: ignore[arg-type]  # an eqx Enumeration item
+        steps=jnp.zeros((), jnp.int32),
+        save=jnp.zeros((), jnp.int32),
+    )
+
+
+def _advance(ctx: _Pool, slot: Slot):
+    """One attempted step of one slot, as diffeqsolve's loop body makes it."""
+    c, s1 = slot.coefficients, slot.s1
+    y1, y_error, dense, solver_state, solver_result = ctx.solver.step(
+        ctx.terms, slot.tprev, slot.tnext, slot.y, c, slot.solver_state, False
+    )
+    y_error = jax.tree.map(lambda e: jnp.where(jnp.isnan(e), jnp.inf, e), y_error)
+    keep, tprev, tnext, _, controller_state, controller_result = ctx.controller.adapt_step_size(
+        slot.tprev, slot.tnext, slot.y, y1, c, y_error, ctx.error_order, slot.controller_state
+    )
+    tprev = jnp.minimum(tprev, s1)
+    tclip = jnp.where(keep, s1, tprev + 0.5 * (s1 - tprev))
+    tnext = jnp.where(tnext > slot.floor, tclip, tnext)
+    successful = diffrax.RESULTS.successful
+    result = diffrax.RESULTS.where(
+        diffrax.is_okay(slot.result), diffrax.RESULTS.where(keep, solver_result, successful), slot.result
+    )
+    result = diffrax.RESULTS.where(diffrax.is_okay(result), controller_result, result)
+    new = dataclasses.replace(
+        slot,
+        tprev=tprev,
+        tnext=tnext,
+        y=_where(keep, y1, slot.y),
+        solver_state=_where(keep, solver_state, slot.solver_state),
+        controller_state=controller_state,
+        result=result,
+        steps=slot.steps + 1,
+    )
+    return new, dense, keep
+
+
+def _save_pending(ctx: _Pool, slots: Slot, dense, keep, interval, saved: Saved):
+    """Write every save time inside the step just accepted, per slot (diffrax's SaveAt(ts))."""
+    t0, t1 = interval
+    batch, saves = ctx.batch, ctx.saves
+
+    def next_save(slots):
+        k = jnp.minimum(slots.save, saves - 1)
+        return k, jnp.take_along_axis(slots.save_at, k[:, None], axis=1)[:, 0]
+
+    def pending(slots):
+        return (slots.index < batch) & keep & (slots.save < saves) & (next_save(slots)[1] <= t1)
+
+    def body(carry):
+        slots, saved = carry
+        todo = pending(slots)
+        k, t = next_save(slots)
+        values = jax.vmap(lambda d, a, b, tt: ctx.solver.interpolation_cls(t0=a, t1=b, **d).evaluate(tt))(
+            dense, t0, t1, t
+        )
+        row = jnp.where(todo, slots.index, batch)  # out of bounds: dropped
+        ys = jax.tree.map(lambda out, v: out.at[row, k].set(v, mode="drop"), saved.ys, values)
+        return dataclasses.replace(slots, save=slots.save + todo), dataclasses.replace(saved, ys=ys)
+
+    return jax.lax.while_loop(lambda carry: pending(carry[0]).any(), body, (slots, saved))
+
+
+def _finished(ctx: _Pool, slot: Slot):
+    """A slot's result (max_steps reached is diffrax's verdict after max_steps steps) and
+    whether its system is done: at its end time, or failed."""
+    unfinished = slot.tprev < slot.s1
+    exhausted = unfinished & diffrax.is_okay(slot.result) & (slot.steps >= ctx.max_steps)
+    result = diffrax.RESULTS.where(exhausted, diffrax.RESULTS.max_steps_reached, slot.result)
+    return result, (slot.index < ctx.batch) & (~unfinished | ~diffrax.is_okay(result))
+
+
+def _iteration(ctx: _Pool, slots: Slot, queue, saved: Saved):
+    """One step of every slot; finished slots write their results and take the next systems."""
+    interval = (slots.tprev, slots.tnext)
+    slots, dense, keep = jax.vmap(lambda slot: _advance(ctx, slot))(slots)
+    slots, saved = _save_pending(ctx, slots, dense, keep, interval, saved)
+    result, done = jax.vmap(lambda slot: _finished(ctx, slot))(slots)
+    row = jnp.where(done, slots.index, ctx.batch)
+    saved = Saved(
+        ys=saved.ys,
+        steps=saved.steps.at[row].set(slots.steps, mode="drop"),
+        status=saved.status.at[row].set(jax.vmap(status_code)(result), mode="drop"),
+    )
+    slots = dataclasses.replace(slots, result=result)
+
+    # Finished slots take the next systems of the queue, in slot order (only in the iterations
+    # where some slot finished).
+    def refill(slots):
+        fresh = jnp.where(done, queue + jnp.cumsum(done) - 1, slots.index)
+        return _where(done, jax.vmap(lambda i: _load(ctx, i))(fresh), slots)
+
+    slots = jax.lax.cond(done.any(), refill, lambda slots: slots, slots)
+    return slots, queue + done.sum(), saved

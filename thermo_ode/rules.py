@@ -80,6 +80,40 @@ NAMES = ADAPTIVE + FUSED_NAMES + FIXED_STEP
 NOISE = ("gbaoab", "euler")  # integrate Langevin noise
 SPHERE_SPLITTING = ("rattle", "gbaoab")  # sphere chart and m > 0 only
 
+
+def integrator_problems(
+    *,
+    splitting: bool,
+    noise_capable: bool,
+    fixed_step_solver: bool,
+    sphere_chart: bool,
+    second_order: bool,
+    noisy: bool,
+    dt_given: bool,
+) -> list[tuple[str, str]]:
+    """The solver, chart, mass, noise and step choices that cannot go together, as `(setting,
+    problem)` pairs in the order they are reported: the setting to change ("solver", "chart",
+    "mass" or "dt") and the problem, one of "splitting_chart" and "splitting_mass" (RATTLE and
+    g-BAOAB work in the sphere chart at m > 0 only), "noise_chart" and "noise_solver" (Langevin
+    noise lives in the sphere chart and needs a solver in `NOISE`), "noise_dt" and "solver_dt"
+    (noise, or a solver without an error estimate, needs a fixed step). The library and the
+    sweep's config check put each in their own words (an argument, a config key)."""
+    problems = []
+    if splitting and not sphere_chart:
+        problems.append(("chart", "splitting_chart"))
+    if splitting and not second_order:
+        problems.append(("mass", "splitting_mass"))
+    if noisy and not sphere_chart:
+        problems.append(("chart", "noise_chart"))
+    if noisy and not noise_capable:
+        problems.append(("solver", "noise_solver"))
+    if not dt_given and noisy:
+        problems.append(("dt", "noise_dt"))
+    elif not dt_given and fixed_step_solver:
+        problems.append(("dt", "solver_dt"))
+    return problems
+
+
 # Slots per device of the refill engine (thermo_ode.refill): about sqrt(POOL_SCALE x systems
 # per device). A loop iteration costs c0 + c1 x pool and the pool drains at the end with slots
 # idle, so the time ~ n s c0 / pool + s c1 pool (n systems of s steps) is least at pool =

@@ -2,13 +2,16 @@
 
 Inputs are checked on concrete values first (so bad input fails before compilation); the
 batch is then flattened and run on every local device by one compiled program of the core's
-per-system integration (`thermo_ode.integration`, the same one `solve` runs): the refill engine
+per-system integration (`thermo_ode.integration`, the same one `solve` runs; the start rules of
+`thermo_ode.start_checks`, the options of `thermo_ode.options`): the refill engine
 (`thermo_ode.refill`), whose queues are sorted longest first by predicted cost, or, for fixed
-steps, noise and implicit solvers, vmapped `diffeqsolve`s in groups of similar predicted cost.
+steps, noise and implicit solvers, vmapped `diffeqsolve`s in groups of similar predicted cost
+(`thermo_ode.batching` lays the batch out).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Literal
 
@@ -19,19 +22,12 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from . import _checks, rules
-from .charts import AbstractChart, resolve_chart
-from .integration import (
-    TIME_SCALES,
-    DtRequired,
-    check_static,
-    clock_rate,
-    fixed_step_count,
-    integrate,
-    key_array,
-    resolve_solver_choice,
-)
-from .refill import MESH_AXIS, solve_refill
+from . import _checks, batching, refill, rules, start_checks
+from .charts import AbstractChart
+from .integration import Inputs, integrate
+from .options import DtRequired, Options, options
+from .refill import MESH_AXIS
+from .start_checks import Start
 from .system import AttentionSystem
 from .trajectory import Trajectory
 
@@ -124,350 +120,176 @@ def simulate(
     """
     if not isinstance(system, AttentionSystem):
         raise TypeError(f"system must be an AttentionSystem, got {type(system).__name__}")
-    resolved_chart = resolve_chart(chart)
-    if time not in TIME_SCALES:
-        raise ValueError(f"time must be one of {TIME_SCALES}, got {time!r}")
-    _check_tolerances(rtol, atol, max_steps, saves)
-    mesh = _mesh(devices)
-    _group_count(groups, 1)  # reject a bad value before any work
+    start_checks.check_tolerance_types(rtol, atol)
+    start_checks.check_counts(max_steps, saves)
+    mesh = batching.device_mesh(devices)
+    batching.group_count(groups, 1)  # reject a bad value before any work
     batch = system.batch_shape
-    nb = math.prod(batch)
-    if nb == 0:
+    if math.prod(batch) == 0:
         raise ValueError(f"system has an empty batch {batch}: nothing to simulate")
     if _checks.is_traced(system, rho0, t1, ts, velocity0, dt, bath_temperature):
         raise TypeError(
             "simulate needs concrete inputs: call it outside jit/vmap (it compiles itself), or use thermo_ode.solve"
         )
-    rho0, velocity0, t1_values, ts, second_order = _checked_inputs(system, rho0, t1, ts, saves, velocity0)
-    bath = _checks.per_system("bath_temperature", bath_temperature, batch, allow_zero=True)
-    noisy = bool((bath > 0).any())
+    start, second_order = _host_start(system, rho0, t1, ts, saves, velocity0, bath_temperature, dt, max_steps)
+    noisy = bool((start.bath_temperature > 0).any())
     if noisy and key is None:
         raise TypeError("key: bath_temperature > 0 needs a jax.random.key for the noise")
-    resolved_solver = resolve_solver_choice(solver, noisy, second_order)
     try:
-        check_static(resolved_chart, resolved_solver, second_order, noisy, dt is not None, time)
+        opts = options(
+            chart=chart,
+            solver=solver,
+            second_order=second_order,
+            noisy=noisy,
+            fixed_step=dt is not None,
+            time=time,
+            rtol=rtol,
+            atol=atol,
+            dtype=system.dtype,
+            max_steps=max_steps,
+        )
     except DtRequired as exc:  # name a step that works for this batch
-        raise DtRequired(f"{exc} (= {_suggested_dt(system, second_order):.3g} for the fastest system here)") from None
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
-    if pool is not None and (isinstance(pool, bool) or not isinstance(pool, (int, np.integer)) or pool < 1):
-        raise ValueError(f"pool must be an int >= 1, got {pool!r}")
+        suggested = batching.suggested_dt(system, second_order)
+        raise DtRequired(f"{exc} (= {suggested:.3g} for the fastest system here)") from None
     # The refill engine steps explicit adaptive solves without noise; the rest (fixed steps,
     # Langevin noise, implicit solvers and their root finders) take the vmapped groups.
-    vmap_only = dt is not None or noisy or isinstance(resolved_solver, diffrax.AbstractImplicitSolver)
+    vmap_only = dt is not None or noisy or isinstance(opts.solver, diffrax.AbstractImplicitSolver)
+    chosen = _chosen_engine(engine, pool, vmap_only)
+    keys = None if key is None else start_checks.system_keys(key, batch)  # a bad key is refused even without noise
+    dtype = system.dtype
+    inputs = Inputs(
+        rho0=start.rho0.astype(dtype),
+        velocity0=start.velocity0.astype(dtype),
+        t1=start.t1.astype(dtype),
+        ts=start.ts.astype(dtype),
+        dt=None if start.dt is None else start.dt.astype(dtype),
+        bath_temperature=start.bath_temperature.astype(dtype),
+    )
+    if chosen == "refill":
+        traj = _by_refill(system, inputs, opts, pool, mesh)
+    else:
+        traj = _by_groups(system, inputs, opts, keys if noisy else None, groups, mesh)
+    return eqx.tree_at(lambda t: t.system, traj, system)
+
+
+def _chosen_engine(engine, pool, vmap_only: bool) -> str:
+    """The engine `simulate` runs: `engine` checked against the solve, `"auto"` decided."""
+    if engine not in batching.ENGINES:
+        raise ValueError(f"engine must be one of {batching.ENGINES}, got {engine!r}")
+    if pool is not None and (isinstance(pool, bool) or not isinstance(pool, (int, np.integer)) or pool < 1):
+        raise ValueError(f"pool must be an int >= 1, got {pool!r}")
     if engine == "refill" and vmap_only:
         raise ValueError(
             "engine='refill' runs explicit adaptive solves without noise; use engine='vmap' (or 'auto') with dt, "
             "a heat bath or an implicit solver"
         )
     if engine == "auto":
-        engine = "vmap" if vmap_only else "refill"
-    keys = None if key is None else _system_keys(key, batch)  # a bad key is refused even without noise
-    dt_values = None if dt is None else _checks.per_system("dt", dt, batch, allow_zero=False)
-    steps = None if dt is None else _checked_steps(dt_values, t1_values, max_steps)
+        return "vmap" if vmap_only else "refill"
+    return engine
 
-    dtype = system.dtype
-    # Arrays: inputs of the compiled program, so runs differing only in tolerance share it.
-    rtol_array, atol_array = (
-        jnp.asarray(tolerance, dtype) for tolerance in rules.resolved_tolerances(rtol, atol, rules.precision_of(dtype))
-    )
 
-    def flat(a):
-        """`a` broadcast to the batch and flattened to `(nb, ...)`, in the caller's order."""
-        a = jnp.asarray(a)
-        tail = a.shape[len(batch) :]
-        return jnp.reshape(jnp.broadcast_to(a, batch + tail), (nb,) + tail)
+def _flat(a, batch: tuple):
+    """`a` broadcast to the batch and flattened to `(nb, ...)`, in the caller's order."""
+    a = jnp.asarray(a)
+    tail = a.shape[len(batch) :]
+    return jnp.reshape(jnp.broadcast_to(a, batch + tail), (math.prod(batch),) + tail)
 
-    if engine == "refill":
-        devices = 1 if mesh is None else mesh.size
-        index = refill_queues(predicted_cost(system, t1_values, time=time), devices).reshape(-1)
-        take = lambda a: flat(a)[index]
-        traj = solve_refill(
-            jax.tree.map(take, system),
-            take(rho0.astype(dtype)),
-            take(velocity0.astype(dtype)),
-            take(t1_values.astype(dtype)),
-            take(ts.astype(dtype)),
-            chart=resolved_chart,
-            solver=resolved_solver,
-            second_order=second_order,
-            controller=diffrax.PIDController(rtol=rtol_array, atol=atol_array),
-            max_steps=jnp.asarray(max_steps, jnp.int32),
-            time=time,
-            pool=pool_size(pool, index.size // devices),
-            mesh=mesh,
-        )
-        back = np.empty(nb, int)
-        back[index] = np.arange(index.size)  # a padding row repeats a system: either copy will do
-        return eqx.tree_at(lambda t: t.system, _gathered(back, batch, traj), system)
-    # A vmapped adaptive solve runs until its slowest member is done, so every system pays for
-    # the slowest. Systems are sorted by predicted cost and solved in groups of equal size (one
-    # compiled program for all groups), padded by repeating the last system to fill the last
-    # group and to a multiple of the device count.
-    cost = predicted_cost(system, t1_values, time=time) if steps is None else steps
-    grouped = cost_groups(cost, groups, devices=1 if mesh is None else mesh.size)
-    (n_groups, size), index = grouped.shape, grouped.reshape(-1)
-    order = index[:nb]  # the padding repeats the last system
 
-    grouped_order = lambda a: flat(a)[index]
-    arrays = dict(
-        system=jax.tree.map(grouped_order, system),
-        rho0=grouped_order(rho0.astype(dtype)),
-        velocity0=grouped_order(velocity0.astype(dtype)),
-        t1=grouped_order(t1_values.astype(dtype)),
-        ts=grouped_order(ts.astype(dtype)),
-        dt=None if dt_values is None else grouped_order(dt_values.astype(dtype)),
-        bath=grouped_order(bath.astype(dtype)),
-        key=keys[index] if noisy and keys is not None else None,  # keys: not None when noisy
-    )
-    static = dict(
-        chart=resolved_chart,
-        solver=resolved_solver,
-        second_order=second_order,
-        rtol=rtol_array,
-        atol=atol_array,
-        max_steps=max_steps,
-        time=time,
+def _by_refill(system: AttentionSystem, inputs: Inputs, opts: Options, pool, mesh) -> Trajectory:
+    """The batch by the refill engine, its queues sorted longest first by predicted cost."""
+    batch = system.batch_shape
+    devices = 1 if mesh is None else mesh.size
+    index = batching.refill_queues(batching.predicted_cost(system, inputs.t1, time=opts.time), devices).reshape(-1)
+    take = lambda a: _flat(a, batch)[index]
+    adaptive = Inputs(rho0=inputs.rho0, velocity0=inputs.velocity0, t1=inputs.t1, ts=inputs.ts)
+    # An array max_steps: an input of the pool's program, as the tolerances are.
+    opts = dataclasses.replace(opts, max_steps=jnp.asarray(opts.max_steps, jnp.int32))
+    traj = refill.solve_refill(
+        jax.tree.map(take, system),
+        jax.tree.map(take, adaptive),
+        opts,
+        pool=batching.pool_size(pool, index.size // devices),
         mesh=mesh,
     )
+    back = np.empty(math.prod(batch), int)
+    back[index] = np.arange(index.size)  # a padding row repeats a system: either copy will do
+    return batching.gathered(back, batch, traj)
+
+
+def _by_groups(system: AttentionSystem, inputs: Inputs, opts: Options, keys, groups, mesh) -> Trajectory:
+    """The batch by vmapped `diffeqsolve`s. A vmapped adaptive solve runs until its slowest
+    member is done, so every system pays for the slowest: systems are sorted by predicted cost
+    (or their fixed step counts) and solved in groups of equal size (one compiled program for
+    all groups), padded by repeating the last system to fill the last group and to a multiple
+    of the device count."""
+    batch = system.batch_shape
+    if inputs.dt is None:
+        cost = batching.predicted_cost(system, inputs.t1, time=opts.time)
+    else:
+        cost = start_checks.fixed_step_count(np.asarray(inputs.t1), np.asarray(inputs.dt))
+    grouped = batching.cost_groups(cost, groups, devices=1 if mesh is None else mesh.size)
+    (n_groups, size), index = grouped.shape, grouped.reshape(-1)
+    order = lambda a: _flat(a, batch)[index]
+    systems, ordered = jax.tree.map(order, system), jax.tree.map(order, inputs)
+    if keys is not None:
+        ordered = dataclasses.replace(ordered, key=keys[index])
+    rows = lambda g: lambda a: a[g * size : (g + 1) * size]
     parts = [
-        _solve_group(**jax.tree.map(lambda a: a[g * size : (g + 1) * size], arrays), **static) for g in range(n_groups)
+        _solve_group(jax.tree.map(rows(g), systems), jax.tree.map(rows(g), ordered), opts, mesh=mesh)
+        for g in range(n_groups)
     ]
-    unsort = np.argsort(order)  # back to the caller's order, padding dropped
+    unsort = np.argsort(index[: math.prod(batch)])  # back to the caller's order, padding dropped
     merged = jax.tree.map(lambda *a: np.concatenate([np.asarray(x) for x in a]), *parts)
-    return eqx.tree_at(lambda traj: traj.system, _gathered(unsort, batch, merged), system)
-
-
-def _gathered(rows, batch: tuple, flat_tree):
-    """Rows `rows` of every flat array of `flat_tree`, shaped to `batch`, on the default device.
-    Gathered through the host, so no cross-device program runs: XLA aborts a collective that
-    waits over 40 s for a device still stepping, and on CPU devices finish far apart."""
-    return jax.tree.map(lambda a: jnp.asarray(np.reshape(np.asarray(a)[rows], batch + a.shape[1:])), flat_tree)
-
-
-GROUP_SIZE, MAX_GROUPS = 32, 32  # measured best on the benchmark workload (2-core CPU)
-
-
-def _group_count(groups, nb: int) -> int:
-    if groups == "auto":
-        return int(min(MAX_GROUPS, max(1, nb // GROUP_SIZE)))
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise ValueError(f"groups must be 'auto' or an int >= 1, got {groups!r}")
-    return int(min(groups, max(nb, 1)))
-
-
-def cost_groups(cost, groups="auto", devices: int = 1) -> np.ndarray:
-    """The groups `simulate` solves a batch in: flat system indices `(groups, size)`, sorted by
-    `cost` (for example `predicted_cost`) so that each group's members take similar numbers of
-    steps; the last group is padded by repeating the costliest system, and `size` is a
-    multiple of `devices`. Each group runs as long as its slowest member."""
-    cost = np.asarray(cost).reshape(-1)
-    order = np.argsort(cost, kind="stable")
-    n_groups = _group_count(groups, cost.size)
-    size = -(-cost.size // (n_groups * devices)) * devices
-    return np.concatenate([order, np.full(n_groups * size - cost.size, order[-1])]).reshape(n_groups, size)
-
-
-def refill_queues(cost, devices: int = 1) -> np.ndarray:
-    """The queues of the refill engine: flat system indices `(devices, per_device)`. Longest
-    (by `cost`) first, so that short systems fill the pool as it drains; dealt round-robin so
-    every device's queue has a similar total cost; padded by repeating the cheapest system."""
-    order = np.argsort(-np.asarray(cost).reshape(-1), kind="stable")
-    padded = np.concatenate([order, np.full(-order.size % devices, order[-1])])
-    return padded.reshape(-1, devices).T
-
-
-def predicted_cost(system: AttentionSystem, t1, time: str = "natural") -> np.ndarray:
-    """A rank proxy for each system's step count: its end time in solver time, times the spread
-    of E/T, which sets the amplitude and stiffness of the motion (measured rank correlation with
-    the steps taken: 0.99 on the benchmark workload)."""
-    second_order = not bool(np.all(np.asarray(system.mass) == 0))
-    T = np.asarray(system.temperature, float)
-    mask = np.asarray(system.mask)
-    beta = np.where(mask, np.asarray(system.energies, float) / T[..., None], 0)
-    count = mask.sum(-1)
-    spread = np.sqrt(np.maximum((beta**2).sum(-1) / count - (beta.sum(-1) / count) ** 2, 0))
-    rate = np.asarray(clock_rate(system, second_order, time), float)
-    return np.asarray(t1, float) * rate * (1 + spread)
-
-
-def _suggested_dt(system: AttentionSystem, second_order: bool) -> float:
-    """A fixed step that resolves the fastest system's motion (in physical time)."""
-    rate = np.asarray(clock_rate(system, second_order, "natural"), float)
-    return rules.SUGGESTED_NATURAL_DT[second_order] / rate.max()
+    return batching.gathered(unsort, batch, merged)
 
 
 @eqx.filter_jit
-@eqx.debug.assert_max_traces(max_traces=None)
-def _solve_group(
-    system, rho0, velocity0, t1, ts, dt, bath, key, *, chart, solver, second_order, rtol, atol, max_steps, time, mesh
-):
-    """One compiled program for a group of (flattened) systems, split over `mesh` if given."""
+def _solve_group(system: AttentionSystem, inputs: Inputs, opts: Options, *, mesh) -> Trajectory:
+    """One compiled program for a group of (flattened) systems, split over `mesh` if given.
+    The options' arrays (the tolerances) are inputs of it, shared by every system."""
+    dynamic, static = eqx.partition(opts, eqx.is_array)
 
-    def one(system, rho0, velocity0, t1, ts, dt, bath, key, rtol, atol):
-        return integrate(
-            system,
-            rho0,
-            velocity0,
-            t1,
-            ts,
-            dt,
-            bath,
-            key,
-            chart=chart,
-            solver=solver,
-            second_order=second_order,
-            controller=diffrax.PIDController(rtol=rtol, atol=atol),
-            max_steps=max_steps,
-            time=time,
-            adjoint=diffrax.RecursiveCheckpointAdjoint(),
-        )
+    def run(system, inputs, dynamic):
+        shared = eqx.combine(dynamic, static)
+        return jax.vmap(lambda s, i: integrate(s, i, shared))(system, inputs)
 
-    batched = jax.vmap(one, in_axes=(0,) * 8 + (None, None))
     if mesh is not None:
         # check_vma=False: diffrax's while loop does not type-check under varying-axis checks.
         spec, shared = jax.sharding.PartitionSpec(MESH_AXIS), jax.sharding.PartitionSpec()
-        batched = jax.shard_map(
-            batched, mesh=mesh, in_specs=(spec,) * 8 + (shared, shared), out_specs=spec, check_vma=False
-        )
-    return batched(system, rho0, velocity0, t1, ts, dt, bath, key, rtol, atol)
+        run = jax.shard_map(run, mesh=mesh, in_specs=(spec, spec, shared), out_specs=spec, check_vma=False)
+    return run(system, inputs, dynamic)
 
 
-ENGINES = ("auto", "refill", "vmap")
-
-
-def pool_size(pool, shard: int) -> int:
-    """Slots per device for `shard` systems per device: `pool`, or by default about
-    `sqrt(rules.POOL_SCALE x shard)` for the backend; at most `shard`."""
-    if pool is None:
-        pool = round(math.sqrt(rules.POOL_SCALE[jax.default_backend() == "cpu"] * shard))
-    return int(max(1, min(pool, shard)))
-
-
-def _mesh(devices):
-    """A 1-D mesh over the first `devices` local devices (default all), or None for one."""
-    available = jax.local_devices()
-    if devices is None:
-        devices = len(available)
-    if isinstance(devices, bool) or not isinstance(devices, (int, np.integer)):
-        raise TypeError(f"devices must be an int, got {type(devices).__name__}")
-    if not 1 <= devices <= len(available):
-        raise ValueError(f"devices must be between 1 and the {len(available)} local devices, got {devices}")
-    if devices == 1:
-        return None
-    # Auto axes: jax.make_mesh's default Explicit axes fail inside diffrax's loop.
-    return jax.sharding.Mesh(np.array(available[:devices]), (MESH_AXIS,), axis_types=(jax.sharding.AxisType.Auto,))
-
-
-def _checked_steps(step, t1, max_steps):
-    """The number of fixed steps per system, after checking the steps `step` against `t1` and
-    `max_steps`."""
-    if (step > t1).any():
-        idx = _checks.first_index(step > t1)
-        raise ValueError(f"dt = {step[idx]} is longer than t1 = {t1[idx]} at batch index {idx}")
-    steps = fixed_step_count(t1, step)
-    if steps.max() > max_steps:
-        raise ValueError(
-            f"dt: t1/dt needs {int(steps.max())} steps, more than max_steps = {max_steps}; raise max_steps or dt"
-        )
-    return steps
-
-
-def _system_keys(key, batch: tuple):
-    """One key per system, flat in the caller's order: split one key, or take a key array."""
-    key = key_array(key)
-    nb = math.prod(batch)
-    if key.shape == ():
-        return jax.random.split(key, nb)
-    if key.shape != tuple(batch):
-        raise ValueError(f"key: an array of keys must have the batch shape {tuple(batch)}, got {key.shape}")
-    return key.reshape(nb)
-
-
-def _check_tolerances(rtol, atol, max_steps, saves):
-    for name, value in (("rtol", rtol), ("atol", atol)):
-        if value is None:  # the precision's default
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TypeError(f"{name} must be a float, got {type(value).__name__}")
-        if not (math.isfinite(value) and value > 0):
-            raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    for name, value, low in (("max_steps", max_steps, 1), ("saves", saves, 2)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-        if value < low:
-            raise ValueError(f"{name} must be >= {low}, got {value}")
-    if max_steps > rules.MAX_STEPS:
-        raise ValueError(
-            f"max_steps must be at most {rules.MAX_STEPS} (the solvers count steps in 32 bits), got {max_steps}"
-        )
-
-
-def _checked_inputs(
-    system: AttentionSystem, rho0, t1, ts, saves, velocity0
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
-    """Validate the start, velocity and times against the system; return numpy arrays."""
+def _host_start(system: AttentionSystem, rho0, t1, ts, saves, velocity0, bath_temperature, dt, max_steps):
+    """The start as numpy arrays of the batch's shape, every rule of `start_checks` checked,
+    `rho0` normalised and `velocity0` made tangent; and whether the batch is second order."""
     batch, n = system.batch_shape, system.num_tokens
-    mask = np.asarray(system.mask)
     mass = np.asarray(system.mass)
     if rules.mixes_massless(mass):
         raise ValueError(
             f"mass: the batch {rules.MIXED_MASS}; a batch is all massless or all massive: split it into two simulate calls"
         )
     second_order = not bool((mass == 0).all())
-
+    if velocity0 is not None and not second_order:
+        raise ValueError("velocity0 must be None when mass = 0: the gradient flow is first order")
     rho = _checks.per_token("rho0", rho0, batch + (n,))
-    if (rho < 0).any():
-        idx = _checks.first_index(rho < 0)
-        raise ValueError(f"rho0 must be >= 0, found {rho[idx]} at index {idx}")
-    if (rho[~mask] != 0).any():
-        idx = _checks.first_index((rho != 0) & ~mask)
-        raise ValueError(f"rho0 puts probability {rho[idx]} on masked token {idx}; masked tokens must be 0")
-    zero = (rho == 0) & mask
-    if zero.any():
-        idx = _checks.first_index(zero)
-        raise ValueError(
-            f"rho0 is 0 on unmasked token {idx}: that face of the simplex is invariant and the "
-            "trajectory can never reach softmax (docs/physics.md, section 12); start inside the "
-            "simplex or mask the token"
-        )
-    total = rho.sum(axis=-1)
-    if (np.abs(total - 1) > rules.NORMALISATION_TOL).any():
-        idx = _checks.first_index(np.abs(total - 1) > rules.NORMALISATION_TOL)
-        raise ValueError(
-            f"rho0 must sum to 1 within {rules.NORMALISATION_TOL}, sums to {total[idx]!r} at batch index {idx}"
-        )
-    rho = rho / total[..., None]
-
-    if velocity0 is None:
-        vel = np.zeros_like(rho)
-    else:
-        if not second_order:
-            raise ValueError("velocity0 must be None when mass = 0: the gradient flow is first order")
-        vel = _checks.per_token("velocity0", velocity0, batch + (n,))
-        if (vel[~mask] != 0).any():
-            raise ValueError("velocity0 must be 0 on masked tokens")
-        drift = vel.sum(axis=-1)
-        scale = np.maximum(1.0, np.abs(vel).sum(axis=-1))
-        if (np.abs(drift) > rules.NORMALISATION_TOL * scale).any():
-            idx = _checks.first_index(np.abs(drift) > rules.NORMALISATION_TOL * scale)
-            raise ValueError(
-                f"velocity0 must be tangent to the simplex (sum to 0), sums to {drift[idx]!r} at batch index {idx}"
-            )
-        vel = vel - rho * drift[..., None]  # remove the rounding-sized normal part
-
-    t1_values = _checks.per_system("t1", t1, batch, allow_zero=False)
+    vel = np.zeros_like(rho) if velocity0 is None else _checks.per_token("velocity0", velocity0, batch + (n,))
+    t1_values = _checks.per_system("t1", t1, batch)
     if ts is None:
-        times = np.linspace(0.0, 1.0, saves) * t1_values[..., None]
+        with np.errstate(invalid="ignore"):  # a t1 of inf is refused below, by its rule
+            times = np.linspace(0.0, 1.0, saves) * t1_values[..., None]
     else:
         times = _checks.float_array("ts", ts)
         if times.ndim < 1 or times.shape[-1] < 1:
             raise ValueError(f"ts must have shape (S,) or (..., S) with S >= 1, got {times.shape}")
         _checks.broadcastable("ts", times.shape[:-1], batch, "the batch shape")
         times = np.broadcast_to(times, batch + times.shape[-1:])
-        _checks.finite("ts", times)
-        if (np.diff(times, axis=-1) < 0).any():
-            raise ValueError("ts must be non-decreasing")
-        if (times < 0).any() or (times > t1_values[..., None]).any():
-            raise ValueError("ts must lie in [0, t1]")
-    return rho, vel, t1_values, times, second_order
+    bath = _checks.per_system("bath_temperature", bath_temperature, batch)
+    steps = None if dt is None else _checks.per_system("dt", dt, batch)
+    mask = np.asarray(system.mask)
+    start = Start(rho, vel, mask, t1_values, times, bath, steps, max_steps)
+    start_checks.on_host(start)
+    total = rho.sum(axis=-1, keepdims=True)
+    rho = rho / total
+    vel = vel - rho * vel.sum(axis=-1, keepdims=True)  # remove the rounding-sized normal part
+    return start._replace(rho0=rho, velocity0=vel), second_order
