@@ -98,20 +98,15 @@ def integrator_problems(
     noise lives in the sphere chart and needs a solver in `NOISE`), "noise_dt" and "solver_dt"
     (noise, or a solver without an error estimate, needs a fixed step). The library and the
     sweep's config check put each in their own words (an argument, a config key)."""
-    problems = []
-    if splitting and not sphere_chart:
-        problems.append(("chart", "splitting_chart"))
-    if splitting and not second_order:
-        problems.append(("mass", "splitting_mass"))
-    if noisy and not sphere_chart:
-        problems.append(("chart", "noise_chart"))
-    if noisy and not noise_capable:
-        problems.append(("solver", "noise_solver"))
-    if not dt_given and noisy:
-        problems.append(("dt", "noise_dt"))
-    elif not dt_given and fixed_step_solver:
-        problems.append(("dt", "solver_dt"))
-    return problems
+    checks = (
+        (splitting and not sphere_chart, "chart", "splitting_chart"),
+        (splitting and not second_order, "mass", "splitting_mass"),
+        (noisy and not sphere_chart, "chart", "noise_chart"),
+        (noisy and not noise_capable, "solver", "noise_solver"),
+        (not dt_given and noisy, "dt", "noise_dt"),
+        (not dt_given and not noisy and fixed_step_solver, "dt", "solver_dt"),
+    )
+    return [(setting, problem) for broken, setting, problem in checks if broken]
 
 
 # Slots per device of the refill engine (thermo_ode.refill): about sqrt(POOL_SCALE x systems

@@ -19,6 +19,9 @@ from jaxtyping import PyTree
 from .fused import FUSED_SOLVERS
 from .integrators import GeodesicBAOAB, Rattle
 
+# A time as diffrax's solver methods take it.
+Time = float | jax.Array | np.ndarray
+
 __all__ = ["SOLVERS", "ProjectedSolver", "is_sphere_splitting", "needs_fixed_step", "resolve_solver", "takes_noise"]
 
 # The names, and which need dt or take noise, are `thermo_ode.rules`' (jax-free).
@@ -190,22 +193,15 @@ class ProjectedSolver(diffrax.AbstractWrappedSolver):
         """The wrapped solver's error order."""
         return self.solver.error_order(terms)
 
-    def init(
-        self,
-        terms: PyTree[diffrax.AbstractTerm],
-        t0: float | jax.Array | np.ndarray,
-        t1: float | jax.Array | np.ndarray,
-        y0: PyTree,
-        args: PyTree,
-    ) -> Any:
+    def init(self, terms: PyTree[diffrax.AbstractTerm], t0: Time, t1: Time, y0: PyTree, args: PyTree) -> Any:
         """The wrapped solver's initial state."""
         return self.solver.init(terms, t0, t1, y0, args)
 
     def step(
         self,
         terms: PyTree[diffrax.AbstractTerm],
-        t0: float | jax.Array | np.ndarray,
-        t1: float | jax.Array | np.ndarray,
+        t0: Time,
+        t1: Time,
         y0: PyTree,
         args: PyTree,
         solver_state: Any,
@@ -219,8 +215,6 @@ class ProjectedSolver(diffrax.AbstractWrappedSolver):
         # order of the local error, so reusing it costs no order.
         return self.projection(y1), y_error, dense_info, solver_state, result
 
-    def func(
-        self, terms: PyTree[diffrax.AbstractTerm], t0: float | jax.Array | np.ndarray, y0: PyTree, args: PyTree
-    ) -> PyTree:
+    def func(self, terms: PyTree[diffrax.AbstractTerm], t0: Time, y0: PyTree, args: PyTree) -> PyTree:
         """The wrapped solver's vector field at `(t0, y0)`."""
         return self.solver.func(terms, t0, y0, args)
