@@ -118,6 +118,8 @@ def collapse_points(raw: xr.Dataset) -> tuple[list[int], str]:
     Examples:
         >>> import tempfile
         >>> from thermo_ode import plotting, sweeps
+        >>> plotting.collapse_points(sweeps.open_results(sweeps.demo_run(), grid=False))  # it sweeps zeta
+        ([], 'the mass is not swept')
         >>> loaded = sweeps.parse('''
         ... name: masses
         ... precision: float32
