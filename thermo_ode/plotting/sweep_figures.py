@@ -103,12 +103,10 @@ def _log_edges(values):
 
 
 def _damping_values(grid) -> np.ndarray:
-    """The distinct damping coefficients of a grid view (its points flattened for the store)."""
+    """The distinct damping coefficients of a grid view."""
     from ..sweeps.store import point_parameters
 
-    axes = [d for d in grid["parameters"].dims if d != "parameter"]
-    flat = grid[["parameters"]].stack(point=axes).transpose("point", "parameter")
-    return np.unique(np.round(point_parameters(flat)["damping"], 12))
+    return np.unique(np.round(point_parameters(grid)["damping"], 12))
 
 
 def _title(ds, what: str) -> str:

@@ -84,8 +84,10 @@ def read_point(ds: xr.Dataset, point: int, query: int = 0) -> PointRecord:
 
 
 def point_parameters(ds: xr.Dataset) -> dict[str, np.ndarray]:
-    """Each of `PARAMETERS` per point, shape `(points,)`, from `open_results(DIR, grid=False)`."""
-    values = np.asarray(ds["parameters"].values)
+    """Each of `PARAMETERS` per point, shape `(points,)`, from `open_results(DIR)` in either
+    view (the grid's points flattened in C order over its sweep axes)."""
+    variable = ds["parameters"]
+    values = np.asarray(variable.transpose(..., "parameter").values).reshape(-1, variable.sizes["parameter"])
     names = [str(name) for name in ds["parameter"].values]
     return {name: values[:, names.index(name)] for name in PARAMETERS}
 
