@@ -77,7 +77,7 @@ def _repository_path(page_src: pathlib.Path, target: str) -> pathlib.Path:
 
 def on_page_markdown(markdown: str, page, config, files: Files) -> str:
     if CONFIG_REFERENCE in markdown:
-        from thermo_ode.sweeps import reference
+        from thermo_ode.sweeps.config import reference
 
         markdown = markdown.replace(CONFIG_REFERENCE, reference.markdown())
     undocumented = _undocumented(markdown)

@@ -93,7 +93,7 @@ def _sweep_description(config_path: pathlib.Path) -> str:
     needs none of the packages running it may need, such as MiniLM's)."""
     import yaml
 
-    from thermo_ode.sweeps.schema import SweepAxes
+    from thermo_ode.sweeps.config.sweep_axes import SweepAxes
 
     data = yaml.safe_load(config_path.read_text())
     axes = SweepAxes.model_validate(data.get("sweep") or {}).axes()

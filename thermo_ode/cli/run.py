@@ -52,7 +52,7 @@ def command(args) -> int:
     loaded = load_config(args.config, args.precision)
     if loaded is None:
         return EXIT_USAGE
-    from ..sweeps.machine import machine_fit
+    from ..sweeps.config.machine import machine_fit
 
     out_dir = output_folder(args, loaded)
     problem = machine_fit(loaded, out_dir, args.netcdf).problem or _chunks_problem(args.chunks, loaded)

@@ -16,7 +16,7 @@ if typing.TYPE_CHECKING:
 def load_config(path, precision=None) -> LoadedConfig | None:
     """The checked config at `path` (the embedded default if None); None after printing its
     problems, one located line each."""
-    from ..sweeps import loading
+    from ..sweeps.config import loading
 
     try:
         return loading.load(
@@ -40,7 +40,7 @@ def command(args) -> int:
         return EXIT_USAGE
     from ..sweeps import plan as planning
     from ..sweeps import store
-    from ..sweeps.machine import machine_fit
+    from ..sweeps.config.machine import machine_fit
 
     plan = planning.plan_sweep(loaded)
     axes = ", ".join(f"{k}[{len(v)}]" for k, v in plan.axes.items()) or "no sweep"

@@ -1,9 +1,7 @@
 """Sweeps from a YAML config to a results store, one way:
 
-    schema      the config's keys and their values (pydantic)
-    loading     YAML -> a validated config, problems located as FILE:LINE:COL (load, parse)
-    checks      the rules that involve several keys (called by loading)
-    energy_files  fixed energies from a file or a list in the config
+    config      YAML -> a checked LoadedConfig: the schema, loading with located problems,
+                the rules over several keys, the sweep's sizes against its limits and this machine
     plan        the grid of the sweep axes, its chunks, and each chunk's systems
     chunk       one chunk simulated, and the per-point observables measured on it
     run         the chunks still to do computed into the store, resumable
@@ -17,12 +15,12 @@ Nothing in the core (thermo_ode.integration, simulation, physics, ...) imports t
 drives the core from the host. Importing it does not import jax.
 """
 
+from .config.loaded_config import LoadedConfig
+from .config.loading import ConfigError, default_config_path, load, parse
+from .config.schema import Config
 from .demo import demo_run
-from .loaded_config import LoadedConfig
-from .loading import ConfigError, default_config_path, load, parse
 from .plan import Plan, plan_sweep
 from .run import run
-from .schema import Config
 from .store import export_netcdf, open_results
 from .summary import RunSummary, summarize
 

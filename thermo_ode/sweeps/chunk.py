@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import plan as planning
-from .loaded_config import LoadedConfig
+from .config.loaded_config import LoadedConfig
 from .store import PARAMETERS
 
 

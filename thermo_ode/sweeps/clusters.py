@@ -25,7 +25,7 @@ import numpy as np
 from . import plan as planning
 from . import store
 from .chunk import compute_chunk
-from .loaded_config import LoadedConfig
+from .config.loaded_config import LoadedConfig
 from .run import finish, prepare_store, provenance, run_chunks
 from .summary import RunSummary
 

@@ -39,7 +39,7 @@ def demo_run() -> pathlib.Path:
         >>> sweeps.summarize(out).finished
         True
     """
-    from .loading import load
+    from .config.loading import load
     from .run import run
     from .store import store_path
 

@@ -14,8 +14,8 @@ import typing
 import numpy as np
 
 from ..formulas import causal_mask, damping_from_ratio, energies_from_qk
-from .loaded_config import LoadedConfig
-from .schema import spec_to_physical
+from .config.loaded_config import LoadedConfig
+from .config.schema import spec_to_physical
 
 # Dirichlet draws can underflow to exactly 0 for small alpha; a zero is an invariant face, not
 # what a random start means, so draws are floored here.

@@ -12,8 +12,8 @@ from importlib import metadata
 from . import plan as planning
 from . import store
 from .chunk import compute_chunk
-from .loaded_config import LoadedConfig
-from .schema import resolved_json
+from .config.loaded_config import LoadedConfig
+from .config.schema import resolved_json
 from .summary import RunSummary, summarize
 
 

@@ -15,7 +15,7 @@ import zipfile
 
 import numpy as np
 
-from ..formulas import energies_from_qk
+from ...formulas import energies_from_qk
 from .limits import MAX_ENERGY_FILE_BYTES, human
 from .schema import ListEnergies
 

@@ -11,8 +11,8 @@ import typing
 
 import numpy as np
 
-from .. import rules
-from ..formulas import damping_from_ratio, decay_rate, natural_frequency
+from ... import rules
+from ...formulas import damping_from_ratio, decay_rate, natural_frequency
 from .schema import Config, spec_to_physical
 
 if typing.TYPE_CHECKING:

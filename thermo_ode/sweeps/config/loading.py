@@ -152,4 +152,4 @@ def default_config_path() -> pathlib.Path:
         >>> path.name, path.is_file()
         ('default.yaml', True)
     """
-    return pathlib.Path(__file__).parent.parent / "configs" / "default.yaml"
+    return pathlib.Path(__file__).parents[2] / "configs" / "default.yaml"

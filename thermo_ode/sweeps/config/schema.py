@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Union
 import numpy as np
 from pydantic import Discriminator, Field, Tag
 
-from .. import rules
+from ... import rules
 from .sweep_axes import Finite, Strict, SweepAxes, axis_values, tag_by_key
 
 Seed = Annotated[int, Field(ge=0, le=rules.MAX_SEED)]

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from .. import rules
+from ... import rules
 from . import limits
 from .schema import Config
 from .sweep_axes import INTEGER_KEYS

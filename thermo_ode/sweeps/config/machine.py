@@ -1,7 +1,7 @@
 """Whether a run fits this machine: the memory it needs against what is available here, and
 the disk its output needs against what is free where it goes (and whether it can go there).
 
-The config's own limits (thermo_ode.sweeps.limits, checked when it loads) hold on any machine;
+The config's own limits (thermo_ode.sweeps.config.limits, checked when it loads) hold on any machine;
 these depend on this one, so `thermo-ode validate` and `run` ask them just before running.
 The problems name the options that change them (`--out`, `--no-netcdf`).
 """
@@ -12,7 +12,8 @@ import os
 import pathlib
 import typing
 
-from . import limits, store
+from .. import store
+from . import limits
 
 if typing.TYPE_CHECKING:
     from .loaded_config import LoadedConfig

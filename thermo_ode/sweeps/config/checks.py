@@ -10,7 +10,7 @@ import typing
 
 import numpy as np
 
-from .. import rules
+from ... import rules
 from .precision_checks import precision_problems
 from .schema import Config, ListInitial, MiniLMEnergies, RelaxationTimes
 
@@ -193,7 +193,7 @@ def _minilm_problems(cfg: Config, swept: tuple[str, ...]) -> Problems:
     if system_cfg.mask != "none":
         problems.append((("system", "mask"), "MiniLM's attention is bidirectional: use mask none"))
     try:
-        from ..sources import token_count
+        from ...sources import token_count
 
         count = token_count(energies_cfg.text)
     except ImportError as exc:
