@@ -26,7 +26,7 @@ def semantic_problems(loaded: LoadedConfig) -> Problems:
     cfg = loaded.config
     problems = _mass_and_damping_problems(cfg) + _temperature_problems(cfg) + _kind_problems(cfg)
     problems += _row_problems(loaded) + _initial_values_problems(cfg)
-    problems += _integrator_problems(cfg, cfg.sweep.axes())
+    problems += _integrator_problems(cfg)
     if not problems:  # the numbers below assume the rules above hold
         problems += precision_problems(loaded)
     return problems + _relaxation_problems(cfg)
@@ -139,18 +139,16 @@ def _relaxation_problems(cfg: Config) -> Problems:
     return [(("integrate", "t1"), "relaxation_times needs damping > 0 at every point (undamped points never relax)")]
 
 
-def _integrator_problems(cfg: Config, axes: dict) -> list[tuple[tuple, str]]:
+def _integrator_problems(cfg: Config) -> Problems:
     """Solver, step, chart and noise settings that only make sense together (the library's rule,
     `rules.integrator_problems`, in the config's words), and a noise seed without noise."""
-    system_cfg, integrate = cfg.system, cfg.integrate
+    integrate = cfg.integrate
     solver = cfg.solver_name
     solver_loc = ("integrate", "solver") if integrate.solver is not None else ("integrate",)
     named = f"{solver!r}" if integrate.solver is not None else f"{solver!r} (the default here)"
-    baths = axes.get("bath_temperature", np.array([system_cfg.bath_temperature]))
-    noisy = bool((baths > 0).any())
-    bath_loc = ("sweep", "bath_temperature") if "bath_temperature" in axes else ("system", "bath_temperature")
-    masses = axes.get("mass", np.array([system_cfg.mass]))
-    second_order = bool((masses > 0).all())
+    noisy = bool((cfg.values("bath_temperature") > 0).any())
+    bath_loc = cfg.key_path("bath_temperature")
+    second_order = bool((cfg.values("mass") > 0).all())
     hint = rules.dt_hint(second_order)
     words = {
         "noise_solver": (
@@ -175,13 +173,16 @@ def _integrator_problems(cfg: Config, axes: dict) -> list[tuple[tuple, str]]:
         noisy=noisy,
         dt_given=integrate.dt is not None,
     )
-    problems = [words[problem] for _, problem in found]
+    problems: Problems = []
     if not noisy:
-        if "noise_seed" in axes:
+        if "noise_seed" in cfg.sweep.order:
             problems.append((("sweep", "noise_seed"), "has no effect: every bath_temperature is 0 (no noise)"))
         if "noise_seed" in integrate.model_fields_set:
             problems.append((("integrate", "noise_seed"), "has no effect: every bath_temperature is 0 (no noise)"))
-    return problems
+    # A config hears of every problem, in the order of `words` (the library raises the first
+    # of its own order): noise, then the fixed step, then the splitting solvers' needs.
+    broken = {problem for _, problem in found}
+    return problems + [located for problem, located in words.items() if problem in broken]
 
 
 def _minilm_problems(cfg: Config, swept: tuple[str, ...]) -> Problems:
