@@ -22,10 +22,7 @@ from .located import MAX_REPORTED, ConfigError, Locator, format_pydantic, line_o
 from .schema import Config
 from .yaml_text import key_problems, read_yaml
 
-# Importable from here as before: the CLI and the machine-fit check use loading.sweep_sizes.
-sweep_sizes = limits.sweep_sizes
-
-__all__ = ["ConfigError", "LoadedConfig", "default_config_path", "load", "parse", "sweep_sizes"]
+__all__ = ["ConfigError", "LoadedConfig", "default_config_path", "load", "parse"]
 
 
 def load(path: str | os.PathLike[str], overrides: dict[str, Any] | None = None) -> LoadedConfig:
