@@ -16,8 +16,8 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 from jaxtyping import Array, Float
 
-from .integration import solve
 from .formulas import energies_from_qk
+from .integration import solve
 from .system import AttentionSystem
 
 

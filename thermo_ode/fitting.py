@@ -23,9 +23,9 @@ import jax.numpy as jnp
 import numpy as np
 import numpy.typing as npt
 
-from .integration import solve
 from .formulas import damping_ratio, natural_frequency
 from .geometry import fisher_rao_distance, kl_divergence
+from .integration import solve
 from .system import AttentionSystem
 
 __all__ = ["FitResult", "fit"]

@@ -14,8 +14,8 @@ from jax.typing import ArrayLike
 from jaxtyping import Array, Float, Int
 
 from . import physics
-from .trajectory import Trajectory
 from .formulas import equipartition
+from .trajectory import Trajectory
 
 __all__ = ["TimeAverages", "mode_amplitudes", "time_averages"]
 
