@@ -46,6 +46,25 @@ def writer_lock(out_dir, *, shared: bool = False):
         os.close(fd)  # releases the lock
 
 
+def writer(out_dir) -> str:
+    """Who is writing the store of `out_dir` now ("" if nobody: no lock file, or no holder),
+    for readers to say that what they read is a run in progress. Takes no lock itself
+    beyond an instant's probe, and never creates the lock file."""
+    try:
+        fd = os.open(pathlib.Path(out_dir) / LOCK_NAME, os.O_RDONLY)
+    except OSError:
+        return ""
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _describe_holder(os.pread(fd, 4096, 0).decode(errors="replace").strip())
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return ""
+    finally:
+        os.close(fd)
+
+
 def _describe_holder(text: str) -> str:
     try:
         h = json.loads(text)
