@@ -51,7 +51,7 @@ def damage(run_dir) -> tuple[Verification | None, str]:
         return None, unreadable(run_dir, exc)
     if check.intact:
         return check, ""
-    remedy = "" if check.layout_problem else "; `thermo-ode run` with the same config recomputes what is damaged"
+    remedy = "" if check.metadata_problem else "; `thermo-ode run` with the same config recomputes what is damaged"
     return check, "\n".join([f"{run_dir}: damaged{remedy}:"] + ["  " + line for line in check.describe()])
 
 

@@ -135,7 +135,7 @@ def drive(out_dir, label: str, start) -> int | None:
         if summary is None:
             return None
         for line in summary.repaired:
-            console.print(f"repaired: {line}; recomputed", soft_wrap=True)
+            console.print(f"repaired: {line}", soft_wrap=True)
     except (store.ConfigMismatch, store.StoreBusy, store.StoreDamaged, clusters.EngineError) as exc:
         print(f"--out: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -24,8 +24,8 @@ def command(args) -> int:
     try:
         info = store.run_info(run_dir)
         check = store.check(run_dir) if args.verify else None
-        if check is not None and check.layout_problem:
-            print(f"{run_dir}: damaged: {check.layout_problem}", file=sys.stderr)
+        if check is not None and check.metadata_problem:
+            print(f"{run_dir}: damaged: {check.metadata_problem}", file=sys.stderr)
             return EXIT_FAILED
         summary = sweeps.summarize(run_dir, exclude=check.damaged if check else ())
     except Exception as exc:

@@ -103,6 +103,9 @@ def run(
 def finish(out_dir, repaired: tuple[str, ...], netcdf: bool) -> RunSummary:
     """The run's summary, and (with `netcdf`, once every chunk is in) its one-file copy; call
     it holding the writer lock, so no other run can write meanwhile."""
+    problem = store.metadata_check(out_dir)
+    if problem:  # never report a store as repaired, or finished, that does not verify
+        raise store.StoreDamaged(f"{store.store_path(out_dir)}: {problem}")
     summary = summarize(out_dir)._replace(repaired=repaired)
     if netcdf and summary.finished and not store.netcdf_current(out_dir):
         store.export_netcdf(out_dir)
@@ -113,12 +116,13 @@ def prepare_store(out_dir, plan, attrs, resume: bool, chunks: range | None):
     """Open (or create, or replace) the store, verify the committed chunks this process owns and
     uncommit those that fail, so they are computed again. Returns what was repaired, the chunks
     to compute, this process's chunk range and the group."""
-    group = store.open_for_run(out_dir, plan, attrs, resume)
+    group, restored = store.open_for_run(out_dir, plan, attrs, resume)
     mine = range(plan.chunks) if chunks is None else range(max(chunks.start, 0), min(chunks.stop, plan.chunks))
     check = store.verify(group, mine)
-    if check.layout_problem:
-        raise store.StoreDamaged(f"{store.store_path(out_dir)}: {check.layout_problem}")
-    repaired = tuple(check.describe(limit=len(check.damaged)))
+    if check.metadata_problem:  # what open_for_run wrote back did not take
+        raise store.StoreDamaged(f"{store.store_path(out_dir)}: {check.metadata_problem}")
+    recomputed = [f"{line}; recomputed" for line in check.describe(limit=len(check.damaged))]
+    repaired = restored + tuple(recomputed)
     store.repair(group, plan, check, out_dir)
     done = store.committed(group)
     return repaired, [c for c in mine if not done[c]], mine, group

@@ -12,6 +12,7 @@ and `export_netcdf` writes it as one file. One writer at a time (`writer_lock`).
     layout   file names, format number, the variables and their dimensions, static arrays
     lock     the writer lock; what killed runs left aside
     write    create, open for a run, write and commit chunks, checksums, repair
+    record   the record of the store's metadata, under its checksum; what the run did not write
     verify   `Verification`: metadata, chunks and coordinates against their checksums
     info     `RunInfo`: a run's identity and shape, from the store's attributes
     grid     the lazy grid view of the flat points
@@ -53,6 +54,7 @@ from .read import written_points as written_points
 from .verify import Verification as Verification
 from .verify import check as check
 from .verify import committed_fraction as committed_fraction
+from .verify import metadata_check as metadata_check
 from .verify import verify as verify
 from .write import open_for_run as open_for_run
 from .write import open_writable as open_writable

@@ -1,10 +1,8 @@
 """What a results store holds: its file names and format number, the per-point variables
-(written chunk by chunk), the arrays written once (coordinates and swept values), and the
-arrays' layout as made (for `verify` to compare against)."""
+(written chunk by chunk) and the arrays written once (coordinates and swept values)."""
 
 from __future__ import annotations
 
-import json
 import pathlib
 import typing
 
@@ -16,7 +14,7 @@ if typing.TYPE_CHECKING:
 STORE_NAME = "results.zarr"
 NETCDF_NAME = "results.nc"
 LOCK_NAME = ".thermo-ode.lock"
-STORE_FORMAT = 3  # 3: arrays' layout recorded; 2: chunks committed by checksum; 1: a bare `chunk_done` flag
+STORE_FORMAT = 4  # 4: all metadata recorded under checksum, chunk checksums of the config; 3: arrays' layout recorded; 2: chunks committed by checksum; 1: a bare `chunk_done` flag
 PARTIAL = ".partial"  # suffix of files and folders written aside before a rename
 REPLACED = ".replaced"  # suffix of a store being replaced by --no-resume
 PARAMETERS = ("temperature", "mass", "damping", "t1", "bath_temperature", "dt", "burn_in")  # dt NaN: adaptive
@@ -47,6 +45,10 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, object]] = {
     "parameters": (("point", "parameter"), "float64", np.nan),
 }
 """The per-point variables, each written chunk by chunk: name -> (dims, dtype, fill value)."""
+
+
+STATIC = ("save", "token", "query", "parameter")
+"""The coordinates written once at creation (the swept values along `point` follow them)."""
 
 
 def sizes(plan: Plan) -> dict[str, int]:
@@ -94,17 +96,3 @@ class StoreBusy(Exception):
 
 class StoreDamaged(Exception):
     """The store cannot be read as a thermo-ode store (its metadata is lost or altered)."""
-
-
-def layout(group) -> dict[str, str]:
-    """Each array's shape, chunks, data type and fill value, as made."""
-    return {name: array_layout(group[name]) for name in [*VARIABLES, "chunk_checksum"]}
-
-
-def array_layout(array) -> str:
-    """The array's layout in the store's own JSON terms (not numpy's reprs, which change
-    between versions), as text: a NaN fill value compares equal to itself."""
-    meta = array.metadata.to_dict()
-    return json.dumps(
-        {key: meta.get(key) for key in ("shape", "chunk_grid", "data_type", "fill_value")}, sort_keys=True, default=str
-    )

@@ -88,7 +88,9 @@ def export_netcdf(out_dir: str | os.PathLike[str]) -> pathlib.Path:
         os.replace(partial, target)
         import zarr
 
-        zarr.open_group(store_path(out_dir), mode="r+").attrs["netcdf_checksum"] = digest
+        from .record import update_attributes
+
+        update_attributes(zarr.open_group(store_path(out_dir), mode="r+"), netcdf_checksum=digest)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(partial)

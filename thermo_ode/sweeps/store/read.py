@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from .info import RunInfo, group_info, sweep_keys
-from .layout import PARAMETERS, store_path
+from .layout import PARAMETERS, STATIC, VARIABLES, store_path
 
 if typing.TYPE_CHECKING:
     import xarray as xr
@@ -38,9 +38,18 @@ def open_results(out_dir: str | os.PathLike[str], grid: bool = True) -> xr.Datas
         ('point', 'query', 'save', 'token')
     """
     import xarray as xr
+    import zarr
 
-    ds = xr.open_zarr(store_path(out_dir), consolidated=False, chunks=None)
-    ds = ds.set_coords(sweep_keys(ds.attrs) + ["t"])
+    if not isinstance(out_dir, str | os.PathLike):
+        raise TypeError(f"out_dir: a run folder's path (str or os.PathLike), not {type(out_dir).__name__}")
+    path = store_path(out_dir)
+    if not path.is_dir():
+        raise FileNotFoundError(f"{out_dir}: no run here (no {path.name})")
+    keys = sweep_keys(zarr.open_group(path, mode="r").attrs)
+    ours = {*VARIABLES, *STATIC, "chunk_checksum", *keys}
+    foreign = [child.name for child in path.iterdir() if (child / "zarr.json").is_file() and child.name not in ours]
+    ds = xr.open_zarr(path, consolidated=False, chunks=None, drop_variables=foreign)
+    ds = ds.set_coords(keys + ["t"])
     return grid_view(ds) if grid else ds
 
 

@@ -1,35 +1,38 @@
-"""Verifying a store: the arrays' metadata against the layout recorded at creation, every
-committed chunk against its checksum, and the coordinates against theirs. A resumed run
-recomputes exactly the chunks found damaged."""
+"""Verifying a store: every node's metadata against the store's record of it (`record`), every
+committed chunk against its checksum, and the coordinates against theirs; what the run did not
+write is listed. A resumed run writes altered metadata back from the record and recomputes
+exactly the chunks found damaged."""
 
 from __future__ import annotations
 
-import json
 import pathlib
 import typing
 
 import numpy as np
 
 from .info import sweep_keys
-from .layout import VARIABLES, array_layout, store_path
+from .layout import STATIC, STORE_FORMAT, VARIABLES, store_path
 from .read import committed
+from .record import check_metadata
 from .write import digest, static_checksum
 
 
 class Verification(typing.NamedTuple):
-    """What `verify` found: chunks committed of the total, the damaged ones and why, and the
-    problems of the coordinates and of the arrays' metadata ("" when none)."""
+    """What `verify` found: chunks committed of the total, the damaged ones and why, the
+    problems of the coordinates and of the metadata ("" when none), and what the run did not
+    write (readers ignore it; it does not make a store damaged)."""
 
     committed: int  # chunks committed (checksum written)
     total: int
     damaged: dict[int, str]  # committed chunk -> what is wrong with it
     static_problem: str  # "" when the coordinates and swept values are intact
-    layout_problem: str  # "" when every array is there with the shape, type and chunks it was made with
+    metadata_problem: str  # "" when every node's metadata is as recorded (chunks unchecked otherwise)
+    foreign: tuple[str, ...] = ()  # paths in the store the run did not write
 
     @property
     def intact(self) -> bool:
         """Whether nothing is wrong."""
-        return not self.damaged and not self.static_problem and not self.layout_problem
+        return not self.damaged and not self.static_problem and not self.metadata_problem
 
     def describe(self, limit: int = 5) -> list[str]:
         """What is wrong, a line each, naming at most `limit` damaged chunks."""
@@ -38,24 +41,34 @@ class Verification(typing.NamedTuple):
             lines.append(f"... and {len(self.damaged) - limit} more damaged chunks")
         if self.static_problem:
             lines.append(self.static_problem)
-        if self.layout_problem:
-            lines.append(self.layout_problem)
+        if self.metadata_problem:
+            lines.append(self.metadata_problem)
         return lines
+
+    def describe_foreign(self, limit: int = 5) -> str:
+        """The line naming what the run did not write ("" if nothing)."""
+        if not self.foreign:
+            return ""
+        more = f" and {len(self.foreign) - limit} more" if len(self.foreign) > limit else ""
+        return f"not written by this run (readers ignore it): {', '.join(self.foreign[:limit])}{more}"
 
 
 def verify(group, chunks=None) -> Verification:
-    """Check the arrays' metadata, then every committed chunk (or those in `chunks`) against
-    its checksum, and the coordinates against theirs. Reads the whole store."""
-    problem = _layout_problem(group)
+    """Check every node's metadata against the store's record, then every committed chunk (or
+    those in `chunks`) against its checksum, and the coordinates against theirs. Reads the
+    whole store."""
+    metadata = check_metadata(store_root(group))
+    problem = metadata_problem(group, metadata)
     if problem:  # no chunk can be trusted, nor even read, through altered metadata
         try:
             done = committed(group)
         except Exception:
             done = np.zeros(0, bool)
-        return Verification(int(done.sum()), int(done.size), {}, "", problem)
+        return Verification(int(done.sum()), int(done.size), {}, "", problem, metadata.foreign)
     done = committed(group)
     checksums = group["chunk_checksum"]
     chunk_size, points = int(group.attrs["chunk_size"]), group["status"].shape[0]
+    identity = str(group.attrs["config_digest"])
     names = [n for n in VARIABLES if n in group]
     damaged = {}
     for c in np.flatnonzero(done):
@@ -67,11 +80,11 @@ def verify(group, chunks=None) -> Verification:
         except Exception as exc:  # a file that does not decode
             damaged[int(c)] = f"cannot be read ({type(exc).__name__}: {exc})"
             continue
-        if digest(int(c), rows) != checksums[int(c)]:
+        if digest(int(c), rows, identity) != checksums[int(c)]:
             damaged[int(c)] = (
                 "checksum mismatch (a file of it is missing, truncated, swapped or altered)" + _missing_hint(group, c)
             )
-    return Verification(int(done.sum()), int(done.size), damaged, _static_problem(group), "")
+    return Verification(int(done.sum()), int(done.size), damaged, _static_problem(group), "", metadata.foreign)
 
 
 def check(out_dir, chunks=None) -> Verification:
@@ -80,6 +93,15 @@ def check(out_dir, chunks=None) -> Verification:
     import zarr
 
     return verify(zarr.open_group(store_path(out_dir), mode="r"), chunks)
+
+
+def metadata_check(out_dir) -> str:
+    """What is wrong with the metadata of the store in `out_dir` ("" if it is as recorded):
+    the cheap part of `check`, which reads no chunk."""
+    import zarr
+
+    group = zarr.open_group(store_path(out_dir), mode="r")
+    return metadata_problem(group, check_metadata(store_root(group)))
 
 
 def committed_fraction(out_dir) -> float:
@@ -104,27 +126,42 @@ def _missing_hint(group, chunk: int | np.integer) -> str:
     return f"; no file for {', '.join(missing)}" if missing else ""
 
 
-def _layout_problem(group) -> str:
-    """Arrays missing, unreadable, or not as they were made ("" if none)."""
-    expected = json.loads(group.attrs.get("layout", "{}"))
-    altered = []
-    for name, made in expected.items():
-        try:
-            if array_layout(group[name]) != made:
-                altered.append(name)
-        except Exception as exc:
-            altered.append(f"{name} ({'missing' if isinstance(exc, KeyError) else type(exc).__name__})")
-    if not altered:
-        return ""
-    return (
-        f"array metadata altered or missing: {', '.join(altered)}; this cannot be repaired in place: "
-        "`thermo-ode run --no-resume` writes the store anew"
-    )
+def store_root(group) -> pathlib.Path:
+    """The folder of an open store's group (stores are folders on a file system)."""
+    return pathlib.Path(group.store.root) / group.path
+
+
+def metadata_problem(group, metadata) -> str:
+    """What is wrong with the store's metadata, as one line with its remedy ("" if nothing)."""
+    if metadata.record_problem:
+        fmt = _recorded_format(group)
+        if fmt is not None and fmt < STORE_FORMAT:
+            return (
+                f"written by an older thermo-ode (store format {fmt}, now {STORE_FORMAT}), whose metadata is not "
+                "under checksum: `thermo-ode run --no-resume` with its config writes it anew"
+            )
+        return (
+            f"{metadata.record_problem}, so the metadata cannot be verified: `thermo-ode run` with the same config "
+            "rebuilds it from the config and keeps every chunk that verifies"
+        )
+    if metadata.altered:
+        return (
+            f"metadata altered or missing: {'; '.join(metadata.altered.values())}; `thermo-ode run` with the same "
+            "config writes it back from the store's record (no chunk is recomputed for it)"
+        )
+    return ""
+
+
+def _recorded_format(group) -> int | None:
+    try:
+        return int(group.attrs.get("store_format", 1))
+    except (TypeError, ValueError):
+        return None
 
 
 def _static_problem(group) -> str:
     expected = group.attrs.get("static_checksum")
-    names = ["save", "token", "query", "parameter", *sweep_keys(group.attrs)]
+    names = [*STATIC, *sweep_keys(group.attrs)]
     try:
         found = static_checksum({name: np.asarray(group[name][:]) for name in names})
     except Exception as exc:

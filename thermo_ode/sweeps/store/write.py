@@ -21,46 +21,91 @@ from .layout import (
     STORE_FORMAT,
     VARIABLES,
     ConfigMismatch,
-    StoreDamaged,
-    layout,
     sizes,
     static_arrays,
     store_path,
 )
 from .netcdf import remove_netcdf
+from .record import ROOT, check_metadata, read_record, restore, snapshot, update_attributes, write_record
 
 if typing.TYPE_CHECKING:
     from ..plan import Plan
     from .verify import Verification
 
 
-def open_for_run(out_dir, plan: Plan, attrs: dict, resume: bool):
-    """The store's zarr group, created if needed (call under `writer_lock`). An existing store
-    made from another config is refused (`ConfigMismatch`) unless `resume` is False, which
-    replaces it whole: the old store stays until the new one is in place."""
+def open_for_run(out_dir, plan: Plan, attrs: dict, resume: bool) -> tuple[typing.Any, tuple[str, ...]]:
+    """The store's zarr group, created if needed (call under `writer_lock`), and what was
+    written back of its metadata. An existing store made from another config is refused
+    (`ConfigMismatch`) unless `resume` is False, which replaces it whole: the old store stays
+    until the new one is in place. Altered or lost metadata is written back from the store's
+    record, or, with the record lost too, rebuilt from the plan (chunk checksums include the
+    config's digest, so only this config's chunks verify afterwards)."""
     import zarr
 
     path = store_path(out_dir)
     if path.exists() and resume:
-        try:
-            group = zarr.open_group(path, mode="r+")
-            found, fmt = group.attrs.get("config_digest"), group.attrs.get("store_format", 1)
-        except Exception as exc:
-            raise StoreDamaged(
-                f"{path}: cannot read the store's metadata ({type(exc).__name__}: {exc}); --no-resume replaces it"
-            ) from None
-        if found != attrs["config_digest"]:
-            raise ConfigMismatch(_mismatch(path, found, attrs["config_digest"]))
-        if fmt != STORE_FORMAT:
-            raise ConfigMismatch(
-                f"{path} was written by an older thermo-ode (store format {fmt}, now {STORE_FORMAT}); "
-                "--no-resume replaces it"
-            )
-        return group
+        found = _identity(path)
+        if found is not None:
+            digest, fmt = found
+            if digest != attrs["config_digest"]:
+                raise ConfigMismatch(_mismatch(path, digest, attrs["config_digest"]))
+            if fmt != STORE_FORMAT:
+                raise ConfigMismatch(
+                    f"{path} was written by an older thermo-ode (store format {fmt}, now {STORE_FORMAT}); "
+                    "--no-resume replaces it"
+                )
+        restored = _restore_metadata(path, plan, attrs)  # before zarr reads it
+        return zarr.open_group(path, mode="r+"), restored
     group = _create(path, plan, attrs)
     if not resume:
         remove_netcdf(out_dir)  # a copy of the results just replaced (until then, theirs)
-    return group
+    return group, ()
+
+
+def _identity(path: pathlib.Path) -> tuple[object, object] | None:
+    """The config digest and format of the store at `path`: from its record, else from its
+    root metadata; None if neither can be read."""
+    recorded, _ = read_record(path)
+    if recorded is not None:
+        attributes = recorded[ROOT].get("attributes", {})
+    else:
+        try:
+            attributes = json.loads((path / "zarr.json").read_text(encoding="utf-8"))["attributes"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+    if not isinstance(attributes, dict) or "config_digest" not in attributes:
+        return None
+    return attributes["config_digest"], attributes.get("store_format", 1)
+
+
+def _restore_metadata(path: pathlib.Path, plan: Plan, attrs: dict) -> tuple[str, ...]:
+    """Write back the metadata that differs from the record (or rebuild it all from the plan,
+    the record being lost); returns a line for each thing written back."""
+    check = check_metadata(path)
+    if check.record_problem:
+        _rebuild_metadata(path, plan, attrs)
+        return (f"{check.record_problem}: the metadata rebuilt from the config",)
+    restore(path, check.altered)
+    return tuple(f"{why}: written back from the store's record" for why in check.altered.values())
+
+
+def _rebuild_metadata(path: pathlib.Path, plan: Plan, attrs: dict) -> None:
+    """Give the store at `path` the metadata a new store of `plan` would have (built aside,
+    then its zarr.json files copied over), keeping the chunk data, and record it."""
+    fresh = path.with_name(f"{path.name}.{os.getpid()}.rebuild{PARTIAL}")
+    shutil.rmtree(fresh, ignore_errors=True)
+    try:
+        _build(fresh, plan, attrs)
+        metadata = snapshot(fresh)
+        for key in metadata:
+            (path / key).mkdir(exist_ok=True)
+            shutil.copyfile(fresh / key / "zarr.json", path / key / "zarr.json")
+        import zarr
+
+        write_static(zarr.open_group(path, mode="r+"), plan)
+        write_record(path, metadata)
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
 
 
 def open_writable(out_dir):
@@ -81,13 +126,11 @@ def _mismatch(path, found: object, digest: str) -> str:
 def other_run(out_dir, digest: str) -> str:
     """What `open_for_run` would refuse for a run of `digest`: results of another config or
     inputs in `out_dir` ("" if none, or none readable: a damaged store is the run's to report)."""
-    import zarr
 
-    try:
-        found = zarr.open_group(store_path(out_dir), mode="r").attrs.get("config_digest")
-    except Exception:
+    found = _identity(store_path(out_dir)) if store_path(out_dir).is_dir() else None
+    if found is None:
         return ""
-    return "" if found == digest else _mismatch(store_path(out_dir), found, digest)
+    return "" if found[0] == digest else _mismatch(store_path(out_dir), found[0], digest)
 
 
 def _create(path: pathlib.Path, plan: Plan, attrs: dict):
@@ -100,32 +143,40 @@ def _create(path: pathlib.Path, plan: Plan, attrs: dict):
     partial = path.with_name(f"{path.name}.{os.getpid()}{PARTIAL}")
     shutil.rmtree(partial, ignore_errors=True)
     try:
-        group = zarr.open_group(partial, mode="w")
-        dims_sizes = sizes(plan)
-        for name, (dims, dtype, fill) in VARIABLES.items():
-            shape = tuple(dims_sizes[d] for d in dims)
-            chunks = tuple(plan.chunk_size if d == "point" else (1 if d == "query" else dims_sizes[d]) for d in dims)
-            group.create_array(name, shape=shape, chunks=chunks, dtype=dtype, fill_value=fill, dimension_names=dims)
-        static = write_static(group, plan)
-        group.create_array(
-            "chunk_checksum", shape=(plan.chunks,), chunks=(1,), dtype=str, fill_value="", dimension_names=("chunk",)
-        )
-        group.attrs.update(
-            dict(
-                {key: json.dumps(value) if isinstance(value, dict) else value for key, value in attrs.items()},
-                sweep_keys=json.dumps(list(plan.axes)),
-                grid_shape=json.dumps(list(plan.shape)),
-                chunk_size=plan.chunk_size,
-                store_format=STORE_FORMAT,
-                layout=json.dumps(layout(group)),
-                static_checksum=static_checksum({k: v for k, (_, v) in static.items()}),
-            )
-        )
+        _build(partial, plan, attrs)
         _move_into_place(partial, path)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
     return zarr.open_group(path, mode="r+")
+
+
+def _build(path: pathlib.Path, plan: Plan, attrs: dict) -> None:
+    """Write the empty store of `plan` at `path`: its arrays, coordinates, attributes and the
+    record of its metadata."""
+    import zarr
+
+    group = zarr.open_group(path, mode="w")
+    dims_sizes = sizes(plan)
+    for name, (dims, dtype, fill) in VARIABLES.items():
+        shape = tuple(dims_sizes[d] for d in dims)
+        chunks = tuple(plan.chunk_size if d == "point" else (1 if d == "query" else dims_sizes[d]) for d in dims)
+        group.create_array(name, shape=shape, chunks=chunks, dtype=dtype, fill_value=fill, dimension_names=dims)
+    static = write_static(group, plan)
+    group.create_array(
+        "chunk_checksum", shape=(plan.chunks,), chunks=(1,), dtype=str, fill_value="", dimension_names=("chunk",)
+    )
+    group.attrs.update(
+        dict(
+            {key: json.dumps(value) if isinstance(value, dict) else value for key, value in attrs.items()},
+            sweep_keys=json.dumps(list(plan.axes)),
+            grid_shape=json.dumps(list(plan.shape)),
+            chunk_size=plan.chunk_size,
+            store_format=STORE_FORMAT,
+            static_checksum=static_checksum({k: v for k, (_, v) in static.items()}),
+        )
+    )
+    write_record(path)
 
 
 def _move_into_place(partial: pathlib.Path, path: pathlib.Path) -> None:
@@ -159,9 +210,10 @@ def write_static(group, plan: Plan) -> dict[str, tuple[str, np.ndarray]]:
     return static
 
 
-def digest(chunk: int, data: dict[str, np.ndarray]) -> str:
-    """The checksum of one chunk's arrays (names, types, shapes and bytes)."""
-    h = hashlib.sha256(f"chunk {chunk}".encode())
+def digest(chunk: int, data: dict[str, np.ndarray], identity: str = "") -> str:
+    """The checksum of one chunk's arrays (names, types, shapes and bytes), of the run whose
+    config digest is `identity`: another config's chunk does not verify."""
+    h = hashlib.sha256(f"{identity} chunk {chunk}".encode())
     for name in sorted(data):
         values = np.ascontiguousarray(data[name])
         h.update(f"{name} {values.dtype.str} {values.shape}".encode())
@@ -191,7 +243,7 @@ def write_chunk(group, plan: Plan, chunk: int, data: dict[str, np.ndarray]) -> N
         raise ValueError(f"a chunk needs exactly the variables {sorted(VARIABLES)}")
     for name, values in rows.items():
         group[name][start:stop] = values
-    group["chunk_checksum"][chunk] = digest(chunk, rows)
+    group["chunk_checksum"][chunk] = digest(chunk, rows, str(group.attrs["config_digest"]))
 
 
 def _canonical(values: np.ndarray) -> np.ndarray:
@@ -223,4 +275,4 @@ def repair(group, plan: Plan, check: Verification, out_dir) -> None:
 
 def record_machine(group, backend: str, device_count: int) -> None:
     """Record what the chunks were computed on, once known (a Dask run learns it from its workers)."""
-    group.attrs.update(backend=backend, device_count=device_count)
+    update_attributes(group, backend=backend, device_count=device_count)
