@@ -367,27 +367,152 @@ def test_a_chunk_of_failed_points_verifies(tmp_path, cache_dir):
     assert shown.returncode == 0 and f"finished: {CHUNKS}/{CHUNKS} chunks (checksums verified)" in shown.stdout
 
 
-@pytest.mark.parametrize("edit", ["dtype", "deleted array", "garbage metadata"])
-def test_altered_array_metadata_is_refused_not_repaired(reference, tmp_path, cache_dir, edit):
+def _edit_json(path, change):
+    meta = json.loads(path.read_text())
+    change(meta)
+    path.write_text(json.dumps(meta))
+
+
+def _root_attrs(**values):
+    return lambda out: _edit_json(store_path(out) / "zarr.json", lambda m: m["attributes"].update(values))
+
+
+def _array_meta(name, change):
+    return lambda out: _edit_json(store_path(out) / name / "zarr.json", change)
+
+
+def _remove(*parts):
+    return lambda out: (store_path(out).joinpath(*parts)).unlink()
+
+
+# Metadata damage with the chunk data intact: (edit, what verify names). `run` writes the
+# metadata back from the store's record (or, with the record lost, rebuilds it from the config)
+# and recomputes nothing.
+METADATA_EDITS = {
+    "chunk_size 2 -> 4": (_root_attrs(chunk_size=4), "attribute chunk_size"),
+    "grid_shape rewritten": (_root_attrs(grid_shape="[2, 4]"), "attribute grid_shape"),
+    "sweep_keys rewritten": (_root_attrs(sweep_keys='["mass", "temperature"]'), "attribute sweep_keys"),
+    "precision float32 on a float64 store": (_root_attrs(precision="float32"), "attribute precision"),
+    "rho dimension_names reordered": (
+        _array_meta("rho", lambda m: m.update(dimension_names=m["dimension_names"][::-1])),
+        "rho: dimension_names",
+    ),
+    "rho dtype": (_array_meta("rho", lambda m: m.update(data_type="float32")), "rho: data_type"),
+    "rho shape": (_array_meta("rho", lambda m: m.update(shape=[n + 1 for n in m["shape"]])), "rho: shape"),
+    "rho fill value": (_array_meta("rho", lambda m: m.update(fill_value=0.0)), "rho: fill_value"),
+    "rho zarr.json garbage": (lambda out: (store_path(out) / "rho" / "zarr.json").write_text("{not json"), "rho"),
+    "rho zarr.json deleted": (_remove("rho", "zarr.json"), "rho/zarr.json is missing"),
+    "root zarr.json deleted": (_remove("zarr.json"), "the root attributes: zarr.json is missing"),
+    "record deleted": (_remove("record", "zarr.json"), "metadata record (record/zarr.json) is missing"),
+    "record altered": (
+        lambda out: _edit_json(
+            store_path(out) / "record" / "zarr.json",
+            lambda m: m["attributes"]["metadata"][""]["attributes"].update(chunk_size=4),
+        ),
+        "fails its checksum",
+    ),
+    "record and root zarr.json deleted": (
+        lambda out: [_remove("record", "zarr.json")(out), _remove("zarr.json")(out)],
+        "metadata record (record/zarr.json) is missing",
+    ),
+}
+
+
+def _metadata(out):
+    """Every zarr.json of a store but the record's, parsed, less the checksum of the netCDF copy
+    (a copy written again differs in its file's timestamps, not in its data)."""
+    root = store_path(out)
+    found = {str(p.relative_to(root)): json.loads(p.read_text()) for p in root.rglob("zarr.json")}
+    found.pop("record/zarr.json")
+    found["zarr.json"]["attributes"].pop("netcdf_checksum")
+    return found
+
+
+def _same_netcdf(a, b):
+    import xarray as xr
+
+    with (
+        xr.open_dataset(a / store.NETCDF_NAME, engine="h5netcdf") as ours,
+        xr.open_dataset(b / store.NETCDF_NAME, engine="h5netcdf") as theirs,
+    ):
+        return ours.drop_attrs().identical(theirs.drop_attrs())  # attrs name each run's own folder
+
+
+@pytest.mark.parametrize("edit", METADATA_EDITS)
+def test_altered_metadata_is_found_and_written_back_without_recomputing(reference, tmp_path, cache_dir, edit):
+    damage, named = METADATA_EDITS[edit]
     out = _copy(reference, tmp_path)
-    meta = store_path(out) / "rho" / "zarr.json"
-    if edit == "dtype":
-        meta.write_text(meta.read_text().replace('"data_type": "float64"', '"data_type": "float32"'))
-    elif edit == "deleted array":
-        shutil.rmtree(meta.parent)
-    else:
-        meta.write_text("{not json")
+    damage(out)
     checked = reader_cli("verify", str(out))
-    assert checked.returncode == 1 and "rho" in checked.stderr and "--no-resume" in checked.stderr
-    for command in (["show", str(out)], ["plot", str(out), "--figures", str(tmp_path / "f")]):
-        done = reader_cli(*command)
-        assert done.returncode == 1 and "rho" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert checked.returncode == 1 and named in checked.stderr, checked.stderr
+    assert "--no-resume" not in checked.stderr and "Traceback" not in checked.stderr  # no advice that destroys
+    shown = reader_cli("show", str(out))
+    assert shown.returncode == 1 and "finished" not in shown.stdout and "Traceback" not in shown.stderr, shown.stderr
     rerun = cli("run", reference[0], "--out", str(out), cache_dir=cache_dir)
-    assert rerun.returncode == 2 and "array metadata altered or missing: rho" in rerun.stderr
-    if edit == "dtype":  # the remedy the messages name
-        replaced = cli("run", reference[0], "--out", str(out), "--no-resume", cache_dir=cache_dir)
-        assert replaced.returncode == 0, replaced.stderr
-        assert_identical(raw(out), raw(reference[1]))
+    assert rerun.returncode == 0, rerun.stderr + rerun.stdout
+    assert "repaired: " in rerun.stdout and "recomputed" not in rerun.stdout, rerun.stdout
+    assert reader_cli("verify", str(out)).returncode == 0
+    assert _metadata(out) == _metadata(reference[1])
+    assert_identical(raw(out), raw(reference[1]))
+    assert _same_netcdf(out, reference[1])
+
+
+def test_a_deleted_array_is_recreated_and_recomputed(reference, tmp_path, cache_dir):
+    out = _copy(reference, tmp_path)
+    shutil.rmtree(store_path(out) / "rho")
+    checked = reader_cli("verify", str(out))
+    assert checked.returncode == 1 and "rho/zarr.json is missing" in checked.stderr
+    rerun = cli("run", reference[0], "--out", str(out), cache_dir=cache_dir)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "written back from the store's record" in rerun.stdout
+    for c in range(CHUNKS):  # the metadata is back, the data is not: every chunk is recomputed
+        assert f"repaired: chunk {c}:" in rerun.stdout
+    assert reader_cli("verify", str(out)).returncode == 0
+    assert_identical(raw(out), raw(reference[1]))
+
+
+def test_another_configs_chunks_do_not_verify_under_rebuilt_metadata(reference, tmp_path, cache_dir):
+    """With the record and root metadata lost, nothing says whose chunks these are: the rebuilt
+    store keeps only chunks whose checksums (salted with the config's digest) verify."""
+    out = _copy(reference, tmp_path)
+    _remove("record", "zarr.json")(out)
+    _remove("zarr.json")(out)
+    other = write_config(tmp_path / "other.yaml", TINY.replace("scale: 1.0", "scale: 2.0"))
+    rerun = cli("run", other, "--out", str(out), cache_dir=cache_dir)
+    assert rerun.returncode == 0, rerun.stderr
+    for c in range(CHUNKS):
+        assert f"repaired: chunk {c}:" in rerun.stdout and "recomputed" in rerun.stdout
+    fresh = cli("run", other, "--out", str(tmp_path / "fresh"), cache_dir=cache_dir)
+    assert fresh.returncode == 0
+    assert_identical(raw(out), raw(tmp_path / "fresh"))
+
+
+def test_an_older_store_format_is_refused_with_its_remedy(reference, tmp_path, cache_dir):
+    out = _copy(reference, tmp_path)
+    _remove("record", "zarr.json")(out)
+    _root_attrs(store_format=3)(out)
+    checked = reader_cli("verify", str(out))
+    assert checked.returncode == 1 and "older thermo-ode (store format 3" in checked.stderr
+    rerun = cli("run", reference[0], "--out", str(out), cache_dir=cache_dir)
+    assert rerun.returncode == 2 and "store format 3" in rerun.stderr and "--no-resume" in rerun.stderr
+
+
+def test_foreign_files_are_reported_and_ignored(reference, tmp_path, cache_dir):
+    out = _copy(reference, tmp_path)
+    shutil.copytree(store_path(out) / "rho", store_path(out) / "intruder")
+    (store_path(out) / "status" / "notes.txt").write_text("not a chunk")
+    checked = reader_cli("verify", str(out))
+    assert checked.returncode == 0, checked.stderr
+    assert "not written by this run (readers ignore it): intruder, status/notes.txt" in checked.stdout + checked.stderr
+    assert "intruder" not in store.open_results(out).variables
+    assert "not written by this run" in reader_cli("show", str(out)).stdout
+    rerun = cli("run", reference[0], "--out", str(out), cache_dir=cache_dir)
+    assert rerun.returncode == 0 and "already complete" in rerun.stdout, rerun.stdout
+
+
+def test_open_results_names_its_argument():
+    with pytest.raises(TypeError, match="out_dir"):
+        store.open_results(42)
 
 
 def test_altered_netcdf_copy_is_found_and_written_again(reference, tmp_path, cache_dir):

@@ -37,7 +37,11 @@ def run_dir(text: str) -> pathlib.Path | None:
 
 
 def unreadable(run_dir, exc: Exception) -> str:
-    return f"{run_dir}: the store cannot be read ({type(exc).__name__}: {exc}); `thermo-ode run --no-resume` writes it anew"
+    # No advice to replace it: a store moved or removed while being read is not damaged.
+    return (
+        f"{run_dir}: the store cannot be read ({type(exc).__name__}: {exc}); nothing was changed. If it was moved "
+        "or removed meanwhile, name its new place; `thermo-ode verify` says what is damaged"
+    )
 
 
 def damage(run_dir) -> tuple[Verification | None, str]:

@@ -22,11 +22,11 @@ def command(args) -> int:
 
     console = Console()
     try:
-        info = store.run_info(run_dir)
         check = store.check(run_dir) if args.verify else None
-        if check is not None and check.metadata_problem:
+        if check is not None and check.metadata_problem:  # the identity below would be untrusted
             print(f"{run_dir}: damaged: {check.metadata_problem}", file=sys.stderr)
             return EXIT_FAILED
+        info = store.run_info(run_dir)
         summary = sweeps.summarize(run_dir, exclude=check.damaged if check else ())
     except Exception as exc:
         print(unreadable(run_dir, exc), file=sys.stderr)
@@ -49,6 +49,8 @@ def command(args) -> int:
         state = "finished" if summary.finished else "interrupted or in progress"
         verified = " (not verified)" if check is None else " (checksums verified)"
     console.print(f"{state}: {summary.chunks_done}/{summary.chunks_total} chunks{verified}")
+    if check is not None and check.foreign:
+        console.print(check.describe_foreign(), soft_wrap=True)
     netcdf_problem = store.netcdf_problem(run_dir) if check is not None else ""
     if netcdf_problem:
         console.print(f"[bold red]{netcdf_problem}[/]", soft_wrap=True)

@@ -16,6 +16,8 @@ def command(args) -> int:
     from ..sweeps import store
 
     print(f"{run_dir}: intact: {check.committed}/{check.total} chunks committed, every one matches its checksum")
+    if check.foreign:
+        print(f"{run_dir}: {check.describe_foreign()}")
     problem = store.netcdf_problem(run_dir)
     if problem:
         print(f"{run_dir}: {problem}", file=sys.stderr)

@@ -5,6 +5,7 @@ exactly the chunks found damaged."""
 
 from __future__ import annotations
 
+import json
 import pathlib
 import typing
 
@@ -57,14 +58,11 @@ def verify(group, chunks=None) -> Verification:
     """Check every node's metadata against the store's record, then every committed chunk (or
     those in `chunks`) against its checksum, and the coordinates against theirs. Reads the
     whole store."""
-    metadata = check_metadata(store_root(group))
-    problem = metadata_problem(group, metadata)
+    root = store_root(group)
+    metadata = check_metadata(root)
+    problem = metadata_problem(root, metadata)
     if problem:  # no chunk can be trusted, nor even read, through altered metadata
-        try:
-            done = committed(group)
-        except Exception:
-            done = np.zeros(0, bool)
-        return Verification(int(done.sum()), int(done.size), {}, "", problem, metadata.foreign)
+        return _metadata_damaged(group, problem, metadata.foreign)
     done = committed(group)
     checksums = group["chunk_checksum"]
     chunk_size, points = int(group.attrs["chunk_size"]), group["status"].shape[0]
@@ -87,21 +85,37 @@ def verify(group, chunks=None) -> Verification:
     return Verification(int(done.sum()), int(done.size), damaged, _static_problem(group), "", metadata.foreign)
 
 
+def _metadata_damaged(group, problem: str, foreign: tuple[str, ...]) -> Verification:
+    try:
+        done = committed(group)
+    except Exception:  # the checksums' own metadata may be what is damaged
+        done = np.zeros(0, bool)
+    return Verification(int(done.sum()), int(done.size), {}, "", problem, foreign)
+
+
 def check(out_dir, chunks=None) -> Verification:
-    """Open the store of `out_dir` read-only and `verify` it (every committed chunk, or those
-    in `chunks`); raises if the store cannot be opened."""
+    """Verify the store of `out_dir`, read-only (every committed chunk, or those in `chunks`).
+    Its metadata is checked first, from the files: a store whose root metadata is lost cannot
+    be opened, but is still reported as damaged. Raises if the store cannot be read at all."""
     import zarr
 
-    return verify(zarr.open_group(store_path(out_dir), mode="r"), chunks)
+    root = store_path(out_dir)
+    metadata = check_metadata(root)
+    problem = metadata_problem(root, metadata)
+    if problem:
+        try:
+            group = zarr.open_group(root, mode="r")
+        except Exception:
+            return Verification(0, 0, {}, "", problem, metadata.foreign)
+        return _metadata_damaged(group, problem, metadata.foreign)
+    return verify(zarr.open_group(root, mode="r"), chunks)
 
 
 def metadata_check(out_dir) -> str:
     """What is wrong with the metadata of the store in `out_dir` ("" if it is as recorded):
     the cheap part of `check`, which reads no chunk."""
-    import zarr
-
-    group = zarr.open_group(store_path(out_dir), mode="r")
-    return metadata_problem(group, check_metadata(store_root(group)))
+    root = store_path(out_dir)
+    return metadata_problem(root, check_metadata(root))
 
 
 def committed_fraction(out_dir) -> float:
@@ -131,10 +145,11 @@ def store_root(group) -> pathlib.Path:
     return pathlib.Path(group.store.root) / group.path
 
 
-def metadata_problem(group, metadata) -> str:
-    """What is wrong with the store's metadata, as one line with its remedy ("" if nothing)."""
+def metadata_problem(root: pathlib.Path, metadata) -> str:
+    """What is wrong with the metadata of the store at `root`, as one line with its remedy
+    ("" if nothing)."""
     if metadata.record_problem:
-        fmt = _recorded_format(group)
+        fmt = _recorded_format(root)
         if fmt is not None and fmt < STORE_FORMAT:
             return (
                 f"written by an older thermo-ode (store format {fmt}, now {STORE_FORMAT}), whose metadata is not "
@@ -152,10 +167,11 @@ def metadata_problem(group, metadata) -> str:
     return ""
 
 
-def _recorded_format(group) -> int | None:
+def _recorded_format(root: pathlib.Path) -> int | None:
+    """The store format its root metadata states (None if it cannot be read)."""
     try:
-        return int(group.attrs.get("store_format", 1))
-    except (TypeError, ValueError):
+        return int(json.loads((root / "zarr.json").read_text(encoding="utf-8"))["attributes"].get("store_format", 1))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
