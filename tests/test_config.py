@@ -55,6 +55,14 @@ def test_typo_is_reported_with_line_and_hint(tmp_path, capsys):
     assert lines[0].startswith(f"{path}:7:3: system.temprature: unknown key; did you mean 'temperature'?")
 
 
+def test_a_key_beside_a_merge_overrides_it_and_a_repeated_one_is_refused(tmp_path, capsys):
+    merged = GOOD.replace("system:\n", "system:\n  <<: {tokens: 4, mass: 2.0}\n")
+    loaded = sweeps.load(_write(tmp_path, merged))
+    assert (loaded.config.system.tokens, loaded.config.system.mass) == (8, 1.0)  # the keys written beside it
+    path, lines = _problems(tmp_path, merged.replace("  mass: 1.0\n", "  mass: 1.0\n  mass: 3.0\n"), capsys)
+    assert lines == [f"{path}:8:3: system.mass: duplicate key (first at line 7)"]
+
+
 def test_typos_in_nested_and_union_sections(tmp_path, capsys):
     text = GOOD.replace("seed: 0}", "sed: 0}").replace("  seed: {range", "  sead: {range")
     path, lines = _problems(tmp_path, text, capsys)
@@ -72,7 +80,7 @@ def test_typos_in_nested_and_union_sections(tmp_path, capsys):
         ("  mass: [0.1, 1.0, 10.0]\n", "  mass: []\n", 10, "sweep.mass: empty sweep axis"),
         ("  mass: [0.1, 1.0, 10.0]\n", "  mass: [0.0, 1.0]\n", 10, "sweep.mass: mixes mass 0"),
         ("{logspace: [-1, 1, 5]}", "[1.0, -2.0]", 9, "sweep.temperature: values must be > 0, got -2"),
-        ("{logspace: [-1, 1, 5]}", "{logspace: [-1, 1]}", 9, "sweep.temperature.logspace.2: too few items"),
+        ("{logspace: [-1, 1, 5]}", "{logspace: [-1, 1]}", 9, "sweep.temperature.logspace[2]: too few items"),
         ("{logspace: [-1, 1, 5]}", "3", 9, "sweep.temperature: a sweep axis is a list of values"),
         (
             "  damping_ratio: 0.5\n",

@@ -16,6 +16,16 @@ DEFAULT_CACHE_DIR = (
 )
 
 
+def cache_folder(path: str | os.PathLike[str] | None = None) -> tuple[pathlib.Path, str]:
+    """The cache folder `enable_compilation_cache(path)` uses, and what chose it: "--cache-dir"
+    (a path given), "$THERMO_ODE_CACHE_DIR", or "" for the default."""
+    if path is not None:
+        return pathlib.Path(path), "--cache-dir"
+    if "THERMO_ODE_CACHE_DIR" in os.environ:
+        return pathlib.Path(os.environ["THERMO_ODE_CACHE_DIR"]), "$THERMO_ODE_CACHE_DIR"
+    return DEFAULT_CACHE_DIR, ""
+
+
 def enable_compilation_cache(path: str | os.PathLike[str] | None = None) -> pathlib.Path:
     """Turn on JAX's persistent compilation cache in `path` and return the folder.
 
@@ -41,7 +51,7 @@ def enable_compilation_cache(path: str | os.PathLike[str] | None = None) -> path
         >>> jax.config.jax_compilation_cache_dir == str(folder)
         True
     """
-    folder = pathlib.Path(path if path is not None else os.environ.get("THERMO_ODE_CACHE_DIR", DEFAULT_CACHE_DIR))
+    folder = cache_folder(path)[0]
     os.environ.setdefault("EQX_ON_ERROR", "nan")
     if "equinox" in sys.modules and sys.modules["equinox"]._config.EQX_ON_ERROR != "nan":
         warnings.warn(

@@ -147,6 +147,7 @@ def _add_validate(sub) -> None:
         "--precision", choices=PRECISIONS, help="check with this precision, as `run --precision` would"
     )
     _on_by_default(validate, "--netcdf", "as for `run`")
+    validate.add_argument("--cache-dir", help="the compilation cache a run would use, checked as `run` checks it")
 
 
 def _add_show(sub) -> None:

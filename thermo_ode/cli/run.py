@@ -8,6 +8,7 @@ import sys
 
 from . import launchers
 from .exit_codes import EXIT_USAGE
+from .paths import path_problem
 from .validate import load_config, output_folder
 
 
@@ -55,7 +56,11 @@ def command(args) -> int:
     from ..sweeps.config.machine import machine_fit
 
     out_dir = output_folder(args, loaded)
-    problem = machine_fit(loaded, out_dir, args.netcdf).problem or _chunks_problem(args.chunks, loaded)
+    problem = (
+        path_problem(args, out_dir)
+        or machine_fit(loaded, out_dir, args.netcdf).problem
+        or _chunks_problem(args.chunks, loaded)
+    )
     if problem:
         print(problem, file=sys.stderr)
         return EXIT_USAGE

@@ -8,6 +8,7 @@ import sys
 import typing
 
 from .exit_codes import EXIT_OK, EXIT_USAGE
+from .paths import path_problem
 
 if typing.TYPE_CHECKING:
     from ..sweeps import LoadedConfig
@@ -45,7 +46,8 @@ def command(args) -> int:
     plan = planning.plan_sweep(loaded)
     axes = ", ".join(f"{k}[{len(v)}]" for k, v in plan.axes.items()) or "no sweep"
     out_dir = output_folder(args, loaded)
-    problem, lines = machine_fit(loaded, out_dir, args.netcdf)
+    problem = path_problem(args, out_dir)
+    problem, lines = (problem, []) if problem else machine_fit(loaded, out_dir, args.netcdf)
     if not problem:
         found = store.other_run(out_dir, loaded.digest)
         problem = f"--out: `run` would refuse it: {found}" if found else ""

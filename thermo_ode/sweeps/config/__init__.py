@@ -11,6 +11,7 @@ checks          the rules that involve several keys, by topic
 grid_checks     the rules on the sweep's axes, sizes and memory
 precision_checks  what each point's numbers must hold at the chosen precision
 energy_files    fixed energies from a file or a list in the config
+path_checks     what is wrong with a path given (an input file, an output folder), from stat
 limits          the sizes of a sweep and the ceilings on them
 machine         whether a run fits this machine's memory and the output's disk
 reference       the config reference page, rendered from the schema

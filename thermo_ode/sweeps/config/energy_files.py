@@ -2,21 +2,26 @@
 
 A file is read once, when the config is loaded: its bytes are hashed into the run's identity
 and the arrays are parsed from those same bytes, so editing the file later cannot mix two
-energy sets in one store. Each array's header is checked against the bytes the archive holds
-before anything is allocated, and only real numbers are accepted."""
+energy sets in one store. The path is checked before it is opened (a regular file: a FIFO would
+wait for a writer forever, a device never ends), each array's header against the bytes the
+archive holds and against the size limit before anything is inflated or allocated (a compressed
+file can hold a thousand times its size), and only real numbers are accepted."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 import math
+import os
 import pathlib
+import stat
 import zipfile
 
 import numpy as np
 
 from ...formulas import energies_from_qk
 from .limits import MAX_ENERGY_FILE_BYTES, human
+from .path_checks import input_file_problem, shown
 from .schema import ListEnergies
 
 ACCEPTED = ({"energies"}, {"q", "k"})
@@ -35,20 +40,37 @@ def fixed_energies(config, base_dir: pathlib.Path) -> tuple[np.ndarray, dict[str
             raise EnergiesError("rows must all have the same length")
         arr, files = np.asarray(e.values, float), {}
     else:
-        path = (base_dir / e.path).resolve()
-        if not path.is_file():
-            raise EnergiesError(f"no such file: {e.path!r} (in {base_dir.resolve()})")
-        if path.stat().st_size > MAX_ENERGY_FILE_BYTES:
-            raise EnergiesError(
-                f"{path.name}: {human(path.stat().st_size)}, more than the {human(MAX_ENERGY_FILE_BYTES)} an energies file may hold"
-            )
-        data = path.read_bytes()
-        arr, files = _from_npz(data, path.name), {e.path: hashlib.sha256(data).hexdigest()}
+        data = _read_file(base_dir, e.path)
+        arr, files = _from_npz(data, shown(pathlib.PurePath(e.path).name)), {e.path: hashlib.sha256(data).hexdigest()}
     if arr.ndim not in (1, 2) or arr.shape[-1] == 0 or (arr.ndim == 2 and arr.shape[0] == 0):
         raise EnergiesError(f"energies must have shape (N,) or (Q, N) with N, Q >= 1, got {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise EnergiesError("energies must be finite")
     return arr, files
+
+
+def _read_file(base_dir: pathlib.Path, written: str) -> bytes:
+    """The bytes of the energies file `written` (relative to `base_dir`), after checking that it
+    is a regular file of at most MAX_ENERGY_FILE_BYTES."""
+    where = "" if os.path.isabs(written) else f" (in {base_dir.resolve()})"
+    problem = input_file_problem(written, base_dir)
+    if problem:
+        raise EnergiesError(problem + where)
+    try:
+        # O_NONBLOCK: a file swapped for a FIFO since the check opens without waiting for a writer
+        fd = os.open(base_dir / written, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as f:
+            found = os.fstat(f.fileno())
+            if not stat.S_ISREG(found.st_mode):
+                raise EnergiesError(f"{shown(written)} changed while it was opened: give a regular file{where}")
+            if found.st_size > MAX_ENERGY_FILE_BYTES:
+                raise EnergiesError(
+                    f"{shown(written)}: {human(found.st_size)}, more than the {human(MAX_ENERGY_FILE_BYTES)} "
+                    "an energies file may hold"
+                )
+            return f.read(found.st_size)  # the size checked (read(n) sets n bytes aside at once)
+    except OSError as exc:  # removed or made unreadable since the check
+        raise EnergiesError(f"{shown(written)}: cannot read it: {exc.strerror or exc}{where}") from None
 
 
 def _from_npz(data: bytes, name: str) -> np.ndarray:
@@ -81,7 +103,22 @@ def _from_npz(data: bytes, name: str) -> np.ndarray:
     q = q[None] if q.ndim == 1 else q
     if q.ndim != 2 or k.ndim != 2 or q.shape[1] != k.shape[1] or 0 in q.shape or 0 in k.shape:
         raise EnergiesError(f"{name}: q and k must be (Q, d) and (N, d) with Q, N, d >= 1, got {q.shape} and {k.shape}")
+    problem = _too_big((q.shape[0], k.shape[0]), "the energies of q and k")
+    if problem:
+        raise EnergiesError(f"{name}: {problem}")
     return energies_from_qk(q, k)
+
+
+def _too_big(shape: tuple[int, ...], what: str) -> str:
+    """Why an array of `shape`, read as float64, is more than an energies file may hold ("" if
+    it is not): checked on the header, before the array is inflated or allocated."""
+    count = math.prod(shape)
+    if 8 * count <= MAX_ENERGY_FILE_BYTES:
+        return ""
+    return (
+        f"{what} have shape {tuple(shape)}: {count:,} values, {human(8 * count)} as float64, more than the "
+        f"{human(MAX_ENERGY_FILE_BYTES)} an energies file may hold"
+    )
 
 
 def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, name: str) -> np.ndarray:
@@ -110,6 +147,9 @@ def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, name: str) -
             f"{label}: header claims shape {shape} ({count} values, {human(count * dtype.itemsize)}) "
             f"but the file holds {human(member.file_size - header)} of data"
         )
+    problem = _too_big(shape, "its values")
+    if problem:
+        raise EnergiesError(f"{label}: {problem}")
     try:
         with archive.open(member) as f:
             return np.asarray(np.lib.format.read_array(f, allow_pickle=False), float)

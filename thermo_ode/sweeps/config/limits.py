@@ -18,6 +18,8 @@ if typing.TYPE_CHECKING:
 MAX_CONFIG_BYTES = 2**20  # a config is a few kB; long lists of values belong in an energies file or a logspace
 MAX_YAML_DEPTH = 32  # the schema nests 4 deep
 MAX_YAML_NODES = 2_000_000  # values after expanding aliases (a billion-laughs file has 10^9)
+# The bytes of an energies file, and of its arrays once read as float64 (a compressed one can
+# inflate to a thousand times its size): checked on the file's size and on each array's header.
 MAX_ENERGY_FILE_BYTES = 2**31
 # Copies of a chunk's trajectories alive at once: solver state and saves on the devices, the
 # gathered host copy, float64 conversions and the observables (an upper estimate).
@@ -104,12 +106,6 @@ def nearest_existing(path) -> pathlib.Path:
 def free_disk(path) -> int:
     """Free bytes on the file system that holds `path` (or would: its nearest existing folder)."""
     return shutil.disk_usage(nearest_existing(path)).free
-
-
-def writable(path) -> bool:
-    """Whether `path` (or, if it does not exist yet, the folder it would be made in) can be
-    written (a read-only mount answers no, even to root)."""
-    return os.access(nearest_existing(path), os.W_OK)
 
 
 def human(n: float) -> str:

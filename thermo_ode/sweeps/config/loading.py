@@ -18,7 +18,7 @@ from .checks import semantic_problems
 from .energy_files import EnergiesError, fixed_energies
 from .grid_checks import axis_problems, memory_problems, size_problems
 from .loaded_config import LoadedConfig
-from .located import MAX_REPORTED, ConfigError, Locator, format_pydantic, line_of
+from .located import MAX_REPORTED, ConfigError, Locator, closest_members, format_pydantic, line_of
 from .schema import Config
 from .yaml_text import key_problems, read_yaml
 
@@ -120,9 +120,13 @@ def _validated(data: dict, locator: Locator) -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        errors = sorted(exc.errors(), key=lambda err: line_of(locator.mark(tuple(err["loc"]))))
-        shown = [format_pydantic(error, locator) for error in errors[:MAX_REPORTED]]
-        raise ConfigError(shown, more=len(errors) - len(shown)) from None
+        errors = sorted(closest_members(exc.errors()), key=lambda err: line_of(locator.mark(tuple(err["loc"]))))
+        lines: dict[str, None] = {}  # members that tie can say the same of one value: said once
+        for shown, error in enumerate(errors):
+            if len(lines) == MAX_REPORTED:
+                raise ConfigError(list(lines), more=len(errors) - shown) from None
+            lines[format_pydantic(error, locator)] = None
+        raise ConfigError(list(lines)) from None
 
 
 def _with_fixed_energies(loaded: LoadedConfig, locator: Locator) -> LoadedConfig:

@@ -13,7 +13,9 @@ from pydantic import BaseModel
 
 from .schema import Config
 
-# Names pydantic inserts into error paths for union members; they are not YAML keys.
+# Names pydantic inserts into error paths for union members; they are not YAML keys. Those of
+# the discriminated unions are listed; a member that has no tag of ours is named by its schema
+# (`list[list[float]]`, `function-after[...]`, `tagged-union[...]`), with a bracket no key holds.
 UNION_TAGS = {
     "random_qk",
     "gaussian",
@@ -72,13 +74,15 @@ class Locator:
 
     def __init__(self, filename: str, root):
         self.filename, self.root = filename, root
-        self._keys: dict[int, dict] = {}  # id(mapping node) -> {key: (key node, value node)}, first of repeats
+        # id(mapping node) -> {key: (key node, value node)}. A key repeats only where a merge
+        # (`<<:`) brought it in: the last is the one that counts (the key written beside it).
+        self._keys: dict[int, dict] = {}
 
     def _entry(self, node, part):
         if id(node) not in self._keys:
             entries = {}
             for key, value in node.value:
-                entries.setdefault(key.value, (key, value))
+                entries[key.value] = (key, value)
             self._keys[id(node)] = entries
         return self._keys[id(node)].get(part) if isinstance(part, typing.Hashable) else None
 
@@ -124,8 +128,19 @@ class Locator:
 
     def _format(self, mark, written, message: str) -> str:
         where = f"{self.filename}:{mark.line + 1}:{mark.column + 1}" if mark is not None else self.filename
-        key = ".".join(str(p) if str(p).isprintable() else repr(p) for p in written) or "(top level)"
-        return f"{where}: {key}: {message}"
+        return f"{where}: {dotted(written)}: {message}"
+
+
+def dotted(path) -> str:
+    """A key path as the config reads it: `system.energies.values[2]`."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            name = str(part) if str(part).isprintable() else repr(part)
+            text += f".{name}" if text else name
+    return text or "(top level)"
 
 
 def _user_path(loc):
@@ -134,7 +149,25 @@ def _user_path(loc):
 
 
 def _is_tag(part) -> bool:
-    return isinstance(part, str) and part in UNION_TAGS
+    return isinstance(part, str) and (part in UNION_TAGS or "[" in part)
+
+
+def closest_members(errors: list) -> list:
+    """pydantic's errors, keeping for each value that no member of a union took only those of
+    the member it came closest to (the fewest errors): `[0, 1, "x"]` for `list[float] |
+    list[list[float]]` is one bad number, not three items that are not lists."""
+    members: dict[tuple, dict[str, int]] = {}  # the path to a union -> errors per member
+    for error in errors:
+        for prefix, member in _members(error["loc"]):
+            counts = members.setdefault(prefix, {})
+            counts[member] = counts.get(member, 0) + 1
+    best = {prefix: min(counts, key=counts.__getitem__) for prefix, counts in members.items()}
+    return [error for error in errors if all(best[prefix] == member for prefix, member in _members(error["loc"]))]
+
+
+def _members(loc):
+    """(path to the union, member) for each union member tag in an error's path."""
+    return [(tuple(loc[:i]), part) for i, part in enumerate(loc) if _is_tag(part)]
 
 
 def format_pydantic(error: typing.Mapping, locator: Locator) -> str:

@@ -8,7 +8,6 @@ The problems name the options that change them (`--out`, `--no-netcdf`).
 
 from __future__ import annotations
 
-import os
 import pathlib
 import typing
 
@@ -26,7 +25,8 @@ class MachineFit(typing.NamedTuple):
 
 def machine_fit(loaded: LoadedConfig, out_dir, netcdf: bool) -> MachineFit:
     """What a run of `loaded` into `out_dir` needs, and the problem when this machine's memory
-    or the output's free disk cannot hold it, or `out_dir` cannot be written."""
+    or the output's free disk cannot hold it. Whether `out_dir` can be a folder at all is
+    asked first (thermo_ode.cli.paths)."""
     out_dir = pathlib.Path(out_dir)
     try:
         return _fit(loaded, out_dir, netcdf)
@@ -50,21 +50,6 @@ def _needs(sizes: limits.Sizes, memory: int, free: int, available: int, out_dir,
     ]
 
 
-def _folder_problem(out_dir: pathlib.Path) -> str:
-    """Why `out_dir` cannot be created and written ("" if it can)."""
-    existing = limits.nearest_existing(out_dir)
-    name_max = os.pathconf(existing, "PC_NAME_MAX") if existing.is_dir() else 255
-    parts = out_dir.absolute().relative_to(existing).parts
-    long = [part for part in parts if len(os.fsencode(part)) > name_max]
-    if long:
-        return f"--out: the folder name {long[0][:40]}... is longer than the {name_max} bytes this file system allows"
-    if not existing.is_dir():
-        return f"--out: {existing} is a file, not a folder"
-    if not limits.writable(out_dir):
-        return f"--out: {existing} is not writable (a read-only folder or mount?)"
-    return ""
-
-
 def _fit(loaded: LoadedConfig, out_dir: pathlib.Path, netcdf: bool) -> MachineFit:
     sizes = limits.sweep_sizes(loaded)
     # A resumed run writes only the chunks not yet committed.
@@ -73,8 +58,8 @@ def _fit(loaded: LoadedConfig, out_dir: pathlib.Path, netcdf: bool) -> MachineFi
     free, available = limits.free_disk(out_dir), limits.available_memory()
     lines = _needs(sizes, memory, free, available, out_dir, netcdf)
     skip_copy = " (--no-netcdf skips the one-file copy)" if netcdf else ""
-    problem = _folder_problem(out_dir)
-    if not problem and memory > available:
+    problem = ""
+    if memory > available:
         problem = (
             f"the run needs about {limits.human(memory)} of memory, {limits.human(memory - available)} more than the "
             f"{limits.human(available)} available" + skip_copy

@@ -1,6 +1,7 @@
 """The YAML text of a config, checked before any value is built from it: parsed by libyaml,
 nested no deeper and expanding (through aliases) to no more values than a config could, and
-each key a name written once, with no value YAML reads as a boolean."""
+each key a name written once (a key beside a merge, `<<: *anchor`, overrides the merged one, as
+YAML says), with no value YAML reads as a boolean."""
 
 from __future__ import annotations
 
@@ -112,7 +113,14 @@ def _booleans(node, path):
         yield node, path
 
 
-def _duplicate_keys(node, path):
+def _duplicate_keys(node, path, seen_nodes=None):
+    """Keys written twice in one mapping, on the tree as written: a merge (`<<: *anchor`) adds
+    its keys only when the tree is built, and a key written beside it overrides them, as YAML
+    says. Each node is looked at once (an alias shares its anchor's)."""
+    seen_nodes = set() if seen_nodes is None else seen_nodes
+    if id(node) in seen_nodes:
+        return
+    seen_nodes.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen = {}
         for key, value in node.value:
@@ -120,17 +128,28 @@ def _duplicate_keys(node, path):
                 yield key.start_mark, seen[key.value], path + (key.value,)
             else:
                 seen[key.value] = key.start_mark
-            yield from _duplicate_keys(value, path + (key.value,))
+            yield from _duplicate_keys(value, path + (key.value,), seen_nodes)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            yield from _duplicate_keys(item, path + (i,))
+            yield from _duplicate_keys(item, path + (i,), seen_nodes)
 
 
 def read_yaml(text: str, filename: str):
-    """The YAML node tree of `text` and the plain data built from it, or a located
-    `ConfigError` for text that is not YAML or has the shape of no config."""
+    """The YAML node tree of `text` (with merged keys in their mappings, as built) and the plain
+    data built from it, or a located `ConfigError` for text that is not YAML, has the shape of
+    no config or a key written twice in one mapping."""
     try:
         root = _check_shape(text, filename)  # before building anything: depth and expanded size
+        # Before the tree is built: building it merges `<<:` keys into their mappings (in place).
+        duplicates = list(_duplicate_keys(root, ()))
+        if duplicates:  # safe_load keeps the last silently; a repeated key is almost always a slip
+            locator = Locator(filename, root)
+            raise ConfigError(
+                [
+                    locator.line_at(mark, path, f"duplicate key (first at line {first.line + 1})")
+                    for mark, first, path in duplicates
+                ]
+            )
         data = yaml.constructor.SafeConstructor().construct_document(root) if root is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -149,14 +168,8 @@ def read_yaml(text: str, filename: str):
 
 
 def key_problems(root, locator: Locator) -> list[str]:
-    """The first of these found, each located: repeated keys, keys that are not names, values
-    YAML reads as booleans."""
-    duplicates = list(_duplicate_keys(root, ()))
-    if duplicates:  # safe_load keeps the last silently; a repeated key is almost always a slip
-        return [
-            locator.line_at(mark, path, f"duplicate key (first at line {first.line + 1})")
-            for mark, first, path in duplicates
-        ]
+    """The first of these found, each located: keys that are not names, values YAML reads as
+    booleans (repeated keys are refused by `read_yaml`, on the tree as written)."""
     odd = list(_non_text_keys(root, ()))
     if odd:  # YAML reads `yes:` as True and `7:` as 7; name them as written
         return [
