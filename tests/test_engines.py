@@ -141,31 +141,32 @@ def test_local_dask_cluster_equals_one_process(tmp_path, references, cache_dir):
     assert_identical(raw(tmp_path / "out"), expected)
 
 
-def _jax_job(config, out, cache_dir, port, **popen):
+def _jax_process(config, out, cache_dir, port, i):
+    """The arguments of process `i` of a two-process jax.distributed job, for `start`."""
     return [
-        start(
-            "thermo_ode.cli",
-            "run",
-            config,
-            "--out",
-            str(out),
-            "--distributed",
-            "--coordinator",
-            f"127.0.0.1:{port}",
-            "--num-processes",
-            "2",
-            "--process-id",
-            str(i),
-            "--devices",
-            "1",
-            "--heartbeat-timeout",
-            "5",
-            "--cache-dir",
-            cache_dir,
-            **popen,
-        )
-        for i in range(2)
+        "thermo_ode.cli",
+        "run",
+        config,
+        "--out",
+        str(out),
+        "--distributed",
+        "--coordinator",
+        f"127.0.0.1:{port}",
+        "--num-processes",
+        "2",
+        "--process-id",
+        str(i),
+        "--devices",
+        "1",
+        "--heartbeat-timeout",
+        "5",
+        "--cache-dir",
+        cache_dir,
     ]
+
+
+def _jax_job(config, out, cache_dir, port, **popen):
+    return [start(*_jax_process(config, out, cache_dir, port, i), **popen) for i in range(2)]
 
 
 def test_killed_jax_distributed_job_ends_and_resumes_to_the_one_process_store(tmp_path, references, cache_dir):
@@ -186,6 +187,49 @@ def test_killed_jax_distributed_job_ends_and_resumes_to_the_one_process_store(tm
     assert (out / "results.nc").exists()
     assert_identical(raw(out), expected)  # as a one-process run, though two processes wrote it, twice
     assert open_results(out).attrs["engine"] == "jax.distributed, 2 processes"
+
+
+def test_process_1_waits_for_a_coordinator_that_starts_late(tmp_path, references, cache_dir):
+    """Process 1 started first: it waits for process 0's coordinator to listen, then the job
+    runs as usual."""
+    config, expected = references["small"]
+    out = tmp_path / "out"
+    port = free_port()
+    first = start(*_jax_process(config, out, cache_dir, port, 1))
+    time.sleep(3)  # less than the 10 s it waits
+    second = start(*_jax_process(config, out, cache_dir, port, 0))
+    outputs = [p.communicate(timeout=300)[0] for p in (second, first)]
+    assert [second.returncode, first.returncode] == [0, 0], outputs
+    assert_identical(raw(out), expected)
+
+
+@pytest.mark.parametrize(
+    "engine, message",
+    [
+        (
+            ["--distributed", "--num-processes", "2", "--process-id", "1", "--coordinator"],
+            "--coordinator: nothing listening at 127.0.0.1:",
+        ),
+        (["--scheduler"], "--scheduler: nothing listening at tcp://127.0.0.1:"),
+    ],
+    ids=["coordinator", "scheduler"],
+)
+def test_an_address_with_nothing_listening_is_refused_naming_it(tmp_path, engine, message):
+    """Not a silent wait of minutes (jax.distributed) or half a minute (Dask): exit 2 naming
+    the address, after a wait of seconds."""
+    config = write_config(tmp_path / "c.yaml", SMALL)
+    port = free_port()  # bound, then let go: nothing listens there
+    address = f"127.0.0.1:{port}" if "--coordinator" in engine else f"tcp://127.0.0.1:{port}"
+    result = subprocess.run(
+        [sys.executable, "-m", "thermo_ode.cli", "run", config, "--out", str(tmp_path / "out"), *engine, address],
+        capture_output=True,
+        text=True,
+        timeout=120,  # only a hang trips it
+    )
+    assert result.returncode == 2, result.stderr
+    assert f"{message}{port} (Connection refused; waited" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize(

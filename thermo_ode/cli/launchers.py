@@ -5,15 +5,23 @@ code, turning the failures a run can meet into one line each."""
 from __future__ import annotations
 
 import os
+import socket
 import sys
+import time
 
 from . import reports
 from .exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+
+# How long a process waits for something to listen at an address it was given before it
+# refuses it: process 0 of a jax.distributed job, which hosts the coordinator, may start a
+# little after the others; a Dask scheduler is normally up already.
+COORDINATOR_WAIT, SCHEDULER_WAIT = 10, 5
 
 
 def in_this_process(args, loaded, out_dir, cache_dir) -> int:
     """The run in this process, on `--devices` local devices (or as one process of a
     jax.distributed job with `--distributed`)."""
+    _running_in(out_dir)
     import jax
 
     from .. import use_all_cores
@@ -66,6 +74,16 @@ def in_this_process(args, loaded, out_dir, cache_dir) -> int:
 def start_jax_distributed(args) -> str:
     """`jax.distributed.initialize` from the options, or from the cluster's environment; the
     problem ("" if it started)."""
+    if args.coordinator is not None:
+        address = _host_port(args.coordinator)
+        if address is None:
+            return f"--coordinator: expected HOST:PORT (process 0's address), got {args.coordinator!r}"
+        why = "" if args.process_id == 0 else _nothing_listening(*address, COORDINATOR_WAIT)
+        if why:  # else jax.distributed.initialize would wait minutes, silently
+            return (
+                f"--coordinator: nothing listening at {args.coordinator} ({why}): "
+                "start process 0 (--process-id 0 hosts the coordinator) or give its HOST:PORT"
+            )
     import jax
 
     options = dict(coordinator_address=args.coordinator, num_processes=args.num_processes, process_id=args.process_id)
@@ -83,6 +101,17 @@ def start_jax_distributed(args) -> str:
 
 def on_dask(args, loaded, out_dir) -> int:
     """The run's chunks on a local Dask cluster (`--workers N`) or the one at `--scheduler`."""
+    _running_in(out_dir)
+    scheme, _, rest = (args.scheduler or "").rpartition("://")
+    address = _host_port(rest) if args.scheduler and scheme in ("", "tcp", "tls") else None  # others: Dask's to try
+    why = _nothing_listening(*address, SCHEDULER_WAIT) if address else ""
+    if why:  # else the Dask client would try for 30 s
+        print(
+            f"--scheduler: nothing listening at {args.scheduler} ({why}): start the Dask "
+            "scheduler first (`dask scheduler`), or give the address it prints (tcp://HOST:PORT)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     from distributed import Client
 
     from ..sweeps import clusters
@@ -119,6 +148,39 @@ def on_dask(args, loaded, out_dir) -> int:
     return code  # type: ignore[return-value]  # run_on_dask always returns a summary: never None
 
 
+def _host_port(text: str) -> tuple[str, int] | None:
+    """`HOST:PORT` (`[V6]:PORT` too) as (host, port); None if it is not one."""
+    host, _, port = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        return None
+    return host, int(port)
+
+
+def _nothing_listening(host: str, port: int, seconds: float) -> str:
+    """Why nothing accepts a TCP connection at host:port, after trying for `seconds`, for a
+    message; "" as soon as something does."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=max(0.2, min(1.0, deadline - time.monotonic()))):
+                return ""
+        except socket.gaierror as exc:  # no such host: waiting would not make one
+            return f"{host}: {exc.strerror}"
+        except OSError as exc:
+            why = exc.strerror or str(exc) or type(exc).__name__
+        if time.monotonic() >= deadline:
+            return f"{why}; waited {seconds} s"
+        time.sleep(0.2)
+
+
+def _running_in(out_dir) -> None:
+    """Name the run's folder in the line an interruption prints from here on."""
+    from .app import interruption
+
+    interruption().folder = out_dir
+
+
 def drive(out_dir, label: str, start) -> int | None:
     """Run `start(on_chunk)` (which returns the run's summary, or None in a process that does
     not report) under a progress bar; print the summary and where the results are. Returns
@@ -126,12 +188,16 @@ def drive(out_dir, label: str, start) -> int | None:
     from rich.console import Console
 
     from ..sweeps import clusters, store
+    from .app import interruption
 
     console, errors = Console(), Console(stderr=True)
     progress = reports.ChunkProgress(label, console)
+    stop = interruption()
     try:
         with progress:
             summary = start(progress.on_chunk)
+        if stop.signum:  # a signal Python dropped (in a callback): the run stops here all the same
+            return stop.report()
         if summary is None:
             return None
         for line in summary.repaired:
@@ -139,11 +205,8 @@ def drive(out_dir, label: str, start) -> int | None:
     except (store.ConfigMismatch, store.StoreBusy, store.StoreDamaged, clusters.EngineError) as exc:
         print(f"--out: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        errors.print(
-            f"interrupted: finished chunks are kept in {out_dir}; rerun the same command to resume", soft_wrap=True
-        )
-        return EXIT_FAILED
+    except KeyboardInterrupt:  # SIGINT or SIGTERM (the handlers of app.main): 130 or 143
+        return stop.report()
     except OSError as exc:  # a full disk, a read-only folder: what was committed stays
         errors.print(
             f"[bold red]run failed:[/] {reports.os_error(exc, out_dir)}; committed chunks are kept in {out_dir}: "

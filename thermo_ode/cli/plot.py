@@ -11,9 +11,18 @@ from .reports import os_error
 
 
 def command(args) -> int:
-    run_dir, _, code = intact_run(args.dir)
-    if run_dir is None:
+    run_dir, check, code = intact_run(args.dir)
+    if run_dir is None or check is None:
         return code
+    from ..sweeps import store
+
+    holder = store.writer(run_dir)
+    if holder:  # drawn all the same: what is committed is final, but not all of the run
+        print(
+            f"plot: the figures show an unfinished run: another thermo-ode run ({holder}) is writing {run_dir}, "
+            f"{check.committed}/{check.total} chunks so far; plot again once it has finished",
+            file=sys.stderr,
+        )
     os.environ.setdefault("MPLBACKEND", "Agg")  # files only, no screen needed
     from ..plotting import NothingToPlot, plot_run
 

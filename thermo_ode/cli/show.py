@@ -21,6 +21,7 @@ def command(args) -> int:
     from ..sweeps import store
 
     console = Console()
+    holder = store.writer(run_dir)  # a live run: what follows is a moment of it
     try:
         check = store.check(run_dir) if args.verify else None
         if check is not None and check.metadata_problem:  # the identity below would be untrusted
@@ -48,7 +49,14 @@ def command(args) -> int:
     else:
         state = "finished" if summary.finished else "interrupted or in progress"
         verified = " (not verified)" if check is None else " (checksums verified)"
-    console.print(f"{state}: {summary.chunks_done}/{summary.chunks_total} chunks{verified}")
+    if holder:
+        console.print(
+            f"running: another thermo-ode run ({holder}) is writing this store; "
+            f"{summary.chunks_done}/{summary.chunks_total} chunks so far{verified}",
+            soft_wrap=True,
+        )
+    else:
+        console.print(f"{state}: {summary.chunks_done}/{summary.chunks_total} chunks{verified}")
     if check is not None and check.foreign:
         console.print(check.describe_foreign(), soft_wrap=True)
     netcdf_problem = store.netcdf_problem(run_dir) if check is not None else ""
