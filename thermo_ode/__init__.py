@@ -36,6 +36,8 @@ _EXPORTS = {
     "enable_compilation_cache": "caching",
     "use_all_cores": "devices",
     "LagrangianAttention": "attention",
+    "fit": "fitting",
+    "FitResult": "fitting",
     "open_results": "sweeps.store",
 }
 

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 from jaxtyping import Array, Float
 
+from . import _checks
 from .formulas import energies_from_qk
 from .integration import solve
 from .system import AttentionSystem
@@ -70,10 +71,16 @@ class LagrangianAttention(eqx.Module):
         rtol: float = 1e-8,
         atol: float = 1e-10,
     ) -> None:
-        self.temperature, self.mass, self.damping, self.time = (
-            jnp.asarray(x, float) for x in (temperature, mass, damping, time)
-        )
-        self.rtol, self.atol = rtol, atol
+        named = {"temperature": temperature, "mass": mass, "damping": damping, "time": time}
+        for name, value in named.items():
+            if not _checks.is_traced(value):  # a traced value is checked by `solve`, at run time
+                label = f"LagrangianAttention: {name}"
+                _checks.positive(label, _checks.float_array(label, value))
+        for name, tolerance in (("rtol", rtol), ("atol", atol)):
+            if not (isinstance(tolerance, (int, float)) and not isinstance(tolerance, bool) and 0 < tolerance < 1):
+                raise ValueError(f"LagrangianAttention: {name} must be a number in (0, 1), got {tolerance!r}")
+        self.temperature, self.mass, self.damping, self.time = (jnp.asarray(x, float) for x in named.values())
+        self.rtol, self.atol = float(rtol), float(atol)
 
     def weights(self, q: ArrayLike, k: ArrayLike, mask: ArrayLike | None = None) -> Float[Array, "n_q n_k"]:
         """The attention weights `(n_q, n_k)`: each row's state at `time`, from the uniform start.

@@ -95,10 +95,9 @@ def fit(
 
         >>> import jax.numpy as jnp
         >>> import thermo_ode as to
-        >>> from thermo_ode.fitting import fit
         >>> system = to.AttentionSystem(jnp.array([0.0, 1.0, 2.0]), temperature=1.0, mass=1.0, damping=1.0)
         >>> traj = to.solve(system, jnp.full(3, 1 / 3), 4.0, saves=9, time="physical")
-        >>> result = fit(
+        >>> result = to.fit(
         ...     traj.ts, traj.rho, [0.0, 1.0, 2.0], parameters=["damping"], initial={"damping": 0.5},
         ...     rtol=1e-5, max_iterations=10, uncertainty=False,
         ... )
@@ -108,8 +107,6 @@ def fit(
     ts, rho = np.asarray(ts, float), np.asarray(rho, float)
     if ts.ndim != 1 or rho.shape[:1] != ts.shape or rho.ndim != 2:
         raise ValueError(f"ts must be (S,) and rho (S, N), got {ts.shape} and {rho.shape}")
-    if not np.all(np.isfinite(rho)) or (rho < 0).any():
-        raise ValueError("rho must be finite and >= 0")
     if (np.diff(ts) <= 0).any() or ts[0] < 0:
         raise ValueError("ts must be increasing and >= 0")
     unknown = set(parameters) - set(PHYSICAL) - {"energies"}
@@ -122,6 +119,9 @@ def fit(
     if energies.shape != (n,) or not np.all(np.isfinite(energies)):
         raise ValueError(f"energies must be finite with shape ({n},), got {energies.shape}")
     observed = np.ones(n, bool) if observed is None else np.asarray(observed, bool)
+    if observed.shape != (n,) or not observed.any():
+        raise ValueError(f"observed must be ({n},) booleans with at least one True, got shape {observed.shape}")
+    _check_distributions(rho, observed)
     start = rho[0] if rho0 is None else np.asarray(rho0, float)
     if start.shape != (n,) or not np.all(np.isfinite(start)) or (start < 0).any() or start.sum() <= 0:
         raise ValueError(f"rho0 must be ({n},), finite, >= 0 and not all 0")
@@ -147,11 +147,13 @@ def fit(
             e = jnp.concatenate([e, jnp.asarray([n * mean_energy]) - jnp.sum(e, keepdims=True)])
         return physical, e
 
-    def objective(theta):
+    def scored(theta):
         physical, e = unpack(theta)
         model, ok = _model_rho(physical, e, jnp.asarray(ts), jnp.asarray(start), rtol)
         value = jnp.sum(_discrepancy(model, jnp.asarray(rho), jnp.asarray(observed), loss))
         return jnp.where(ok, value, FAILED_SOLVE_LOSS)
+
+    objective = _flat_where_failed(scored)
 
     theta0 = np.concatenate([np.log([values[p] for p in fitted]), energies[:-1] if free_energies else []])
     theta, iterations, converged, evaluate = _minimise(objective, jnp.asarray(theta0), max_iterations)
@@ -173,6 +175,32 @@ def fit(
     return FitResult(estimate, standard_error, natural, final, iterations, converged, degenerate)
 
 
+ROW_SUM_TOLERANCE = 1e-6  # observations are rounded; a row off by more is not a distribution
+
+
+def _check_distributions(rho: np.ndarray, observed: np.ndarray) -> None:
+    """Each row of `rho` must be a probability distribution: finite, >= 0, and summing to 1
+    within ROW_SUM_TOLERANCE (with only some tokens `observed`, positive over those: rows are
+    renormalised there). ValueError naming the first row that is not; a fit to rows that are
+    not distributions would return estimates of nothing."""
+    for what, bad in (("is not finite", ~np.isfinite(rho)), ("is negative", rho < 0)):
+        if bad.any():
+            row, token = np.argwhere(bad)[0]
+            raise ValueError(f"rho: row {row} is not a distribution: entry {token} {what} ({rho[row, token]})")
+    if not observed.all():
+        empty = np.flatnonzero(rho[:, observed].sum(-1) <= 0)
+        if empty.size:
+            raise ValueError(f"rho: row {empty[0]} is 0 on every observed token, so it is no distribution there")
+        return
+    sums = rho.sum(-1)
+    off = np.flatnonzero(np.abs(sums - 1) > ROW_SUM_TOLERANCE)
+    if off.size:
+        raise ValueError(
+            f"rho: row {off[0]} sums to {sums[off[0]]:.6g}, not 1: each row must be a distribution "
+            "(mark unobserved tokens with `observed` to compare over the others only)"
+        )
+
+
 def _model_rho(physical, energies, ts, rho0, rtol):
     """`rho(t)` at `ts` (in the observations' unit) from rest at `rho0`, and whether the solve
     succeeded: `solve` in physical time (the clock the observations share)."""
@@ -184,6 +212,26 @@ def _model_rho(physical, energies, ts, rho0, rtol):
     # the line search backs off instead of raising.
     ok = traj.succeeded
     return jnp.where(ok, traj.rho, 1.0 / rho0.shape[-1]), ok
+
+
+def _flat_where_failed(scored):
+    """`scored`, whose gradient is 0 where the solve failed (the loss there is the constant
+    FAILED_SOLVE_LOSS): the gradient through a failed solve is NaN (thermo_ode.integration),
+    and the line search needs a number to back off from."""
+
+    @jax.custom_vjp
+    def objective(theta):
+        return scored(theta)
+
+    def forward(theta):
+        value, grad = jax.value_and_grad(scored)(theta)
+        return value, jnp.where(value < FAILED_SOLVE_LOSS, grad, 0.0)
+
+    def backward(grad, cotangent):
+        return (cotangent * grad,)
+
+    objective.defvjp(forward, backward)
+    return objective
 
 
 def _discrepancy(model, observed_rho, observed, loss):

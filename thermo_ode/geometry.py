@@ -48,9 +48,10 @@ def project_tangent(x, v):
 
 
 def _root(p):
-    """`sqrt(p)` normalised, with a zero (not infinite) derivative where `p = 0`."""
+    """`sqrt(p)` normalised, with a zero (not infinite) derivative where `p = 0`; NaN where `p`
+    is NaN (a failed solve's rho has no distance)."""
     p = jnp.clip(p, 0) / jnp.sum(p, axis=-1, keepdims=True)
-    return jnp.where(p > 0, jnp.sqrt(jnp.where(p > 0, p, 1)), 0)
+    return jnp.where(p > 0, jnp.sqrt(jnp.where(p > 0, p, 1)), jnp.where(jnp.isnan(p), jnp.nan, 0))  # NaN stays NaN
 
 
 def fisher_rao_distance(p: ArrayLike, q: ArrayLike) -> jax.Array:
@@ -59,7 +60,7 @@ def fisher_rao_distance(p: ArrayLike, q: ArrayLike) -> jax.Array:
     Over the last axis, of `p` and `q` after normalising each. Evaluated through the chord
     `|sqrt(p) - sqrt(q)|` as `4 arcsin(chord / 2)`, which keeps full relative precision near 0
     (the arccos form loses everything below ~1e-8). Its gradient is finite everywhere: 0 at an
-    exact match (where the distance has a cusp) and on zero entries.
+    exact match (where the distance has a cusp) and on zero entries. NaN entries give NaN.
 
     Examples:
         >>> import jax.numpy as jnp
@@ -71,7 +72,7 @@ def fisher_rao_distance(p: ArrayLike, q: ArrayLike) -> jax.Array:
     """
     diff = _root(p) - _root(q)
     chord2 = jnp.sum(diff * diff, axis=-1)
-    chord = jnp.where(chord2 > 0, jnp.sqrt(jnp.where(chord2 > 0, chord2, 1)), 0)
+    chord = jnp.where(chord2 > 0, jnp.sqrt(jnp.where(chord2 > 0, chord2, 1)), jnp.where(jnp.isnan(chord2), jnp.nan, 0))
     return 4.0 * jnp.arcsin(jnp.clip(chord / 2.0, 0.0, 1.0))
 
 

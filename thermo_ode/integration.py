@@ -136,14 +136,32 @@ def set_up(system: AttentionSystem, inputs: Inputs, opts: Options) -> Problem:
     return Problem(terms, wrapped, controller, y0, c, s1, dt0, save_at, reported, rate)
 
 
+@jax.custom_jvp
+def _gradient_scaled(x, scale):
+    """`x`, whose derivatives are multiplied by `scale` (1, or NaN for a failed solve)."""
+    return x
+
+
+@_gradient_scaled.defjvp
+def _gradient_scaled_jvp(primals, tangents):
+    x, scale = primals
+    return x, tangents[0] * scale
+
+
 def read_out(
     system: AttentionSystem, inputs: Inputs, problem: Problem, ys, status, num_steps, opts: Options
 ) -> Trajectory:
-    """The `Trajectory` of one system from the raw solver states `ys` at its saves."""
+    """The `Trajectory` of one system from the raw solver states `ys` at its saves. A failed
+    solve keeps the saves it reached, but every derivative through its trajectory is NaN: the
+    gradient of a solve that did not finish is not a number (diffrax's fill values for the
+    saves it did not reach would give a finite, meaningless one)."""
     c, chart, second_order = problem.coefficients, opts.chart, opts.second_order
     readout = jax.vmap(lambda y: (chart.readout(y, c, second_order), chart.constraint_error(y, second_order)))
     (rho, rho_dot), constraint = readout(ys)
     rho_dot = rho_dot * problem.rate
+    finished = jnp.isfinite(rho).all() & jnp.isfinite(rho_dot).all()
+    scale = jax.lax.stop_gradient(jnp.where((status == 0) & finished, 1.0, jnp.nan).astype(rho.dtype))
+    rho, rho_dot = _gradient_scaled(rho, scale), _gradient_scaled(rho_dot, scale)
     equilibrium = physics.equilibrium(system)
     per_save = jax.vmap(lambda r, rd: (physics.hamiltonian(r, rd, system), physics.free_energy(r, system)))
     hamiltonian, free_energy = per_save(rho, rho_dot)
@@ -331,7 +349,18 @@ def solve(
         bath_temperature=_shaped("bath_temperature", bath_temperature, (), dtype),
         key=key,
     )
-    return _solve(system, inputs, opts)
+    try:
+        return _solve(system, inputs, opts)
+    except eqx.EquinoxRuntimeError as exc:  # a traced value broke a rule: say it in one line
+        raise ValueError(f"solve: {_rule_broken(exc)}") from None
+
+
+def _rule_broken(exc: Exception) -> str:
+    """The rule an equinox runtime error reports, out of the stacks it carries."""
+    text = str(exc)
+    marker = "EquinoxRuntimeError: "
+    at = text.rfind(marker)
+    return text[at + len(marker) :].splitlines()[0].strip() if at >= 0 else text.strip().splitlines()[-1]
 
 
 @eqx.filter_jit
