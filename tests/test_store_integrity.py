@@ -365,6 +365,12 @@ def test_a_chunk_of_failed_points_verifies(tmp_path, cache_dir):
     assert reader_cli("verify", str(out)).returncode == 0
     shown = reader_cli("show", str(out))
     assert shown.returncode == 0 and f"finished: {CHUNKS}/{CHUNKS} chunks (checksums verified)" in shown.stdout
+    plotted = reader_cli("plot", str(out), "--figures", str(tmp_path / "figures"))  # no point to colour
+    assert plotted.returncode == 0, plotted.stderr
+    from thermo_ode import plotting
+
+    figure = plotting.plot_convergence_map(store.open_results(out))
+    assert [t.get_text() for ax in figure.axes for t in ax.texts] == ["no point relaxed to the tolerance"] * 2
 
 
 def _edit_json(path, change):

@@ -57,14 +57,19 @@ def plot_convergence_map(ds: xr.Dataset) -> Figure:
             (axes[1], measured / predicted, "measured time to tolerance x predicted rate"),
         )
         for ax, field, label in panels:
+            values = field.transpose("mass", "temperature").values
+            relaxed = np.isfinite(values) & (values > 0)
             mesh = ax.pcolormesh(
                 _log_edges(T),
                 _log_edges(m),
-                field.transpose("mass", "temperature").values,
+                values,
                 cmap=SEQUENTIAL,
-                norm=matplotlib.colors.LogNorm() if field is measured else None,
+                norm=matplotlib.colors.LogNorm() if field is measured and relaxed.any() else None,
             )
-            fig.colorbar(mesh, ax=ax, label=label)
+            if relaxed.any():
+                fig.colorbar(mesh, ax=ax, label=label)
+            else:  # nothing to colour: say so rather than draw an empty scale
+                ax.text(0.5, 0.5, "no point relaxed to the tolerance", transform=ax.transAxes, ha="center")
             if gamma.size == 1 and gamma[0] > 0:  # fixed damping: zeta = 1 on m = gamma^2 / (4 T)
                 tt = np.geomspace(T.min(), T.max(), 100)
                 ax.plot(tt, gamma[0] ** 2 / (4 * tt), "w--", lw=1.5, label="critical: gamma = 2 sqrt(mT)")
