@@ -80,3 +80,18 @@ def default_run(once, cache_dir):
 
     folder, result = run_once(once, "default-run", "run", cache_dir=cache_dir, in_folder=True)
     return folder / "results" / "default", result
+
+
+@pytest.fixture(scope="module")
+def reference(once, cache_dir):
+    """`(config, out)`: a finished, uninterrupted run of `runs.TINY`, made once for all workers;
+    the store and signal tests copy it before damaging it, or compare a resume with it."""
+    from runs import TINY, cli, write_config
+
+    def make(folder):
+        config = write_config(folder / "tiny.yaml", TINY)
+        result = cli("run", config, "--out", str(folder / "out"), cache_dir=cache_dir)
+        assert result.returncode == 0, result.stderr + result.stdout
+
+    folder = once("tiny-reference", make)
+    return str(folder / "tiny.yaml"), folder / "out"

@@ -14,6 +14,20 @@ import numpy as np
 
 from thermo_ode.sweeps.store import open_results
 
+# A sweep of 8 points in 4 chunks that runs in seconds: the store tests damage, kill and resume it.
+TINY = """\
+name: tiny
+system:
+  tokens: 4
+  energies: {kind: gaussian, scale: 1.0}
+  temperature: 1.0
+sweep:
+  temperature: {logspace: [-1, 1, 4]}
+  mass: [0.5, 1.0]
+integrate: {t1: 20.0, saves: 11, chunk_size: 2}
+"""
+CHUNKS = 4
+
 
 def cli(*args, cache_dir, env=None, cwd=None, timeout=None):
     """`thermo-ode ARGS` in a new process (`run` with the compilation cache in `cache_dir`),

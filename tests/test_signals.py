@@ -13,39 +13,14 @@ import numpy as np
 import pytest
 import xarray
 import zarr
-from runs import assert_identical, cli, raw, reader_cli, write_config
+from runs import CHUNKS, TINY, assert_identical, cli, raw, reader_cli, write_config
 
 from thermo_ode.sweeps.store import NETCDF_NAME, PARTIAL, store_path
 
-TINY = """\
-name: tiny
-system:
-  tokens: 4
-  energies: {kind: gaussian, scale: 1.0}
-  temperature: 1.0
-sweep:
-  temperature: {logspace: [-1, 1, 4]}
-  mass: [0.5, 1.0]
-integrate: {t1: 20.0, saves: 11, chunk_size: 2}
-"""
-CHUNKS = 4
 CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 # Only a hang trips these: a run of TINY takes seconds, even on a loaded machine.
 HANG = 300
 STOPPED_WITHIN = 10  # the run stops within 2 s; the slack is for a loaded machine
-
-
-@pytest.fixture(scope="module")
-def reference(once, cache_dir):
-    """`(config, out)`: an uninterrupted run of TINY, made once for all workers."""
-
-    def make(folder):
-        config = write_config(folder / "tiny.yaml", TINY)
-        result = cli("run", config, "--out", str(folder / "out"), cache_dir=cache_dir)
-        assert result.returncode == 0, result.stderr + result.stdout
-
-    folder = once("signals-reference", make)
-    return str(folder / "tiny.yaml"), folder / "out"
 
 
 def _committed(out) -> int:

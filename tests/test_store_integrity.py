@@ -15,36 +15,10 @@ import textwrap
 import numpy as np
 import pytest
 import zarr
-from runs import assert_identical, cli, raw, reader_cli, summary_counts, write_config
+from runs import CHUNKS, TINY, assert_identical, cli, raw, reader_cli, summary_counts, write_config
 
 from thermo_ode.sweeps import store
 from thermo_ode.sweeps.store import store_path
-
-TINY = """\
-name: tiny
-system:
-  tokens: 4
-  energies: {kind: gaussian, scale: 1.0}
-  temperature: 1.0
-sweep:
-  temperature: {logspace: [-1, 1, 4]}
-  mass: [0.5, 1.0]
-integrate: {t1: 20.0, saves: 11, chunk_size: 2}
-"""
-CHUNKS = 4
-
-
-@pytest.fixture(scope="module")
-def reference(once, cache_dir):
-    """A finished run of TINY, made once for all workers: tests copy it before damaging it."""
-
-    def make(folder):
-        config = write_config(folder / "tiny.yaml", TINY)
-        result = cli("run", config, "--out", str(folder / "out"), cache_dir=cache_dir)
-        assert result.returncode == 0, result.stderr + result.stdout
-
-    folder = once("store-reference", make)
-    return str(folder / "tiny.yaml"), folder / "out"
 
 
 def _copy(reference, tmp_path):
