@@ -101,3 +101,58 @@ def test_a_traced_bad_value_is_one_line_naming_the_argument():
     with pytest.raises(ValueError) as raised:
         jax.vmap(final)(jnp.array([1.0, -1.0]))
     assert str(raised.value).splitlines()[0] == "solve: temperature must be finite and > 0"  # then jax's note
+
+
+SYSTEM = to.AttentionSystem(E, 1.0, 1.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (dict(t1=-5.0), "solve: t1 must be > 0, found -5.0"),
+        (dict(rho0=[0.5, 0.6, 0.1]), "solve: rho0 must sum to 1 within"),
+        (dict(ts=np.array([0.0, 6.0])), r"solve: ts must lie in \[0, t1\], found 6.0"),
+        (dict(velocity0=np.array([1.0, 0.0, 0.0])), r"solve: velocity0 must be tangent to the simplex"),
+        (dict(bath_temperature=1.0), "solve: bath_temperature > 0 needs a key for the noise"),
+        (dict(first_order=True), "solve: mass must be > 0 .second order. or exactly 0 with first_order=True"),
+        (dict(dt=0.001, max_steps=10), "solve: dt: t1/dt needs 5000 steps, more than max_steps = 10"),
+    ],
+)
+def test_a_concrete_bad_value_under_jit_is_one_line_naming_the_argument(arguments, message):
+    """Values the caller gives as numbers, lists or numpy arrays are checked before tracing, so
+    inside the caller's own `jax.jit` they are a one-line ValueError too (they were jax's
+    many-line `JaxRuntimeError: INTERNAL: CpuCallback error`)."""
+    given = dict(rho0=START, t1=5.0) | arguments
+
+    @jax.jit
+    def final(scale):
+        return to.solve(SYSTEM, given.pop("rho0"), given.pop("t1"), **given).rho[-1] * scale
+
+    with pytest.raises(ValueError, match=message) as raised:
+        final(1.0)
+    assert "\n" not in str(raised.value)
+
+
+def test_a_layer_edited_to_a_bad_time_is_one_line_naming_it():
+    """`eqx.tree_at` skips the layer's own checks; `solve` then names the time (t1), where
+    diffrax said `(t1 - t0) * dt0 >= 0`."""
+    import equinox as eqx
+
+    layer = eqx.tree_at(lambda l: l.time, to.LagrangianAttention(2.0), jnp.asarray(-5.0))
+    with pytest.raises(ValueError, match="solve: t1 must be > 0, found -5.0") as raised:
+        jax.jit(lambda q, k: layer.weights(q, k))(jnp.ones((2, 4)), jnp.ones((3, 4)))
+    assert "\n" not in str(raised.value)
+
+
+def test_fit_reads_row_sums_at_the_observations_precision():
+    """float16 observations sum to 1 only within float16 rounding (~1e-3): they are
+    distributions; a row off by more is still refused. Text is refused naming the argument."""
+    ts, rho = _observations()
+    half = rho.astype(np.float16)
+    assert np.abs(half.astype(float).sum(-1) - 1).max() > 1e-6
+    to.fit(ts, half, np.asarray(E), parameters=["damping"], uncertainty=False, max_iterations=2)
+    half[4] *= np.float16(1.05)
+    with pytest.raises(ValueError, match="rho: row 4 sums to 1.04"):
+        to.fit(ts, half, np.asarray(E), parameters=["damping"], uncertainty=False, max_iterations=2)
+    with pytest.raises(TypeError, match="rho must be a real number"):
+        to.fit(ts, np.full(rho.shape, "x"), np.asarray(E), parameters=["damping"], max_iterations=2)

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 import numpy.typing as npt
 
+from . import _checks
 from .formulas import damping_ratio, natural_frequency
 from .geometry import fisher_rao_distance, kl_divergence
 from .integration import solve
@@ -104,7 +105,8 @@ def fit(
         >>> round(result.estimate["damping"], 3), result.estimate["mass"]
         (1.0, 1.0)
     """
-    ts, rho = np.asarray(ts, float), np.asarray(rho, float)
+    precision = getattr(rho, "dtype", np.dtype(float))  # the observations' own rounding
+    ts, rho = _checks.float_array("ts", ts), _checks.float_array("rho", rho)
     if ts.ndim != 1 or rho.shape[:1] != ts.shape or rho.ndim != 2:
         raise ValueError(f"ts must be (S,) and rho (S, N), got {ts.shape} and {rho.shape}")
     if (np.diff(ts) <= 0).any() or ts[0] < 0:
@@ -121,7 +123,7 @@ def fit(
     observed = np.ones(n, bool) if observed is None else np.asarray(observed, bool)
     if observed.shape != (n,) or not observed.any():
         raise ValueError(f"observed must be ({n},) booleans with at least one True, got shape {observed.shape}")
-    _check_distributions(rho, observed)
+    _check_distributions(rho, observed, precision)
     start = rho[0] if rho0 is None else np.asarray(rho0, float)
     if start.shape != (n,) or not np.all(np.isfinite(start)) or (start < 0).any() or start.sum() <= 0:
         raise ValueError(f"rho0 must be ({n},), finite, >= 0 and not all 0")
@@ -176,13 +178,15 @@ def fit(
 
 
 ROW_SUM_TOLERANCE = 1e-6  # observations are rounded; a row off by more is not a distribution
+ROW_SUM_ROUNDING = 8  # units of the observations' rounding a row's sum may be off by (float16 and the like)
 
 
-def _check_distributions(rho: np.ndarray, observed: np.ndarray) -> None:
+def _check_distributions(rho: np.ndarray, observed: np.ndarray, precision: np.dtype) -> None:
     """Each row of `rho` must be a probability distribution: finite, >= 0, and summing to 1
-    within ROW_SUM_TOLERANCE (with only some tokens `observed`, positive over those: rows are
-    renormalised there). ValueError naming the first row that is not; a fit to rows that are
-    not distributions would return estimates of nothing."""
+    within ROW_SUM_TOLERANCE, or ROW_SUM_ROUNDING rounding units of `precision` (the dtype the
+    observations came in) where that is more (with only some tokens `observed`, positive over
+    those: rows are renormalised there). ValueError naming the first row that is not; a fit to
+    rows that are not distributions would return estimates of nothing."""
     for what, bad in (("is not finite", ~np.isfinite(rho)), ("is negative", rho < 0)):
         if bad.any():
             row, token = np.argwhere(bad)[0]
@@ -193,7 +197,8 @@ def _check_distributions(rho: np.ndarray, observed: np.ndarray) -> None:
             raise ValueError(f"rho: row {empty[0]} is 0 on every observed token, so it is no distribution there")
         return
     sums = rho.sum(-1)
-    off = np.flatnonzero(np.abs(sums - 1) > ROW_SUM_TOLERANCE)
+    rounding = float(jnp.finfo(precision).eps) if jnp.issubdtype(precision, jnp.floating) else 0.0
+    off = np.flatnonzero(np.abs(sums - 1) > max(ROW_SUM_TOLERANCE, ROW_SUM_ROUNDING * rounding))
     if off.size:
         raise ValueError(
             f"rho: row {off[0]} sums to {sums[off[0]]:.6g}, not 1: each row must be a distribution "

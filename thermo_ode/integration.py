@@ -274,11 +274,16 @@ def solve(
     **Returns:** a `Trajectory` without batch axes (`ts (S,)`, `rho (S, N)`, ..., `status ()`).
 
     **Raises:** `TypeError`/`ValueError` while tracing for wrong shapes, dtypes or
-    incompatible choices (naming the argument). Values that tracing cannot see (a temperature
-    <= 0, `rho0` off the simplex, `ts` outside `[0, t1]`, ...) are checked with equinox's
-    runtime errors: they raise when the program runs (`EQX_ON_ERROR=raise`, the default) or
-    give NaN with `EQX_ON_ERROR=nan` (what the CLI and `enable_compilation_cache` set). A
-    failed integration is not an error: it is reported by `status`.
+    incompatible choices (naming the argument). The value rules (a temperature <= 0, `rho0`
+    off the simplex, `ts` outside `[0, t1]`, ...) are checked at once on every value that is
+    concrete (a number, a list, a numpy array, a jax array made outside any `jax.jit`): a
+    one-line `ValueError` naming the argument, inside a `jax.jit` too. Traced values are
+    checked with equinox's runtime errors: they raise when the program runs
+    (`EQX_ON_ERROR=raise`, the default; a one-line `ValueError` when `solve` itself is the
+    call, jax's longer `JaxRuntimeError` from inside your own `jax.jit`) or give NaN with
+    `EQX_ON_ERROR=nan` (what the CLI and `enable_compilation_cache` set). A failed
+    integration is not an error: it is reported by `status`, and every derivative through
+    its trajectory is NaN.
 
     **Gradients:** the sensitivity of the final distance to softmax to the mass,
 
@@ -312,6 +317,7 @@ def solve(
             f"system must be one system (batch shape ()), got batch shape {system.batch_shape}; use jax.vmap or simulate"
         )
     start_checks.check_counts(max_steps, saves)
+    given = dict(rho0=rho0, velocity0=velocity0, t1=t1, ts=ts, dt=dt, bath_temperature=bath_temperature)
     if first_order is None:
         first_order = not _checks.is_traced(system.mass) and bool(np.all(np.asarray(system.mass) == 0))
     if velocity0 is not None and first_order:
@@ -349,6 +355,7 @@ def solve(
         bath_temperature=_shaped("bath_temperature", bath_temperature, (), dtype),
         key=key,
     )
+    _check_concrete(system, inputs, given, saves, opts)
     try:
         return _solve(system, inputs, opts)
     except eqx.EquinoxRuntimeError as exc:  # a traced value broke a rule: say it in one line
@@ -368,27 +375,84 @@ def _solve(system: AttentionSystem, inputs: Inputs, opts: Options) -> Trajectory
     return integrate(system, _checked(system, inputs, opts), opts)
 
 
+def _system_rules(xp, T, m, gamma, mask, energies, bath, second_order: bool, noisy: bool) -> list[tuple[Any, str]]:
+    """The value rules of one system, `(broken, requirement)` with `broken()` True where the
+    rule is broken, in `xp` (jnp traced by `_checked`, numpy on the host by `_check_concrete`)."""
+    rules: list[tuple[Any, str]] = [
+        (lambda: ~(xp.isfinite(T) & (T > 0)), "temperature must be finite and > 0"),
+        (
+            (lambda: ~(xp.isfinite(m) & (m > 0))) if second_order else (lambda: m != 0),
+            "mass must be > 0 (second order) or exactly 0 with first_order=True",
+        ),
+        (
+            lambda: ~(xp.isfinite(gamma) & (gamma >= 0)) | ((m == 0) & (gamma == 0)),
+            "damping must be finite and >= 0 (> 0 when mass = 0)",
+        ),
+        (lambda: xp.any(~xp.isfinite(xp.where(mask, energies, 0))), "energies must be finite on unmasked tokens"),
+    ]
+    if not noisy:
+        rules.append((lambda: bath != 0, "bath_temperature > 0 needs a key for the noise"))
+    return rules
+
+
+def _host(given, converted, dtype):
+    """A value as the host checks it: a concrete one as a numpy array of `dtype` (the value
+    `given`, since under a caller's `jax.jit` even a constant becomes a tracer once jnp has
+    touched it), a traced one as `converted` (checked by `_checked` instead)."""
+    return converted if _checks.is_traced(given) else np.asarray(given, dtype)
+
+
+def _check_concrete(system: AttentionSystem, inputs: Inputs, given: dict, saves: int, opts: Options) -> None:
+    """Every rule whose values are all concrete, checked now on the host: a one-line
+    ValueError naming the argument before anything is traced, inside a caller's `jax.jit` too
+    (where a traced rule's failure reaches the caller as jax's many-line `JaxRuntimeError`).
+    `given` holds the arguments as the caller gave them. A rule that reads a traced value is
+    left to `_checked`."""
+    dtype = system.dtype
+    T, m, gamma, energies = (
+        _host(a, a, dtype) for a in (system.temperature, system.mass, system.damping, system.energies)
+    )
+    mask = _host(system.mask, system.mask, bool)
+    bath = _host(given["bath_temperature"], inputs.bath_temperature, dtype)
+    not_here = (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError)
+    noisy = inputs.key is not None
+    for broken, message in _system_rules(np, T, m, gamma, mask, energies, bath, opts.second_order, noisy):
+        try:
+            bad = bool(np.asarray(broken()).any())
+        except not_here:
+            continue
+        if bad:
+            raise ValueError(f"solve: {message}")
+    t1 = _host(given["t1"], inputs.t1, dtype)
+    if given["ts"] is None:
+        ts = inputs.ts if _checks.is_traced(t1) else np.linspace(0.0, 1.0, saves, dtype=dtype) * t1
+    else:
+        ts = _host(given["ts"], inputs.ts, dtype)
+    rest = given["velocity0"] is None
+    start = start_checks.Start(
+        _host(given["rho0"], inputs.rho0, dtype),
+        np.zeros(inputs.rho0.shape, dtype) if rest else _host(given["velocity0"], inputs.velocity0, dtype),
+        mask,
+        t1,
+        ts,
+        bath,
+        None if given["dt"] is None else _host(given["dt"], inputs.dt, dtype),
+        opts.max_steps,
+    )
+    try:
+        start_checks.on_host(start, skip_traced=True)
+    except ValueError as exc:
+        raise ValueError(f"solve: {exc}") from None
+
+
 def _checked(system: AttentionSystem, inputs: Inputs, opts: Options) -> Inputs:
     """`inputs`, normalised, carrying runtime errors for the system's value rules and the start
     rules (`start_checks.START_RULES`, which `simulate` checks on the host)."""
     T, m, gamma, mask, bath = system.temperature, system.mass, system.damping, system.mask, inputs.bath_temperature
-    system_rules: list[tuple[Any, str]] = [
-        (~(jnp.isfinite(T) & (T > 0)), "temperature must be finite and > 0"),
-        (
-            ~(jnp.isfinite(m) & (m > 0)) if opts.second_order else m != 0,
-            "mass must be > 0 (second order) or exactly 0 with first_order=True",
-        ),
-        (
-            ~(jnp.isfinite(gamma) & (gamma >= 0)) | ((m == 0) & (gamma == 0)),
-            "damping must be finite and >= 0 (> 0 when mass = 0)",
-        ),
-        (jnp.any(~jnp.isfinite(jnp.where(mask, system.energies, 0))), "energies must be finite on unmasked tokens"),
-    ]
-    if inputs.key is None:
-        system_rules.append((bath != 0, "bath_temperature > 0 needs a key for the noise"))
+    rules = _system_rules(jnp, T, m, gamma, mask, system.energies, bath, opts.second_order, inputs.key is not None)
     rho0 = inputs.rho0
-    for bad, message in system_rules:
-        rho0 = eqx.error_if(rho0, bad, message)
+    for broken, message in rules:
+        rho0 = eqx.error_if(rho0, broken(), message)
     start = start_checks.Start(rho0, inputs.velocity0, mask, inputs.t1, inputs.ts, bath, inputs.dt, opts.max_steps)
     rho0 = start_checks.traced(start, rho0)
     return eqx.tree_at(lambda i: i.rho0, inputs, rho0 / jnp.sum(rho0))

@@ -1,8 +1,9 @@
 """The rules a start must follow, each stated once and applied two ways.
 
 `simulate` checks concrete values on the host before anything compiles (`on_host`: a
-`ValueError` naming the argument, the value and its index); `solve` checks traced values as
-equinox runtime errors (`traced`: one error per rule). Both read the same `START_RULES`.
+`ValueError` naming the argument, the value and its index); `solve` checks its concrete values
+the same way and its traced ones as equinox runtime errors (`traced`: one error per rule). Both
+read the same `START_RULES`.
 Also the host-side shaping of the inputs and the checks of the counts and keys.
 """
 
@@ -167,11 +168,20 @@ def _applying(start: Start):
     return (rule for rule in START_RULES if start.dt is not None or not rule.fixed_step)
 
 
-def on_host(start: Start) -> None:
-    """Raise a `ValueError` for the first broken rule, quoting the value and where it is."""
+def on_host(start: Start, skip_traced: bool = False) -> None:
+    """Raise a `ValueError` for the first broken rule, quoting the value and where it is.
+
+    `skip_traced`: the start may hold tracers (`solve` under a transformation); a part that
+    reads one cannot be evaluated here (jax refuses to make it a numpy array) and is left to
+    `traced`, the others are checked now."""
     for rule in _applying(start):
         for part in rule.parts:
-            bad = np.asarray(part.broken(np, start))
+            try:
+                bad = np.asarray(part.broken(np, start))
+            except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+                if not skip_traced:
+                    raise
+                continue
             if bad.any():
                 index = _checks.first_index(bad) if bad.ndim else ()
                 value = np.asarray(part.shown(np, start))[index]
