@@ -78,3 +78,11 @@ def per_system(name: str, value, batch: tuple) -> np.ndarray:
     arr = float_array(name, value)
     broadcastable(name, arr.shape, batch, "the batch shape")
     return np.broadcast_to(arr, batch)
+
+
+def rule_broken(exc: Exception) -> str:
+    """The rule an equinox runtime error reports, out of the stacks it carries."""
+    text = str(exc)
+    marker = "EquinoxRuntimeError: "
+    at = text.rfind(marker)
+    return text[at + len(marker) :].splitlines()[0].strip() if at >= 0 else text.strip().splitlines()[-1]

@@ -359,15 +359,7 @@ def solve(
     try:
         return _solve(system, inputs, opts)
     except eqx.EquinoxRuntimeError as exc:  # a traced value broke a rule: say it in one line
-        raise ValueError(f"solve: {_rule_broken(exc)}") from None
-
-
-def _rule_broken(exc: Exception) -> str:
-    """The rule an equinox runtime error reports, out of the stacks it carries."""
-    text = str(exc)
-    marker = "EquinoxRuntimeError: "
-    at = text.rfind(marker)
-    return text[at + len(marker) :].splitlines()[0].strip() if at >= 0 else text.strip().splitlines()[-1]
+        raise ValueError(f"solve: {_checks.rule_broken(exc)}") from None
 
 
 @eqx.filter_jit

@@ -176,7 +176,7 @@ def _nothing_listening(host: str, port: int, seconds: float) -> str:
 
 def _running_in(out_dir) -> None:
     """Name the run's folder in the line an interruption prints from here on."""
-    from .app import interruption
+    from .interrupts import interruption
 
     interruption().folder = out_dir
 
@@ -188,7 +188,7 @@ def drive(out_dir, label: str, start) -> int | None:
     from rich.console import Console
 
     from ..sweeps import clusters, store
-    from .app import interruption
+    from .interrupts import interruption
 
     console, errors = Console(), Console(stderr=True)
     progress = reports.ChunkProgress(label, console)
