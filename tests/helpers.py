@@ -78,7 +78,6 @@ def count_traces(module, name: str):
     found by the library's callers as that module attribute): the first call replaces it, once
     per process, by the same function compiled again with a body that counts each trace; the
     counter returns the traces so far. Tests compare counts before and after a call."""
-    import equinox as eqx
 
     key = (module.__name__, name)
     if key not in _TRACE_COUNTS:
@@ -90,5 +89,7 @@ def count_traces(module, name: str):
             return body(*args, **kwargs)
 
         functools.update_wrapper(counted, body)
-        setattr(module, name, eqx.filter_jit(counted))
+        from thermo_ode import programs
+
+        setattr(module, name, programs.program(counted))  # the library's compile options kept
     return lambda: _TRACE_COUNTS[key][0]

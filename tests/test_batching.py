@@ -171,6 +171,7 @@ def _temporaries(engine_name: str, B: int, pool: int = 8, N: int = 16) -> int:
     """XLA's temporary bytes (neither inputs nor outputs) of one engine's compiled program for
     B systems of N tokens, 2 saves."""
     import diffrax
+    import equinox as eqx
     import jax
     import jax.numpy as jnp
 
@@ -178,6 +179,7 @@ def _temporaries(engine_name: str, B: int, pool: int = 8, N: int = 16) -> int:
     from thermo_ode.charts import resolve_chart
     from thermo_ode.options import Options
     from thermo_ode.solvers import resolve_solver
+    from thermo_ode.stages import BATCHED
 
     rng = np.random.default_rng(0)
     system = to.AttentionSystem(jnp.asarray(rng.normal(size=(B, N))), jnp.ones(B), jnp.ones(B), jnp.ones(B))
@@ -194,7 +196,8 @@ def _temporaries(engine_name: str, B: int, pool: int = 8, N: int = 16) -> int:
     )
     args = (system, inputs)
     if engine_name == "refill":
-        program = lambda s, i: refill._refill(s, i, opts, pool=pool)
+        set_up = eqx.filter_vmap(integration.set_up, in_axes=(BATCHED, BATCHED, None))
+        program = lambda s, i: refill._loop(set_up(s, i, opts), opts, pool)
     else:
         program = jax.vmap(lambda s, i: integration.integrate(s, i, opts))
     return jax.jit(program).lower(*args).compile().memory_analysis().temp_size_in_bytes

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import rules
 from .integration import clock_rate
-from .refill import MESH_AXIS
+from .programs import MESH_AXIS
 from .system import AttentionSystem
 
 ENGINES = ("auto", "refill", "vmap")

@@ -19,6 +19,7 @@ from jaxtyping import PyTree
 
 from . import dynamics as dyn
 from . import geometry as geo
+from .summation import token_sum
 
 __all__ = ["CHARTS", "AbstractChart", "LogitChart", "SimplexChart", "SphereChart", "resolve_chart"]
 
@@ -103,7 +104,7 @@ class SphereChart(AbstractChart):
     def constraint_error(self, y: PyTree, second_order: bool) -> jax.Array:
         """`| |x|^2 / 4 - 1 |`."""
         x = y[0] if second_order else y
-        return jnp.abs(jnp.sum(x * x, axis=-1) / geo.RADIUS**2 - 1)
+        return jnp.abs(token_sum(x * x) / geo.RADIUS**2 - 1)
 
     def readout(self, y: PyTree, c: dyn.Coefficients, second_order: bool) -> tuple[jax.Array, jax.Array]:
         """`(rho, rho_dot)` of the state projected onto the sphere, `rho = x^2 / |x|^2`."""
@@ -149,7 +150,7 @@ class LogitChart(AbstractChart):
         rho = jnp.where(c.mask, jnp.exp(dyn.log_rho_from_logits(theta, c.mask)), 0)
         w = y[1] if second_order else self._first_order_rate(theta, c, second_order)
         # rho_dot = rho (theta' - <theta'>): exact in any gauge.
-        return rho, rho * (w - jnp.sum(rho * w))
+        return rho, rho * (w - token_sum(rho * w))
 
 
 class SimplexChart(AbstractChart):

@@ -24,6 +24,7 @@ from jax.scipy.special import xlogy
 from jaxtyping import Array, Bool, Float, Scalar
 
 from .geometry import project_tangent
+from .summation import logsumexp, token_dot, token_sum
 
 
 class Coefficients(eqx.Module):
@@ -36,7 +37,7 @@ class Coefficients(eqx.Module):
 
 
 def _masked_weighted_sum(values, weights, mask):
-    return jnp.sum(jnp.where(mask, weights * values, 0), axis=-1)
+    return token_sum(weights * values, where=mask)
 
 
 # --- sphere chart ----------------------------------------------------------------------------
@@ -56,8 +57,9 @@ def sphere_force(x, c: Coefficients):
 
 def constrained_acceleration(x, v, force, mask):
     """`force + mu x` with the multiplier `mu` that keeps `|x|^2` and `x . v` constant."""
-    # Sums, not jnp.dot: vmapped, XLA:CPU makes each dot a library call of its own, outside any fusion.
-    mu = -(jnp.sum(v * v) + jnp.sum(x * force)) / jnp.sum(x * x)
+    # token_dot, not jnp.dot: vmapped, XLA:CPU makes each dot a library call outside any fusion,
+    # and a reduction's order (its rounding) would change with the batch.
+    mu = -(token_dot(v, v) + token_dot(x, force)) / token_dot(x, x)
     return jnp.where(mask, force + mu * x, 0)
 
 
@@ -80,7 +82,8 @@ def sphere_gradient_flow(s, x, c: Coefficients):
 
 
 def log_rho_from_logits(theta, mask):
-    log_rho = jax.nn.log_softmax(jnp.where(mask, theta, 0), axis=-1, where=mask)
+    theta = jnp.where(mask, theta, 0)
+    log_rho = theta - logsumexp(theta, mask)[..., None]
     return jnp.where(mask, log_rho, 0)
 
 
@@ -122,7 +125,7 @@ def euler_lagrange(lagrangian: Callable, dissipation: Callable | None = None) ->
         dL_dqdot = jax.grad(lagrangian, argnums=1)
         mass_matrix = jax.jacfwd(dL_dqdot, argnums=1)(q, q_dot)
         mixed = jax.jacfwd(dL_dqdot, argnums=0)(q, q_dot)
-        force = jax.grad(lagrangian, argnums=0)(q, q_dot) - mixed @ q_dot
+        force = jax.grad(lagrangian, argnums=0)(q, q_dot) - token_sum(mixed * q_dot)
         if dissipation is not None:
             force = force - jax.grad(dissipation, argnums=1)(q, q_dot)
         return jnp.linalg.solve(_pin_fixed(mass_matrix, free), jnp.where(free, force, 0))
@@ -158,26 +161,26 @@ def dependent_index(mask):
 def simplex_embedding(q, mask, dependent):
     """Full `rho` from simplex coordinates: free tokens are `q`, token `dependent` is `1 - sum`."""
     live = jnp.where(_simplex_free(mask, dependent), q, 0)
-    return live.at[dependent].set(1 - jnp.sum(live))
+    return live.at[dependent].set(1 - token_sum(live))
 
 
 def simplex_velocity(q_dot, mask, dependent):
     """Full `rho_dot` from simplex velocities: the dependent token gets `-sum` of the others."""
     live = jnp.where(_simplex_free(mask, dependent), q_dot, 0)
-    return live.at[dependent].set(-jnp.sum(live))
+    return live.at[dependent].set(-token_sum(live))
 
 
 def _fisher_rao_norm2(q, q_dot, c: Coefficients, dependent):
     rho = simplex_embedding(q, c.mask, dependent)
     rho_dot = simplex_velocity(q_dot, c.mask, dependent)
     safe = jnp.where(c.mask, rho, 1)
-    return jnp.sum(jnp.where(c.mask, rho_dot**2 / safe, 0))
+    return token_sum(rho_dot**2 / safe, where=c.mask)
 
 
 def _free_energy_over_t(q, c: Coefficients, dependent):
     rho = simplex_embedding(q, c.mask, dependent)
     safe = jnp.where(c.mask, rho, 1)  # keeps xlogy's derivative finite on masked tokens
-    return jnp.sum(jnp.where(c.mask, safe * c.beta_energies + xlogy(safe, safe), 0))
+    return token_sum(safe * c.beta_energies + xlogy(safe, safe), where=c.mask)
 
 
 def simplex_field(s, y, c: Coefficients):

@@ -11,6 +11,8 @@ import jax.numpy as jnp
 from jax.scipy.special import xlogy
 from jax.typing import ArrayLike
 
+from .summation import token_sum
+
 RADIUS = 2.0
 
 
@@ -22,7 +24,7 @@ def to_sphere(rho):
 def from_sphere(x):
     """`rho = x^2 / |x|^2`: exact normalisation, whatever rounding did to `|x|`."""
     x2 = x * x
-    return x2 / jnp.sum(x2, axis=-1, keepdims=True)
+    return x2 / token_sum(x2, keepdims=True)
 
 
 def velocity_to_sphere(rho, rho_dot):
@@ -38,19 +40,19 @@ def velocity_from_sphere(x, x_dot):
 
 def project_to_sphere(x):
     """Nearest point of the radius-2 sphere."""
-    return RADIUS * x / jnp.linalg.norm(x, axis=-1, keepdims=True)
+    return RADIUS * x / jnp.sqrt(token_sum(x * x, keepdims=True))
 
 
 def project_tangent(x, v):
     """Component of `v` tangent to the sphere at `x` (removes the radial part)."""
-    radial = jnp.sum(x * v, axis=-1, keepdims=True) / jnp.sum(x * x, axis=-1, keepdims=True)
+    radial = token_sum(x * v, keepdims=True) / token_sum(x * x, keepdims=True)
     return v - radial * x
 
 
 def _root(p):
     """`sqrt(p)` normalised, with a zero (not infinite) derivative where `p = 0`; NaN where `p`
     is NaN (a failed solve's rho has no distance)."""
-    p = jnp.clip(p, 0) / jnp.sum(p, axis=-1, keepdims=True)
+    p = jnp.clip(p, 0) / token_sum(p, keepdims=True)
     return jnp.where(p > 0, jnp.sqrt(jnp.where(p > 0, p, 1)), jnp.where(jnp.isnan(p), jnp.nan, 0))  # NaN stays NaN
 
 
@@ -71,7 +73,7 @@ def fisher_rao_distance(p: ArrayLike, q: ArrayLike) -> jax.Array:
         0.0
     """
     diff = _root(p) - _root(q)
-    chord2 = jnp.sum(diff * diff, axis=-1)
+    chord2 = token_sum(diff * diff)
     chord = jnp.where(chord2 > 0, jnp.sqrt(jnp.where(chord2 > 0, chord2, 1)), jnp.where(jnp.isnan(chord2), jnp.nan, 0))
     return 4.0 * jnp.arcsin(jnp.clip(chord / 2.0, 0.0, 1.0))
 
@@ -94,4 +96,4 @@ def kl_divergence(p: ArrayLike, q: ArrayLike) -> jax.Array:
     safe_q = jnp.where(q > 0, q, 1)
     terms = xlogy(p, p) - xlogy(p, safe_q)
     terms = jnp.where((q <= 0) & (p > 0), jnp.inf, terms)
-    return jnp.sum(terms, axis=-1)
+    return token_sum(terms)

@@ -24,17 +24,19 @@ import numpy as np
 from jax.typing import ArrayLike
 from jaxtyping import Array
 
-from . import _checks, physics, start_checks
+from . import _checks, start_checks
 from .charts import AbstractChart
 from .dynamics import Coefficients, sphere_force
 from .formulas import natural_frequency
-from .geometry import fisher_rao_distance
 from .integrators import SphereDriftTerm, StepBrownianPath, TangentNoiseTerm
 from .options import Options, options
+from .programs import program
+from .readout import read_out
 from .solvers import ProjectedSolver, is_sphere_splitting
 from .start_checks import fixed_step_count
+from .summation import token_sum
 from .system import AttentionSystem
-from .trajectory import NONFINITE, Trajectory, status_code
+from .trajectory import Trajectory, status_code
 
 FIRST_STEP = 0.01  # solver time
 
@@ -119,7 +121,7 @@ def set_up(system: AttentionSystem, inputs: Inputs, opts: Options) -> Problem:
         controller = diffrax.ConstantStepSize()
     c = solver_coefficients(system, second_order, rate)
     rho0, velocity0 = inputs.rho0, inputs.velocity0
-    velocity0 = velocity0 - rho0 * jnp.sum(velocity0)  # drop the rounding-sized normal part
+    velocity0 = velocity0 - rho0 * token_sum(velocity0)  # drop the rounding-sized normal part
     y0 = opts.chart.initial_state(rho0, velocity0 / rate, c, second_order)
     terms: diffrax.AbstractTerm
     if is_sphere_splitting(opts.solver):  # constrained by construction: no projection
@@ -136,61 +138,15 @@ def set_up(system: AttentionSystem, inputs: Inputs, opts: Options) -> Problem:
     return Problem(terms, wrapped, controller, y0, c, s1, dt0, save_at, reported, rate)
 
 
-@jax.custom_jvp
-def _gradient_scaled(x, scale):
-    """`x`, whose derivatives are multiplied by `scale` (1, or NaN for a failed solve)."""
-    return x
-
-
-@_gradient_scaled.defjvp
-def _gradient_scaled_jvp(primals, tangents):
-    x, scale = primals
-    return x, tangents[0] * scale
-
-
-def read_out(
-    system: AttentionSystem, inputs: Inputs, problem: Problem, ys, status, num_steps, opts: Options
-) -> Trajectory:
-    """The `Trajectory` of one system from the raw solver states `ys` at its saves. A failed
-    solve keeps the saves it reached, but every derivative through its trajectory is NaN: the
-    gradient of a solve that did not finish is not a number (diffrax's fill values for the
-    saves it did not reach would give a finite, meaningless one)."""
-    c, chart, second_order = problem.coefficients, opts.chart, opts.second_order
-    readout = jax.vmap(lambda y: (chart.readout(y, c, second_order), chart.constraint_error(y, second_order)))
-    (rho, rho_dot), constraint = readout(ys)
-    rho_dot = rho_dot * problem.rate
-    finished = jnp.isfinite(rho).all() & jnp.isfinite(rho_dot).all()
-    scale = jax.lax.stop_gradient(jnp.where((status == 0) & finished, 1.0, jnp.nan).astype(rho.dtype))
-    rho, rho_dot = _gradient_scaled(rho, scale), _gradient_scaled(rho_dot, scale)
-    equilibrium = physics.equilibrium(system)
-    per_save = jax.vmap(lambda r, rd: (physics.hamiltonian(r, rd, system), physics.free_energy(r, system)))
-    hamiltonian, free_energy = per_save(rho, rho_dot)
-    distance = fisher_rao_distance(rho, equilibrium)
-    finite = jnp.array(
-        [jnp.isfinite(a).all() for a in (rho, rho_dot, hamiltonian, free_energy, distance, equilibrium)]
-    ).all()
-    status = jnp.where((status == 0) & ~finite, NONFINITE, status)
-    bath = inputs.bath_temperature
-    return Trajectory(
-        ts=problem.reported_ts,
-        rho=rho,
-        rho_dot=rho_dot,
-        hamiltonian=hamiltonian,
-        free_energy=free_energy,
-        distance=distance,
-        equilibrium=equilibrium,
-        status=status,
-        num_steps=num_steps,
-        constraint_error=constraint,
-        bath_temperature=jnp.zeros_like(inputs.t1) if bath is None else bath,
-        system=system,
-    )
-
-
 def integrate(system: AttentionSystem, inputs: Inputs, opts: Options) -> Trajectory:
     """One system (no batch axes), its inputs already checked and cast, by diffeqsolve: the
     body shared by `solve` and `simulate`."""
     problem = set_up(system, inputs, opts)
+    return read_out(system, inputs, problem, *solve_problem(problem, opts), opts)
+
+
+def solve_problem(problem: Problem, opts: Options):
+    """`diffeqsolve` of one set-up system: `(ys, status, num_steps)`, its states at the saves."""
     sol = diffrax.diffeqsolve(
         problem.terms,
         problem.solver,
@@ -205,7 +161,7 @@ def integrate(system: AttentionSystem, inputs: Inputs, opts: Options) -> Traject
         throw=False,
         adjoint=opts.adjoint,
     )
-    return read_out(system, inputs, problem, sol.ys, status_code(sol.result), sol.stats["num_steps"], opts)
+    return sol.ys, status_code(sol.result), sol.stats["num_steps"]
 
 
 def _shaped(name: str, value, shape: tuple, dtype) -> Array:
@@ -362,7 +318,7 @@ def solve(
         raise ValueError(f"solve: {_checks.rule_broken(exc)}") from None
 
 
-@eqx.filter_jit
+@program
 def _solve(system: AttentionSystem, inputs: Inputs, opts: Options) -> Trajectory:
     return integrate(system, _checked(system, inputs, opts), opts)
 
@@ -447,4 +403,4 @@ def _checked(system: AttentionSystem, inputs: Inputs, opts: Options) -> Inputs:
         rho0 = eqx.error_if(rho0, broken(), message)
     start = start_checks.Start(rho0, inputs.velocity0, mask, inputs.t1, inputs.ts, bath, inputs.dt, opts.max_steps)
     rho0 = start_checks.traced(start, rho0)
-    return eqx.tree_at(lambda i: i.rho0, inputs, rho0 / jnp.sum(rho0))
+    return eqx.tree_at(lambda i: i.rho0, inputs, rho0 / token_sum(rho0))

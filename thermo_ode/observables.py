@@ -15,6 +15,7 @@ from jaxtyping import Array, Float, Int
 
 from . import physics
 from .formulas import equipartition
+from .summation import token_sum
 from .trajectory import Trajectory
 
 __all__ = ["TimeAverages", "mode_amplitudes", "time_averages"]
@@ -82,7 +83,7 @@ def time_averages(traj: Trajectory, burn_in: ArrayLike) -> TimeAverages:
     def mean(a):  # over saves, `a` shaped (*batch, S) or (*batch, S, N)
         w = keep if a.ndim == keep.ndim else keep[..., None]
         n = count if a.ndim == keep.ndim else count[..., None]
-        return jnp.sum(jnp.where(w, a, 0), axis=keep.ndim - 1) / n
+        return token_sum(a, axis=keep.ndim - 1, where=w) / n
 
     system = traj.system
     per_save = jax.vmap(physics.kinetic_energy, in_axes=(-2, -2, None), out_axes=-1)
@@ -134,5 +135,5 @@ def mode_amplitudes(rho: ArrayLike, equilibrium: ArrayLike) -> jax.Array:
     safe = jnp.where(root > 0, root, 1)
     u = jnp.where(root > 0, (rho - equilibrium) / safe, 0)
     w = root.at[..., -1].add(1.0)  # sqrt(rho*) + e_N: |w|^2 = 2 + 2 sqrt(rho*_N) >= 2
-    reflected = u - 2 * w * jnp.sum(w * u, axis=-1, keepdims=True) / jnp.sum(w * w, axis=-1, keepdims=True)
+    reflected = u - 2 * w * token_sum(w * u, keepdims=True) / token_sum(w * w, keepdims=True)
     return reflected[..., :-1]

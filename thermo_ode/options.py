@@ -21,6 +21,7 @@ from jaxtyping import Array
 from . import rules
 from .charts import AbstractChart, SphereChart, resolve_chart
 from .solvers import is_sphere_splitting, needs_fixed_step, resolve_solver, takes_noise
+from .summation import rms_norm
 
 TIME_SCALES = ("natural", "physical")
 
@@ -80,7 +81,7 @@ def options(
     controller: diffrax.AbstractStepSizeController
     if stepsize_controller is None:
         rtol, atol = rules.resolved_tolerances(rtol, atol, rules.precision_of(dtype))
-        controller = diffrax.PIDController(rtol=jnp.asarray(rtol, dtype), atol=jnp.asarray(atol, dtype))
+        controller = diffrax.PIDController(rtol=jnp.asarray(rtol, dtype), atol=jnp.asarray(atol, dtype), norm=rms_norm)
     else:
         controller = stepsize_controller
     return Options(

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import logsumexp, xlogy
+from jax.scipy.special import xlogy
 from jax.typing import ArrayLike
 
+from .summation import logsumexp, softmax, token_sum
 from .system import AttentionSystem
 
 
@@ -34,7 +35,7 @@ def equilibrium(system: AttentionSystem) -> jax.Array:
         [0.881, 0.119, 0.0]
     """
     logits = jnp.where(system.mask, _neg_beta_energies(system), -jnp.inf)
-    return jax.nn.softmax(logits, axis=-1, where=system.mask)
+    return softmax(logits, system.mask)
 
 
 def log_partition(system: AttentionSystem) -> jax.Array:
@@ -47,7 +48,7 @@ def log_partition(system: AttentionSystem) -> jax.Array:
         >>> bool(jnp.isclose(to.log_partition(system), jnp.log(4.0)))
         True
     """
-    return logsumexp(_neg_beta_energies(system), axis=-1, where=system.mask)
+    return logsumexp(_neg_beta_energies(system), system.mask)
 
 
 def partition_function(system: AttentionSystem) -> jax.Array:
@@ -75,7 +76,7 @@ def internal_energy(rho: ArrayLike, system: AttentionSystem) -> jax.Array:
         >>> round(float(to.internal_energy(jnp.array([0.5, 0.25, 0.25]), system)), 4)
         0.75
     """
-    return jnp.sum(jnp.where(system.mask, rho * system.energies, 0), axis=-1)
+    return token_sum(rho * system.energies, where=system.mask)
 
 
 def entropy(rho: ArrayLike, mask: ArrayLike | None = None) -> jax.Array:
@@ -94,7 +95,7 @@ def entropy(rho: ArrayLike, mask: ArrayLike | None = None) -> jax.Array:
     terms = -xlogy(rho, rho)
     if mask is not None:
         terms = jnp.where(mask, terms, 0)
-    return jnp.sum(terms, axis=-1)
+    return token_sum(terms)
 
 
 def free_energy(rho: ArrayLike, system: AttentionSystem) -> jax.Array:
@@ -144,7 +145,7 @@ def heat_capacity(system: AttentionSystem) -> jax.Array:
     rho = equilibrium(system)
     mean = internal_energy(rho, system)
     centred = jnp.where(system.mask, system.energies - mean[..., None], 0)
-    return jnp.sum(rho * centred**2, axis=-1) / system.temperature**2
+    return token_sum(rho * centred**2) / system.temperature**2
 
 
 def kinetic_energy(rho: ArrayLike, rho_dot: ArrayLike, system: AttentionSystem) -> jax.Array:
@@ -163,7 +164,7 @@ def kinetic_energy(rho: ArrayLike, rho_dot: ArrayLike, system: AttentionSystem) 
     rho = jnp.asarray(rho)
     live = system.mask & (rho > 0)
     safe = jnp.where(live, rho, 1)
-    return 0.5 * system.mass * jnp.sum(jnp.where(live, rho_dot**2 / safe, 0), axis=-1)
+    return 0.5 * system.mass * token_sum(rho_dot**2 / safe, where=live)
 
 
 def hamiltonian(rho: ArrayLike, rho_dot: ArrayLike, system: AttentionSystem) -> jax.Array:

@@ -28,14 +28,15 @@ import jax.numpy as jnp
 from jaxtyping import Array, PyTree
 
 from .dynamics import Coefficients
-from .integration import Inputs, Problem, read_out, set_up
+from .integration import Problem
 from .options import Options
-from .trajectory import Trajectory, status_code
+from .programs import over_devices, program
+from .stages import Saved
+from .trajectory import status_code
 
 # diffrax clips a step that ends within ~100 ulps of t1 to t1 (no slivers for dense output).
 _CLIP_ULPS = 100
-MESH_AXIS = "batch"
-_BATCHED = eqx.if_array(0)  # the batch axis of every array leaf (functions are shared)
+LANES = 8
 
 
 def _clip_floor(s1):
@@ -80,14 +81,6 @@ class Slot(eqx.Module):
     save: Array  # saves written
 
 
-class Saved(eqx.Module):
-    """What the pool writes per system `(B, ...)`: the states at the saves, steps and status."""
-
-    ys: PyTree
-    steps: Array
-    status: Array
-
-
 class _Pool(NamedTuple):
     """What every slot shares: the terms, solver and controller, and the batch's problems."""
 
@@ -109,30 +102,21 @@ class _Pool(NamedTuple):
         return self.problems.save_at.shape[-1]
 
 
-@eqx.filter_jit
-def solve_refill(system, inputs: Inputs, opts: Options, *, pool: int, mesh=None) -> Trajectory:
-    """Solve a flat batch `(B,)` of systems with a pool of `pool` slots (per device); the
-    batched `Trajectory`, equal to `vmap` of `thermo_ode.integration.integrate` (same steps,
-    same states). With a 1-D `mesh` of D devices, device d solves rows `[d B/D, (d+1) B/D)`
-    with its own pool and queue (B a multiple of D); systems are taken from the queue in row
-    order. The options' array leaves (tolerances given as arrays, an array `max_steps`) are
-    inputs of the program, not constants of it: runs that differ only in them share it."""
-    dynamic, static = eqx.partition(opts, eqx.is_array)
-
-    def run(system, inputs, dynamic):
-        return _refill(system, inputs, eqx.combine(dynamic, static), pool=pool)
-
-    if mesh is not None:
-        # check_vma=False: diffrax's while loops do not type-check under varying-axis checks.
-        spec, shared = jax.sharding.PartitionSpec(MESH_AXIS), jax.sharding.PartitionSpec()
-        run = jax.shard_map(run, mesh=mesh, in_specs=(spec, spec, shared), out_specs=spec, check_vma=False)
-    return run(system, inputs, dynamic)
+@program
+def solve_refill(problems: Problem, opts: Options, *, pool: int, mesh=None) -> Saved:
+    """The saves, steps and status of a flat batch `(B,)` of set-up systems
+    (`thermo_ode.stages.set_up_batch`), stepped by a pool of `pool` slots per device: the same
+    steps and states as `vmap` of `diffeqsolve`. With a 1-D `mesh` of D devices, device d
+    solves rows `[d B/D, (d+1) B/D)` with its own pool and queue (B a multiple of D); systems
+    are taken from the queue in row order. The options' array leaves (tolerances given as
+    arrays, an array `max_steps`) are inputs of the program, not constants of it: runs that
+    differ only in them share it."""
+    return over_devices(lambda problems, opts: _loop(problems, opts, pool), mesh)(problems, opts)
 
 
-def _refill(system, inputs: Inputs, opts: Options, *, pool: int) -> Trajectory:
-    """The pool's loop over one device's flat batch of systems (adaptive, no noise)."""
-    problems: Problem = eqx.filter_vmap(set_up, in_axes=(_BATCHED, _BATCHED, None))(system, inputs, opts)
-    # The controller as given: vmapping set_up would give its array fields a batch axis.
+def _loop(problems: Problem, opts: Options, pool: int) -> Saved:
+    """Step every system of `problems` with `pool` slots until all are done."""
+    # The controller as given: the problems' copies have a batch axis on their array fields.
     terms, stepper, control = problems.terms, problems.solver, opts.controller
     error_order = stepper.error_order(terms)
 
@@ -147,9 +131,9 @@ def _refill(system, inputs: Inputs, opts: Options, *, pool: int) -> Trajectory:
         terms, stepper, control, error_order, opts.max_steps, problems, starts, jax.vmap(_clip_floor)(problems.s1)
     )
     batch = ctx.batch
-    pool = min(pool, batch)
+    pool = -(-min(pool, batch) // LANES) * LANES
     saved = Saved(
-        ys=jax.tree.map(lambda y: jnp.zeros((batch, ctx.saves) + y.shape[1:], y.dtype), problems.y0),
+        ys=jax.tree.map(lambda y: jnp.zeros((batch, ctx.saves) + y.shape[1:], y.dtype), ctx.problems.y0),
         steps=jnp.zeros(batch, jnp.int32),
         status=jnp.zeros(batch, jnp.int32),
     )
@@ -159,9 +143,7 @@ def _refill(system, inputs: Inputs, opts: Options, *, pool: int) -> Trajectory:
         lambda carry: _iteration(ctx, *carry),
         (slots, jnp.asarray(pool), saved),
     )
-    return eqx.filter_vmap(read_out, in_axes=(_BATCHED,) * 6 + (None,))(
-        system, inputs, problems, saved.ys, saved.status, saved.steps, opts
-    )
+    return saved
 
 
 def _load(ctx: _Pool, index) -> Slot:

@@ -22,11 +22,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from . import _checks, batching, refill, rules, start_checks
+from . import _checks, batching, refill, rules, stages, start_checks
 from .charts import AbstractChart
-from .integration import Inputs, integrate
+from .integration import Inputs, Problem, solve_problem
 from .options import DtRequired, Options, options
-from .refill import MESH_AXIS
+from .programs import over_devices, program
 from .start_checks import Start
 from .system import AttentionSystem
 from .trajectory import Trajectory
@@ -166,9 +166,22 @@ def simulate(
         bath_temperature=start.bath_temperature.astype(dtype),
     )
     if chosen == "refill":
-        traj = _by_refill(system, inputs, opts, pool, mesh)
+        inputs = Inputs(rho0=inputs.rho0, velocity0=inputs.velocity0, t1=inputs.t1, ts=inputs.ts)
+        # An array max_steps: an input of the pool's program, as the tolerances are.
+        opts = dataclasses.replace(opts, max_steps=jnp.asarray(opts.max_steps, jnp.int32))
+    elif noisy:
+        inputs = dataclasses.replace(inputs, key=keys)
+    # Set-up and read-out run on one device over the batch in the caller's order, the loop on
+    # every device in the engine's order: programs of their own (thermo_ode.stages), so that a
+    # system's bits do not depend on the engine's layout.
+    flat_system, flat_inputs = (jax.tree.map(lambda a: _flat(a, batch), tree) for tree in (system, inputs))
+    problems = stages.set_up_batch(flat_system, flat_inputs, opts, mesh=None)
+    if chosen == "refill":
+        saved = _by_refill(problems, flat_system, flat_inputs.t1, opts, pool, mesh)
     else:
-        traj = _by_groups(system, inputs, opts, keys if noisy else None, groups, mesh)
+        saved = _by_groups(problems, flat_system, flat_inputs, opts, groups, mesh)
+    traj = stages.read_out_batch(flat_system, flat_inputs, problems, saved, opts, mesh=None)
+    traj = jax.tree.map(lambda a: jnp.reshape(a, batch + a.shape[1:]), traj)
     return eqx.tree_at(lambda t: t.system, traj, system)
 
 
@@ -195,69 +208,52 @@ def _flat(a, batch: tuple):
     return jnp.reshape(jnp.broadcast_to(a, batch + tail), (math.prod(batch),) + tail)
 
 
-def _by_refill(system: AttentionSystem, inputs: Inputs, opts: Options, pool, mesh) -> Trajectory:
-    """The batch by the refill engine, its queues sorted longest first by predicted cost."""
-    batch = system.batch_shape
+def _rows(tree, rows):
+    """Rows `rows` of every array leaf of a flat `tree`, through the host (no program compiled
+    for the gather, and none that spans devices: XLA aborts a collective that waits over 40 s
+    for a device still stepping, and on CPU devices finish far apart)."""
+    return jax.tree.map(lambda a: jnp.asarray(np.asarray(a)[rows]) if eqx.is_array(a) else a, tree)
+
+
+def _by_refill(problems: Problem, system: AttentionSystem, t1, opts: Options, pool, mesh) -> stages.Saved:
+    """The batch's saves by the refill engine, its queues sorted longest first by predicted cost."""
     devices = 1 if mesh is None else mesh.size
-    index = batching.refill_queues(batching.predicted_cost(system, inputs.t1, time=opts.time), devices).reshape(-1)
-    take = lambda a: _flat(a, batch)[index]
-    adaptive = Inputs(rho0=inputs.rho0, velocity0=inputs.velocity0, t1=inputs.t1, ts=inputs.ts)
-    # An array max_steps: an input of the pool's program, as the tolerances are.
-    opts = dataclasses.replace(opts, max_steps=jnp.asarray(opts.max_steps, jnp.int32))
-    traj = refill.solve_refill(
-        jax.tree.map(take, system),
-        jax.tree.map(take, adaptive),
-        opts,
-        pool=batching.pool_size(pool, index.size // devices),
-        mesh=mesh,
+    index = batching.refill_queues(batching.predicted_cost(system, t1, time=opts.time), devices).reshape(-1)
+    saved = refill.solve_refill(
+        _rows(problems, index), opts, pool=batching.pool_size(pool, index.size // devices), mesh=mesh
     )
-    back = np.empty(math.prod(batch), int)
+    back = np.empty(t1.shape[0], int)
     back[index] = np.arange(index.size)  # a padding row repeats a system: either copy will do
-    return batching.gathered(back, batch, traj)
+    return _rows(saved, back)
 
 
-def _by_groups(system: AttentionSystem, inputs: Inputs, opts: Options, keys, groups, mesh) -> Trajectory:
-    """The batch by vmapped `diffeqsolve`s. A vmapped adaptive solve runs until its slowest
-    member is done, so every system pays for the slowest: systems are sorted by predicted cost
-    (or their fixed step counts) and solved in groups of equal size (one compiled program for
-    all groups), padded by repeating the last system to fill the last group and to a multiple
-    of the device count."""
-    batch = system.batch_shape
+def _by_groups(problems: Problem, system: AttentionSystem, inputs: Inputs, opts: Options, groups, mesh) -> stages.Saved:
+    """The batch's saves by vmapped `diffeqsolve`s. A vmapped adaptive solve runs until its
+    slowest member is done, so every system pays for the slowest: systems are sorted by
+    predicted cost (or their fixed step counts) and solved in groups of equal size (one
+    compiled program for all groups), padded by repeating the last system to fill the last
+    group and to a multiple of the device count."""
     if inputs.dt is None:
         cost = batching.predicted_cost(system, inputs.t1, time=opts.time)
     else:
         cost = start_checks.fixed_step_count(np.asarray(inputs.t1), np.asarray(inputs.dt))
     grouped = batching.cost_groups(cost, groups, devices=1 if mesh is None else mesh.size)
-    (n_groups, size), index = grouped.shape, grouped.reshape(-1)
-    order = lambda a: _flat(a, batch)[index]
-    systems, ordered = jax.tree.map(order, system), jax.tree.map(order, inputs)
-    if keys is not None:
-        ordered = dataclasses.replace(ordered, key=keys[index])
-    rows = lambda g: lambda a: a[g * size : (g + 1) * size]
-    parts = [
-        _solve_group(jax.tree.map(rows(g), systems), jax.tree.map(rows(g), ordered), opts, mesh=mesh)
-        for g in range(n_groups)
-    ]
-    unsort = np.argsort(index[: math.prod(batch)])  # back to the caller's order, padding dropped
+    parts = [_solve_group(_rows(problems, rows), opts, mesh=mesh) for rows in grouped]
     merged = jax.tree.map(lambda *a: np.concatenate([np.asarray(x) for x in a]), *parts)
-    return batching.gathered(unsort, batch, merged)
+    unsort = np.argsort(grouped.reshape(-1)[: cost.size], kind="stable")  # the caller's order, padding dropped
+    return _rows(merged, unsort)
 
 
-@eqx.filter_jit
-def _solve_group(system: AttentionSystem, inputs: Inputs, opts: Options, *, mesh) -> Trajectory:
-    """One compiled program for a group of (flattened) systems, split over `mesh` if given.
-    The options' arrays (the tolerances) are inputs of it, shared by every system."""
-    dynamic, static = eqx.partition(opts, eqx.is_array)
+@program
+def _solve_group(problems: Problem, opts: Options, *, mesh) -> stages.Saved:
+    """The vmapped `diffeqsolve` of a group's problems. The options' arrays (the tolerances) are
+    inputs of it, shared by every system."""
 
-    def run(system, inputs, dynamic):
-        shared = eqx.combine(dynamic, static)
-        return jax.vmap(lambda s, i: integrate(s, i, shared))(system, inputs)
+    def run(problems, opts):
+        ys, status, steps = eqx.filter_vmap(lambda p: solve_problem(p, opts), in_axes=(stages.BATCHED,))(problems)
+        return stages.Saved(ys=ys, steps=steps, status=status)
 
-    if mesh is not None:
-        # check_vma=False: diffrax's while loop does not type-check under varying-axis checks.
-        spec, shared = jax.sharding.PartitionSpec(MESH_AXIS), jax.sharding.PartitionSpec()
-        run = jax.shard_map(run, mesh=mesh, in_specs=(spec, spec, shared), out_specs=spec, check_vma=False)
-    return run(system, inputs, dynamic)
+    return over_devices(run, mesh)(problems, opts)
 
 
 def _host_start(system: AttentionSystem, rho0, t1, ts, saves, velocity0, bath_temperature, dt, max_steps):
