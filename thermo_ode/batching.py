@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -17,11 +18,12 @@ from .system import AttentionSystem
 ENGINES = ("auto", "refill", "vmap")
 
 
-def gathered(rows, batch: tuple, flat_tree):
-    """Rows `rows` of every flat array of `flat_tree`, shaped to `batch`, on the default device.
-    Gathered through the host, so no cross-device program runs: XLA aborts a collective that
-    waits over 40 s for a device still stepping, and on CPU devices finish far apart."""
-    return jax.tree.map(lambda a: jnp.asarray(np.reshape(np.asarray(a)[rows], batch + a.shape[1:])), flat_tree)
+def rows(tree, index):
+    """Rows `index` of every array leaf of a flat `tree`, on the default device. Gathered
+    through the host, so no program is compiled for the gather and none spans devices: XLA
+    aborts a collective that waits over 40 s for a device still stepping, and on CPU devices
+    finish far apart."""
+    return jax.tree.map(lambda a: jnp.asarray(np.asarray(a)[index]) if eqx.is_array(a) else a, tree)
 
 
 GROUP_SIZE, MAX_GROUPS = 32, 32  # measured best on the benchmark workload (2-core CPU)

@@ -142,7 +142,8 @@ def integrate(system: AttentionSystem, inputs: Inputs, opts: Options) -> Traject
     """One system (no batch axes), its inputs already checked and cast, by diffeqsolve: the
     body shared by `solve` and `simulate`."""
     problem = set_up(system, inputs, opts)
-    return read_out(system, inputs, problem, *solve_problem(problem, opts), opts)
+    ys, status, steps = solve_problem(problem, opts)
+    return read_out(system, inputs, problem, ys, status, steps, opts)
 
 
 def solve_problem(problem: Problem, opts: Options):

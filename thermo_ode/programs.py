@@ -4,20 +4,27 @@ communication between them)."""
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar, cast
 
 import equinox as eqx
 import jax
 
 MESH_AXIS = "batch"
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # XLA:CPU's newer fusion emitters contract a * b + c into one fused multiply-add in some
 # vector lanes and not in the scalar tail of the same loop, so a system's last bits depended on
 # its place in the pool (measured: 1e-19 in rho_dot between pools of 4 and 90). The classic
 # emitters treat every lane alike. A field of XLA's compile options: other backends ignore it.
 COMPILER_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
-program = functools.partial(eqx.filter_jit, compiler_options=COMPILER_OPTIONS)
-"""`eqx.filter_jit` with `COMPILER_OPTIONS`: how thermo-ode compiles each of its programs."""
+
+
+def program(fn: Callable[P, R]) -> Callable[P, R]:
+    """`eqx.filter_jit` with `COMPILER_OPTIONS`: how thermo-ode compiles each of its programs."""
+    # equinox passes jax.jit keywords through (**jitkwargs), which its overloads do not declare.
+    return cast(Callable[P, R], eqx.filter_jit(fn, compiler_options=COMPILER_OPTIONS))  # type: ignore[call-overload]
 
 
 def over_devices(fn, mesh):

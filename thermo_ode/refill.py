@@ -36,7 +36,6 @@ from .trajectory import status_code
 
 # diffrax clips a step that ends within ~100 ulps of t1 to t1 (no slivers for dense output).
 _CLIP_ULPS = 100
-LANES = 8
 
 
 def _clip_floor(s1):
@@ -131,9 +130,9 @@ def _loop(problems: Problem, opts: Options, pool: int) -> Saved:
         terms, stepper, control, error_order, opts.max_steps, problems, starts, jax.vmap(_clip_floor)(problems.s1)
     )
     batch = ctx.batch
-    pool = -(-min(pool, batch) // LANES) * LANES
+    pool = min(pool, batch)
     saved = Saved(
-        ys=jax.tree.map(lambda y: jnp.zeros((batch, ctx.saves) + y.shape[1:], y.dtype), ctx.problems.y0),
+        ys=jax.tree.map(lambda y: jnp.zeros((batch, ctx.saves) + y.shape[1:], y.dtype), problems.y0),
         steps=jnp.zeros(batch, jnp.int32),
         status=jnp.zeros(batch, jnp.int32),
     )

@@ -208,23 +208,16 @@ def _flat(a, batch: tuple):
     return jnp.reshape(jnp.broadcast_to(a, batch + tail), (math.prod(batch),) + tail)
 
 
-def _rows(tree, rows):
-    """Rows `rows` of every array leaf of a flat `tree`, through the host (no program compiled
-    for the gather, and none that spans devices: XLA aborts a collective that waits over 40 s
-    for a device still stepping, and on CPU devices finish far apart)."""
-    return jax.tree.map(lambda a: jnp.asarray(np.asarray(a)[rows]) if eqx.is_array(a) else a, tree)
-
-
 def _by_refill(problems: Problem, system: AttentionSystem, t1, opts: Options, pool, mesh) -> stages.Saved:
     """The batch's saves by the refill engine, its queues sorted longest first by predicted cost."""
     devices = 1 if mesh is None else mesh.size
     index = batching.refill_queues(batching.predicted_cost(system, t1, time=opts.time), devices).reshape(-1)
     saved = refill.solve_refill(
-        _rows(problems, index), opts, pool=batching.pool_size(pool, index.size // devices), mesh=mesh
+        batching.rows(problems, index), opts, pool=batching.pool_size(pool, index.size // devices), mesh=mesh
     )
     back = np.empty(t1.shape[0], int)
     back[index] = np.arange(index.size)  # a padding row repeats a system: either copy will do
-    return _rows(saved, back)
+    return batching.rows(saved, back)
 
 
 def _by_groups(problems: Problem, system: AttentionSystem, inputs: Inputs, opts: Options, groups, mesh) -> stages.Saved:
@@ -238,10 +231,10 @@ def _by_groups(problems: Problem, system: AttentionSystem, inputs: Inputs, opts:
     else:
         cost = start_checks.fixed_step_count(np.asarray(inputs.t1), np.asarray(inputs.dt))
     grouped = batching.cost_groups(cost, groups, devices=1 if mesh is None else mesh.size)
-    parts = [_solve_group(_rows(problems, rows), opts, mesh=mesh) for rows in grouped]
+    parts = [_solve_group(batching.rows(problems, rows), opts, mesh=mesh) for rows in grouped]
     merged = jax.tree.map(lambda *a: np.concatenate([np.asarray(x) for x in a]), *parts)
     unsort = np.argsort(grouped.reshape(-1)[: cost.size], kind="stable")  # the caller's order, padding dropped
-    return _rows(merged, unsort)
+    return batching.rows(merged, unsort)
 
 
 @program
