@@ -23,7 +23,13 @@ def rows(tree, index):
     through the host, so no program is compiled for the gather and none spans devices: XLA
     aborts a collective that waits over 40 s for a device still stepping, and on CPU devices
     finish far apart."""
-    return jax.tree.map(lambda a: jnp.asarray(np.asarray(a)[index]) if eqx.is_array(a) else a, tree)
+    return jax.tree.map(lambda a: _host_rows(a, index) if eqx.is_array(a) else a, tree)
+
+
+def _host_rows(a, index):
+    if jnp.issubdtype(a.dtype, jax.dtypes.prng_key):  # typed keys have no NumPy form: gather their data
+        return jax.random.wrap_key_data(_host_rows(jax.random.key_data(a), index), impl=jax.random.key_impl(a))
+    return jnp.asarray(np.asarray(a)[index])
 
 
 GROUP_SIZE, MAX_GROUPS = 32, 32  # measured best on the benchmark workload (2-core CPU)

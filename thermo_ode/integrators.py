@@ -31,6 +31,7 @@ from jaxtyping import Array, Bool, PRNGKeyArray, Scalar
 
 from .dynamics import constrained_acceleration
 from .geometry import RADIUS, project_tangent
+from .summation import token_dot, token_sum
 
 
 class SphereDriftTerm(AbstractTerm):
@@ -68,15 +69,16 @@ class TangentNoiseTerm(AbstractTerm):
 
     def vf(self, t, y, args):
         x = y[0] if isinstance(y, tuple) else y
-        live = jnp.diag(self.mask.astype(x.dtype))
-        matrix = self.amplitude * (live - jnp.outer(x, x) / jnp.dot(x, x)) @ live
+        live = self.mask.astype(x.dtype)
+        # (diag(live) - x x^T / |x|^2) diag(live), its columns scaled rather than multiplied.
+        matrix = self.amplitude * (jnp.diag(live) - jnp.outer(x, x) / token_dot(x, x)) * live
         return (jnp.zeros_like(matrix), matrix) if isinstance(y, tuple) else matrix
 
     def contr(self, t0, t1, **kwargs):
         return self.control.evaluate(t0, t1)
 
     def prod(self, vf, control):
-        return jax.tree.map(lambda m: m @ control, vf)
+        return jax.tree.map(lambda m: token_sum(m * control), vf)
 
     def vf_prod(self, t, y, args, control):
         x = y[0] if isinstance(y, tuple) else y
@@ -214,7 +216,7 @@ class Rattle(_SphereSplitting):
         u = decay * v + 0.5 * h * force0
         y = x + h * u
         r2 = RADIUS**2
-        excess, along = jnp.dot(y, y) - r2, jnp.dot(x, y)
+        excess, along = token_dot(y, y) - r2, token_dot(x, y)
         disc = along * along - r2 * excess
         # a = (along - sqrt(disc)) / R^2, in the form that does not cancel when a is small.
         a = excess / (along + jnp.sqrt(jnp.maximum(disc, 0)))
@@ -227,7 +229,7 @@ class Rattle(_SphereSplitting):
 
 def geodesic_drift(x, v, h):
     """Exact motion along the great circle through `x` with velocity `v` for a time `h`."""
-    speed = jnp.linalg.norm(v)
+    speed = jnp.sqrt(token_dot(v, v))
     angle = speed * h / RADIUS
     # sin(angle)/speed * R = h sinc(angle): finite as the speed goes to 0.
     sin_over_rate = h * jnp.sinc(angle / jnp.pi)

@@ -4,6 +4,7 @@ communication between them)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar, cast
 
@@ -22,9 +23,21 @@ COMPILER_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
 
 
 def program(fn: Callable[P, R]) -> Callable[P, R]:
-    """`eqx.filter_jit` with `COMPILER_OPTIONS`: how thermo-ode compiles each of its programs."""
+    """`eqx.filter_jit` with `COMPILER_OPTIONS`: how thermo-ode compiles each of its programs.
+
+    Called inside a user's transformation (`jax.jit`, `jax.grad`, `jax.vmap`: some argument is a
+    tracer), `fn` becomes part of the user's program, whose compile options are the user's: XLA
+    takes compile options only at the top level."""
     # equinox passes jax.jit keywords through (**jitkwargs), which its overloads do not declare.
-    return cast(Callable[P, R], eqx.filter_jit(fn, compiler_options=COMPILER_OPTIONS))  # type: ignore[call-overload]
+    top_level = eqx.filter_jit(fn, compiler_options=COMPILER_OPTIONS)  # type: ignore[call-overload]
+    nested = eqx.filter_jit(fn)
+
+    @functools.wraps(fn)
+    def compiled(*args, **kwargs):
+        traced = any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves((args, kwargs)))
+        return (nested if traced else top_level)(*args, **kwargs)
+
+    return cast(Callable[P, R], compiled)
 
 
 def over_devices(fn, mesh):

@@ -169,12 +169,12 @@ def simulate(
         inputs = Inputs(rho0=inputs.rho0, velocity0=inputs.velocity0, t1=inputs.t1, ts=inputs.ts)
         # An array max_steps: an input of the pool's program, as the tolerances are.
         opts = dataclasses.replace(opts, max_steps=jnp.asarray(opts.max_steps, jnp.int32))
-    elif noisy:
-        inputs = dataclasses.replace(inputs, key=keys)
     # Set-up and read-out run on one device over the batch in the caller's order, the loop on
     # every device in the engine's order: programs of their own (thermo_ode.stages), so that a
     # system's bits do not depend on the engine's layout.
     flat_system, flat_inputs = (jax.tree.map(lambda a: _flat(a, batch), tree) for tree in (system, inputs))
+    if noisy:
+        flat_inputs = dataclasses.replace(flat_inputs, key=keys)  # already flat, in the caller's order
     problems = stages.set_up_batch(flat_system, flat_inputs, opts, mesh=None)
     if chosen == "refill":
         saved = _by_refill(problems, flat_system, flat_inputs.t1, opts, pool, mesh)
