@@ -32,6 +32,12 @@ def _host_rows(a, index):
     return jnp.asarray(np.asarray(a)[index])
 
 
+# The fewest systems a device runs side by side. XLA compiles a batch axis of length 1 away,
+# which moves kernel boundaries and so the places where a * b + c contracts into one fused
+# multiply-add: measured, a pool of 1 changed the last bits of most saved values (90 systems)
+# against pools of 2 to 90, which all agree. Queues and groups are padded to it.
+MIN_WIDTH = 2
+
 GROUP_SIZE, MAX_GROUPS = 32, 32  # measured best on the benchmark workload (2-core CPU)
 
 
@@ -47,20 +53,23 @@ def cost_groups(cost, groups="auto", devices: int = 1) -> np.ndarray:
     """The groups `simulate` solves a batch in: flat system indices `(groups, size)`, sorted by
     `cost` (for example `predicted_cost`) so that each group's members take similar numbers of
     steps; the last group is padded by repeating the costliest system, and `size` is a
-    multiple of `devices`. Each group runs as long as its slowest member."""
+    multiple of `devices`, at least `MIN_WIDTH` rows on each. Each group runs as long as its
+    slowest member."""
     cost = np.asarray(cost).reshape(-1)
     order = np.argsort(cost, kind="stable")
     n_groups = group_count(groups, cost.size)
-    size = -(-cost.size // (n_groups * devices)) * devices
+    size = max(-(-cost.size // (n_groups * devices)), MIN_WIDTH) * devices
     return np.concatenate([order, np.full(n_groups * size - cost.size, order[-1])]).reshape(n_groups, size)
 
 
 def refill_queues(cost, devices: int = 1) -> np.ndarray:
     """The queues of the refill engine: flat system indices `(devices, per_device)`. Longest
     (by `cost`) first, so that short systems fill the pool as it drains; dealt round-robin so
-    every device's queue has a similar total cost; padded by repeating the cheapest system."""
+    every device's queue has a similar total cost; padded by repeating the cheapest system, to
+    at least `MIN_WIDTH` per device."""
     order = np.argsort(-np.asarray(cost).reshape(-1), kind="stable")
-    padded = np.concatenate([order, np.full(-order.size % devices, order[-1])])
+    per_device = max(-(-order.size // devices), MIN_WIDTH)
+    padded = np.concatenate([order, np.full(per_device * devices - order.size, order[-1])])
     return padded.reshape(-1, devices).T
 
 
@@ -86,10 +95,10 @@ def suggested_dt(system: AttentionSystem, second_order: bool) -> float:
 
 def pool_size(pool, shard: int) -> int:
     """Slots per device for `shard` systems per device: `pool`, or by default about
-    `sqrt(rules.POOL_SCALE x shard)` for the backend; at most `shard`."""
+    `sqrt(rules.POOL_SCALE x shard)` for the backend; at most `shard`, at least `MIN_WIDTH`."""
     if pool is None:
         pool = round(math.sqrt(rules.POOL_SCALE[jax.default_backend() == "cpu"] * shard))
-    return int(max(1, min(pool, shard)))
+    return int(max(MIN_WIDTH, min(pool, shard)))
 
 
 def device_mesh(devices):

@@ -23,10 +23,11 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from . import _checks, batching, refill, rules, stages, start_checks
-from .charts import AbstractChart
+from .charts import AbstractChart, SphereChart
 from .integration import Inputs, Problem, solve_problem
 from .options import DtRequired, Options, options
 from .programs import over_devices, program
+from .solvers import takes_noise
 from .start_checks import Start
 from .system import AttentionSystem
 from .trajectory import Trajectory
@@ -151,6 +152,11 @@ def simulate(
     except DtRequired as exc:  # name a step that works for this batch
         suggested = batching.suggested_dt(system, second_order)
         raise DtRequired(f"{exc} (= {suggested:.3g} for the fastest system here)") from None
+    if not noisy and takes_noise(opts.solver) and isinstance(opts.chart, SphereChart):
+        # A Langevin integrator runs its noise even where every bath is cold (zero amplitude,
+        # so zero kicks): one program, so a cold system's bits do not depend on whether its
+        # batch (a sweep's chunk) holds a warm one.
+        noisy, key = True, jax.random.key(0) if key is None else key
     # The refill engine steps explicit adaptive solves without noise; the rest (fixed steps,
     # Langevin noise, implicit solvers and their root finders) take the vmapped groups.
     vmap_only = dt is not None or noisy or isinstance(opts.solver, diffrax.AbstractImplicitSolver)

@@ -33,7 +33,7 @@ def compute_chunk(
     t1 = planning.end_times(cfg, theory)
     dt = planning.step_sizes(cfg, theory)
     burn_in = planning.burn_in_times(cfg, theory, t1)
-    noisy = bool((inputs.bath_temperature > 0).any())
+    noisy = planning.is_thermal(loaded, plan)
     traj = simulate(
         system,
         inputs.rho0,

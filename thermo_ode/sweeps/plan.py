@@ -87,6 +87,15 @@ def plan_sweep(loaded: LoadedConfig) -> Plan:
     return Plan(axes, shape, points, loaded.rows_per_point, cfg.max_tokens, cfg.integrate.saves, chunk)
 
 
+def is_thermal(loaded: LoadedConfig, plan: Plan) -> bool:
+    """Whether any point of the sweep has a heat bath. Every chunk of a thermal sweep runs the
+    noisy program, its zero-bath points too, so that a point's bits do not depend on the
+    chunk it falls in (the noise-free program is compiled, and so rounded, otherwise)."""
+    if "bath_temperature" in plan.axes:
+        return bool((np.asarray(plan.axes["bath_temperature"], float) > 0).any())
+    return float(loaded.config.value_at("bath_temperature", plan.point_values(0)) or 0) > 0
+
+
 class ChunkInputs(typing.NamedTuple):
     """Inputs for `chunk_size` points (the tail padded by repeating the last point)."""
 
