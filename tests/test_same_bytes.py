@@ -31,6 +31,7 @@ WHOLE_POOL = textwrap.dedent("""\
     import sys
     import thermo_ode as to
     to.use_all_cores()
+    to.use_exact_cpu_code()
     import jax
     jax.config.update("jax_enable_x64", True)
     from thermo_ode import rules, sweeps
@@ -83,3 +84,35 @@ def test_a_local_dask_cluster_changes_no_bit(stores, cache_dir):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "dask: 2 workers" in result.stdout
     assert_identical(raw(out), raw(made["1 devices"]))
+
+
+EXACT_CODE = textwrap.dedent("""\
+    import json, os, warnings
+    import thermo_ode as to
+    first = to.use_exact_cpu_code()
+    flags = os.environ.get("XLA_FLAGS", "")
+    import jax.numpy as jnp
+    jnp.zeros(1)  # JAX has started
+    os.environ["XLA_FLAGS"] = ""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        late = to.use_exact_cpu_code()
+    os.environ["XLA_FLAGS"] = "--xla_cpu_max_isa=AVX2"
+    kept = to.use_exact_cpu_code()
+    print(json.dumps(dict(first=first, flags=flags, late=late, warned=[str(w.message) for w in caught],
+                          kept=kept, after=os.environ["XLA_FLAGS"])))
+""")
+
+
+@pytest.mark.skipif(os.uname().machine not in ("x86_64", "amd64"), reason="AVX without FMA is an x86-64 choice")
+def test_exact_cpu_code_is_asked_for_before_jax_starts_and_never_over_the_users_choice():
+    import json
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    result = subprocess.run([sys.executable, "-c", EXACT_CODE], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.splitlines()[-1])
+    assert seen["first"] and seen["flags"].split() == ["--xla_cpu_max_isa=AVX"]
+    assert not seen["late"] and "already started" in seen["warned"][0]
+    assert not seen["kept"] and seen["after"] == "--xla_cpu_max_isa=AVX2"  # the user's ISA, not ours

@@ -35,6 +35,7 @@ _EXPORTS = {
     "ProjectedSolver": "solvers",
     "enable_compilation_cache": "caching",
     "use_all_cores": "devices",
+    "use_exact_cpu_code": "devices",
     "LagrangianAttention": "attention",
     "fit": "fitting",
     "FitResult": "fitting",

@@ -62,3 +62,42 @@ def use_all_cores(count: int | None = None) -> int:
         )
         return current
     return count
+
+
+_ISA_FLAG = "--xla_cpu_max_isa"
+# 256-bit vectors without fused multiply-adds. XLA:CPU contracts a * b + c into one FMA in
+# some lanes of a vector loop and not in others, so with FMA a system's last bits depend on
+# where its batch puts it (measured: pools of 4, 8 and 90 differ from pools of 2, 3 and 5 in
+# most saved values, 7 tokens); without, on its values alone, on any x86-64 CPU with AVX.
+EXACT_ISA = "AVX"
+
+
+def use_exact_cpu_code() -> bool:
+    """Ask XLA:CPU for code without fused multiply-adds (`--xla_cpu_max_isa=AVX`), so that a
+    system's results do not depend on its batch, pool, devices or the x86-64 CPU it runs on
+    (docs/guarantees.md); the benchmark workload runs about 13% slower. Returns whether it is
+    in force.
+
+    Must run before JAX's first operation, like `use_all_cores` (the CLI calls both); called
+    later it changes nothing and warns. An ISA set in `XLA_FLAGS` is the user's choice and is
+    kept (in force only if it is AVX); on other CPUs than x86-64 it does nothing.
+    """
+    import platform
+
+    flags = os.environ.get("XLA_FLAGS", "").split()
+    chosen = [part.split("=", 1)[1] for part in flags if part.startswith(_ISA_FLAG + "=")]
+    if chosen:
+        return chosen[-1].upper() == EXACT_ISA
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return False
+    from jax._src import xla_bridge  # no public way to ask whether the backends have started
+
+    if getattr(xla_bridge, "backends_are_initialized", lambda: False)():
+        warnings.warn(
+            "use_exact_cpu_code: JAX has already started; call it right after importing thermo_ode, or set "
+            f"XLA_FLAGS={_ISA_FLAG}={EXACT_ISA}",
+            stacklevel=2,
+        )
+        return False
+    os.environ["XLA_FLAGS"] = " ".join(flags + [f"{_ISA_FLAG}={EXACT_ISA}"])
+    return True

@@ -24,9 +24,10 @@ def in_this_process(args, loaded, out_dir, cache_dir) -> int:
     _running_in(out_dir)
     import jax
 
-    from .. import use_all_cores
+    from .. import use_all_cores, use_exact_cpu_code
 
     use_all_cores()  # one CPU device per core, before jax starts (no effect on a GPU's count)
+    use_exact_cpu_code()  # the same bytes whatever the layout or CPU (Dask workers inherit it)
     # The CLI, not the library, chooses precision (before any array exists).
     jax.config.update("jax_enable_x64", loaded.config.precision == "float64")
     if args.distributed:
@@ -114,8 +115,10 @@ def on_dask(args, loaded, out_dir) -> int:
         return EXIT_USAGE
     from distributed import Client
 
+    from .. import use_exact_cpu_code
     from ..sweeps import clusters
 
+    use_exact_cpu_code()  # local workers inherit it with the environment
     try:
         client = clusters.local_cluster(args.workers) if args.workers else Client(args.scheduler, timeout="30s")
     except (OSError, TimeoutError, ValueError) as exc:

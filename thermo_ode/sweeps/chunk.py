@@ -16,7 +16,7 @@ def compute_chunk(
 ) -> dict[str, np.ndarray]:
     """Simulate one chunk of the sweep on `devices` local devices (default all) and return the
     arrays the store keeps for it (`store.write_chunk` commits them). Pure in its inputs: the
-    same chunk on the same number of devices gives the same bytes, in any process."""
+    same chunk gives the same bytes on any number of devices, in any process."""
     from ..linear import linear_theory
     from ..observables import time_averages
     from ..simulation import simulate

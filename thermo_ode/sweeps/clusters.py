@@ -53,7 +53,7 @@ def run_on_dask(
     worker (default all of them) and the persistent compilation cache `cache_dir` (default the
     worker's own: `$THERMO_ODE_CACHE_DIR` or `~/.cache/thermo-ode/jax`). `on_chunk(done,
     total)` reports progress; `netcdf` writes results.nc once the store is finished. The store
-    equals, bit for bit, a one-process run with the same number of devices per chunk."""
+    equals, bit for bit, a one-process run on any number of devices (docs/guarantees.md)."""
     from distributed import as_completed
 
     out_dir = pathlib.Path(out_dir).absolute()  # workers may start elsewhere
@@ -88,8 +88,10 @@ def run_on_dask(
 def _dask_task(chunk: int, *, loaded: LoadedConfig, out_dir: str, devices: int | None, cache_dir: str | None):
     """Compute and commit one chunk on a Dask worker; returns (backend, devices used)."""
     from ..caching import enable_compilation_cache
+    from ..devices import use_exact_cpu_code
 
     enable_compilation_cache(cache_dir)  # before equinox is imported in a fresh worker
+    use_exact_cpu_code()  # before the worker's first jax operation (a later task: already set)
     import jax
 
     plan = planning.plan_sweep(loaded)
