@@ -228,8 +228,9 @@ def benchmark() -> str:
         "| B x N | precision | method | devices | compile (s) | wall after compile (s) | steps (total) | system-steps/s | steps taken / computed | peak MB | worst final distance | x slower than thermo-ode |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    absent = sorted({METHOD_NAMES[row["method"]] for row in r["rows"] if row.get("skipped") == "not installed"})
     for row in r["rows"]:
-        if row["method"] == "roofline":
+        if row["method"] == "roofline" or row.get("skipped") == "not installed":
             continue
         head = f"| {row['B']} x {row['N']} | {row['precision']} | {METHOD_NAMES[row['method']]} |"
         if "wall_s" not in row:
@@ -245,6 +246,8 @@ def benchmark() -> str:
             f"{head} {row.get('devices', 1)} | {compile_s} | {_g(row['wall_s'], 3)} | {_g(row['steps_total'], 3)} | {row['system_steps_per_s']:.2e} | "
             f"{useful} | {row['peak_rss_mb']:.0f} | {row['worst_distance']:.1e} | {_g(row['slowdown_vs_thermo_ode'], 3)} |"
         )
+    if absent:
+        lines += ["", f"Not installed on that machine, so not measured: {', '.join(absent)}."]
     return "\n".join(lines)
 
 
@@ -435,13 +438,23 @@ def profile() -> str:
     t, logs = r["trace"], r["log_ns_per_element"]
     return (
         f"**Where the time goes**, measured by `python benchmarks/profile_refill.py` (a `jax.profiler` trace of one solve of "
-        f"{t['B']} x {t['N']} on {t['devices']} devices, {t['pool']} slots each, on {r['machine']}): {t['kernels_per_iteration']:.0f} "
-        f"XLA kernels per loop iteration (each of the six stages is an elementwise kernel, a reduction for the constraint "
-        f"force and another elementwise kernel; then the controller, saves and refill bookkeeping), and {100 * t['dispatch_share']:.0f}% "
+        f"{t['B']} x {t['N']} on {t['devices']} devices, {t['pool']} slots each, on {r['machine']}; {t['wall_s']:.2f} s under the "
+        f"trace): {t['kernels_per_iteration']:.0f} XLA kernels per loop iteration (the six stages, every token sum a kernel of its "
+        f"own; then the controller, saves and refill bookkeeping), and {100 * t['dispatch_share']:.0f}% "
         f"of the executor's time is spent between kernels rather than in them (the trace's own overhead included). XLA's float64 `log` (the entropy's gradient, "
         f"six per token a step) runs at {logs['xla_float64']:.1f} ns per element here (numpy: {logs['numpy_float64']:.1f} ns; XLA "
         f"in float32: {logs['xla_float32']:.1f} ns): at that rate the logs alone would take {100 * t['log_share_of_kernel_time']:.0f}% "
-        f"of the kernel time."
+        f"of the kernel time. {exact_code_cost()}"
+    )
+
+
+def exact_code_cost() -> str:
+    r = _load(ROOT / "benchmarks" / "results" / "profile_refill.json")
+    t, c = r["trace"], r["exact_cpu_code"]
+    return (
+        f"Exact CPU code (`use_exact_cpu_code`, no fused multiply-adds) costs {100 * (c['exact_over_fma'] - 1):.0f}% on "
+        f"this workload: {c['exact_wall_s']:.2f} s against {c['fma_wall_s']:.2f} s for one solve of {t['B']} x {t['N']} "
+        f"(`python benchmarks/profile_refill.py`, fresh processes side by side, on {r['machine']})."
     )
 
 
@@ -497,6 +510,7 @@ RENDERERS = {
     "sweep-memory": sweep_memory,
     "store-scale": store_scale,
     "profile": profile,
+    "exact-code-cost": exact_code_cost,
     "gpu": gpu,
     "gpu-summary": gpu_summary,
 }

@@ -52,6 +52,7 @@ SLOW = {"thermo_ode.fitting.fit"}
 EXPECTED_WARNINGS = {
     "thermo_ode.enable_compilation_cache": "ignore:enable_compilation_cache. equinox was imported:UserWarning",
     "thermo_ode.use_all_cores": "ignore:use_all_cores. JAX has already started:UserWarning",
+    "thermo_ode.use_exact_cpu_code": "ignore:use_exact_cpu_code. JAX has already started:UserWarning",
 }
 
 

@@ -216,3 +216,22 @@ def test_refill_memory_is_bounded_by_the_pool():
     assert per_slot > 0  # the pool holds the solver state
     assert per_system < 0.5 * per_system_vmap
     assert per_system <= 16 * 16 * 8  # 16 numbers a token: a few copies of inputs and saves, no stages
+
+
+def test_the_default_groups_and_pool_follow_the_backend(monkeypatch):
+    """On a CPU, one cost group per 32 systems (at most 32) and pools of about sqrt(2 x share);
+    on an accelerator, one group and pools of about sqrt(1024 x share) (thermo_ode.rules); at
+    least two systems side by side either way."""
+    import jax
+
+    from thermo_ode import batching
+
+    assert [batching.group_count("auto", n) for n in (1, 64, 10**5)] == [1, 2, 32]
+    assert [batching.pool_size(None, n) for n in (1, 2, 2048)] == [2, 2, 64]
+    monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+    assert [batching.group_count("auto", n) for n in (1, 64, 10**5)] == [1, 1, 1]
+    assert batching.pool_size(None, 10**5) == round((1024 * 10**5) ** 0.5)
+    assert batching.group_count(5, 64) == 5  # the caller's choice stands
+    # Queues and groups give each device at least two rows, padding with repeats.
+    assert batching.refill_queues(np.ones(3), devices=2).shape == (2, 2)
+    assert batching.cost_groups(np.ones(1), 1, devices=2).shape == (1, 4)

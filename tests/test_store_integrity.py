@@ -230,6 +230,7 @@ def test_full_disk_fails_cleanly_and_resumes_once_space_is_freed(reference, tmp_
         import errno, json, os, pathlib, subprocess, sys
         import thermo_ode
         thermo_ode.use_all_cores()  # as the CLI that made the reference
+        thermo_ode.use_exact_cpu_code()
         import jax
         jax.config.update("jax_enable_x64", True)
         from thermo_ode import sweeps

@@ -38,12 +38,13 @@ def _host_rows(a, index):
 # against pools of 2 to 90, which all agree. Queues and groups are padded to it.
 MIN_WIDTH = 2
 
-GROUP_SIZE, MAX_GROUPS = 32, 32  # measured best on the benchmark workload (2-core CPU)
-
 
 def group_count(groups, nb: int) -> int:
+    """The number of cost groups for `nb` systems: `groups`, or by default the backend's
+    `rules.GROUPING` (group size and most groups)."""
     if groups == "auto":
-        return int(min(MAX_GROUPS, max(1, nb // GROUP_SIZE)))
+        size, most = rules.GROUPING[jax.default_backend() == "cpu"]
+        return int(min(most, max(1, nb // size)))
     if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ValueError(f"groups must be 'auto' or an int >= 1, got {groups!r}")
     return int(min(groups, max(nb, 1)))

@@ -73,14 +73,22 @@ EXACT_ISA = "AVX"
 
 
 def use_exact_cpu_code() -> bool:
-    """Ask XLA:CPU for code without fused multiply-adds (`--xla_cpu_max_isa=AVX`), so that a
-    system's results do not depend on its batch, pool, devices or the x86-64 CPU it runs on
-    (docs/guarantees.md); the benchmark workload runs about 13% slower. Returns whether it is
-    in force.
+    """Ask XLA:CPU for code without fused multiply-adds, for results that do not depend on the batch.
+
+    With `--xla_cpu_max_isa=AVX` a system's results do not depend on its batch, pool, devices
+    or the x86-64 CPU it runs on (docs/guarantees.md), at a cost docs/benchmarks.md measures.
+    Returns whether it is in force.
 
     Must run before JAX's first operation, like `use_all_cores` (the CLI calls both); called
     later it changes nothing and warns. An ISA set in `XLA_FLAGS` is the user's choice and is
     kept (in force only if it is AVX); on other CPUs than x86-64 it does nothing.
+
+    Examples:
+        >>> import os
+        >>> import thermo_ode as to
+        >>> exact = to.use_exact_cpu_code()  # right after the import, before any jax operation
+        >>> exact == ("--xla_cpu_max_isa=AVX" in os.environ.get("XLA_FLAGS", "").split())
+        True
     """
     import platform
 

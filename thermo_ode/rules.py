@@ -118,6 +118,13 @@ def integrator_problems(
 # benchmarks/results/gpu-h200/), where an iteration's fixed cost is that of about 1000 slots.
 POOL_SCALE = {True: 2, False: 1024}
 
+# The vmapped engine's cost groups: (systems per group, most groups), keyed by "the backend is
+# a CPU". A group runs as long as its slowest member, so more groups waste fewer steps but
+# launch more programs. (32, 32) measured best on a 2-core CPU (the benchmark workload); on one
+# NVIDIA H200, 32 groups of 10^5 systems of 64 tokens took 15.2 s where one vmap took 9.6 s
+# (benchmarks/results/gpu-h200/run1-groups.json): there a single group, the launch being the cost.
+GROUPING = {True: (32, 32), False: (1, 1)}
+
 # A step that resolves the motion: in natural time, 1/omega0 = sqrt(m/T) (m > 0; about 1/126
 # of the oscillation period) or the gradient flow's relaxation time gamma/T (m = 0).
 SUGGESTED_NATURAL_DT = {True: 0.05, False: 0.01}  # keyed by second order (m > 0)

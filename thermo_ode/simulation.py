@@ -99,7 +99,7 @@ def simulate(
       balances the loop's cost per iteration against the slots left idle as the pool drains.
     - `groups`: for `engine="vmap"`, solve the batch in this many groups of systems with
       similar predicted cost (one compiled program for all); `"auto"` uses one group per 32
-      systems, at most 32.
+      systems, at most 32, on a CPU and one group on an accelerator (`thermo_ode.rules.GROUPING`).
 
     Accuracy figures quoted in the README need float64 (`jax.config.update("jax_enable_x64",
     True)` before creating arrays); float32 works at its own rounding.

@@ -6,8 +6,10 @@ changes with `B`, the number of systems that share a device. Every per-system co
 thermo-ode sums over tokens here instead: a pairwise tree of elementwise adds (`N` padded with
 zeros to a power of two, then halved: `a[:h] + a[h:]`, down to one). Elementwise adds are
 exactly rounded in IEEE arithmetic and XLA does not reorder them, so the bits of a sum depend
-on the `N` values alone: a system's results are the same with 1 or 1000 others beside it, on
-one device or many (docs/guarantees.md). The tree's rounding error grows like `log2 N`, not `N`.
+on the `N` values alone. With the code around the sums compiled without fused multiply-adds
+(`thermo_ode.use_exact_cpu_code`), a system's results are then the same with 1 or 1000 others
+beside it, on one device or many (docs/guarantees.md). The tree's rounding error grows like
+`log2 N`, not `N`.
 
 `logsumexp` and `softmax` are written with it for the same reason (their maxima are exact in
 any order).
@@ -24,11 +26,8 @@ def token_sum(a, axis: int = -1, keepdims: bool = False, where=None) -> jax.Arra
     a = jnp.asarray(a)
     if where is not None:
         a = jnp.where(where, a, 0)
-    # Barriers on both sides make the tree a kernel of its own. Before it, XLA would contract a
-    # product that feeds it into a fused multiply-add or not, as the kernel around it happened
-    # to be cut; after it, XLA would copy the adds into every element of each consumer
-    # (elementwise adds are cheap to copy: measured, 8x the flops and 2.4x the refill loop's
-    # time, where sums feed sums).
+    # A barrier before the tree too: no product feeding it is contracted into a fused
+    # multiply-add in one layout and not in another.
     a = jax.lax.optimization_barrier(jnp.moveaxis(a, axis, -1))
     n = a.shape[-1]
     width = 1 << max(n - 1, 0).bit_length()
@@ -37,7 +36,10 @@ def token_sum(a, axis: int = -1, keepdims: bool = False, where=None) -> jax.Arra
     while a.shape[-1] > 1:
         half = a.shape[-1] // 2
         a = a[..., :half] + a[..., half:]
-    # + 0: a reduction's start, so that a sum of negative zeros is +0, as jnp.sum's is.
+    # + 0: a reduction's start, so that a sum of negative zeros is +0, as jnp.sum's is. The
+    # barrier keeps XLA from copying the tree into every element of each consumer (elementwise
+    # adds are cheap to copy: measured, 8x the flops and 2.4x the refill loop's time, where
+    # sums feed sums).
     total = jax.lax.optimization_barrier(a[..., 0] + 0 if n else jnp.zeros(a.shape[:-1], a.dtype))
     return jnp.expand_dims(total, axis) if keepdims else total
 
