@@ -54,8 +54,8 @@ print(summary)
 assert summary.converged == summary.points
 
 # %% [markdown]
-# The measured relaxation time scales as `1/(zeta sqrt(T/m))`; divided by the prediction it is
-# the same number everywhere (about `ln(d0 / tolerance)`), which is the linear theory at work.
+# The measured relaxation time (1/rate of the distance's decay) scales as `1/(zeta sqrt(T/m))`;
+# divided by the linear theory's prediction it is about 1 everywhere on the grid.
 
 # %%
 grid = open_results(out)

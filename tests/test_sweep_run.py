@@ -15,7 +15,8 @@ from runs import assert_identical, cli, raw, reader_cli, run_once, summary_count
 
 from thermo_ode import sweeps
 from thermo_ode.sweeps import plan as planning
-from thermo_ode.sweeps.chunk import relaxation_time
+from thermo_ode.sweeps import store
+from thermo_ode.sweeps.chunk import relaxation_time, time_to_tolerance
 from thermo_ode.sweeps.store import open_results, store_path
 
 SMALL = """\
@@ -75,6 +76,7 @@ def test_store_variables_dimensions_and_provenance(default_run):
         "equilibrium",
         "hamiltonian",
         "converged",
+        "time_to_tolerance",
         "relaxation_time",
         "predicted_relaxation_time",
         "status",
@@ -119,8 +121,11 @@ def test_stored_physics(default_run):
     np.testing.assert_allclose(ds["rho"].isel(save=-1), ds["equilibrium"], atol=1e-6)
     T, m = np.meshgrid(ds["temperature"], ds["mass"], indexing="ij")
     np.testing.assert_allclose(ds["predicted_relaxation_time"].isel(seed=0), 1 / (0.5 * np.sqrt(T / m)), rtol=1e-12)
-    relax = ds["relaxation_time"].values
-    assert np.all((relax > 0) & (relax <= ds["t"].isel(save=-1).values[..., None]))
+    to_tolerance = ds["time_to_tolerance"].values
+    assert np.all((to_tolerance > 0) & (to_tolerance <= ds["t"].isel(save=-1).values[..., None]))
+    # The measured relaxation time (1/rate of the distance's decay) is the prediction.
+    predicted = ds["predicted_relaxation_time"].broadcast_like(ds["relaxation_time"])
+    np.testing.assert_allclose(ds["relaxation_time"], predicted, rtol=0.05)
 
 
 def test_results_are_indexed_by_save_with_physical_times_t(tmp_path):
@@ -152,10 +157,26 @@ def test_results_are_indexed_by_save_with_physical_times_t(tmp_path):
     plt.close("all")
 
 
-def test_relaxation_time_definition():
+def test_time_to_tolerance_definition():
     t = np.arange(6.0)
     d = np.array([[1, 1e-7, 1e-5, 1e-7, 1e-8, 1e-9], [1, 1, 1, 1, 1, 1e-7], [1, 1, 1, 1, 1, 1], [1e-9] * 6])
-    np.testing.assert_array_equal(relaxation_time(np.broadcast_to(t, d.shape), d, 1e-6), [3, 5, np.nan, 0])
+    np.testing.assert_array_equal(time_to_tolerance(np.broadcast_to(t, d.shape), d, 1e-6), [3, 5, np.nan, 0])
+
+
+def test_measured_relaxation_time_is_one_over_the_decay_rate():
+    """Exact exponentials give 1/rate to rounding; an underdamped |cos| decay (touching 0 every
+    half period) gives its envelope's 1/rate; too few saves above the floor, or no decay, NaN."""
+    t = np.linspace(0.0, 30.0, 301)
+    tau = 2.0
+    pure = 0.3 * np.exp(-t / tau)
+    ringing = np.exp(-t / tau) * np.abs(np.cos(5.0 * t + 0.4))
+    got = relaxation_time(np.broadcast_to(t, (2, t.size)), np.stack([pure, ringing]), floor=1e-6)
+    np.testing.assert_allclose(got[0], tau, rtol=1e-12)
+    np.testing.assert_allclose(got[1], tau, rtol=0.02)
+    # Only two saves between 10% of the start and the floor; a distance that grows.
+    few = relaxation_time(t[:4], np.array([1.0, 0.05, 0.01, 1e-9]), floor=1e-6)
+    growing = relaxation_time(t, np.exp(t / 50), floor=1e-6)
+    assert np.isnan(few) and np.isnan(growing)
 
 
 def test_resume_after_sigkill_gives_identical_results(tmp_path, cache_dir):
@@ -254,6 +275,7 @@ def test_sharded_run_equals_single_device(tmp_path, cache_dir):
             "hamiltonian",
             "free_energy",
             "final_distance",
+            "time_to_tolerance",
             "relaxation_time",
             "chunk_checksum",
         )
@@ -409,3 +431,42 @@ def test_grid_view_reads_only_what_is_selected_and_equals_the_unstacked_store(tm
         ]
     )
     np.testing.assert_array_equal(one, flat["final_distance"].values[point])
+
+
+def test_every_variable_and_coordinate_carries_its_cf_meaning(tmp_path):
+    """CF `long_name` and `units` on every variable and coordinate (the store's and the netCDF
+    copy's), the dataset's Conventions, title, source and history; so xarray labels its own
+    plots with names and units."""
+    import matplotlib.pyplot as plt
+
+    out = tmp_path / "out"
+    sweeps.run(sweeps.load(sweeps.demo_run() / "demo.yaml"), out, netcdf=True)
+    nc = xr.open_dataset(out / "results.nc", engine="h5netcdf")
+    for ds in (open_results(out), open_results(out, grid=False), nc):
+        for name in ds.variables:
+            attrs = ds[name].attrs
+            assert attrs.get("long_name") and attrs.get("units"), name
+        assert ds.attrs["Conventions"].startswith("CF-") and "thermo-ode" in ds.attrs["source"]
+        assert ds.attrs["title"] and "created by thermo-ode" in ds.attrs["history"]
+    ds = open_results(out)
+    assert ds["distance"].attrs["units"] == "rad" and ds["t"].attrs["units"] == "time unit"
+    assert ds["time_to_tolerance"].attrs["long_name"] != ds["relaxation_time"].attrs["long_name"]
+    lines = ds["distance"].isel(damping_ratio=0, query=0).plot(x="t")
+    ax = lines[0].axes
+    assert " ".join(ax.get_xlabel().split()) == "time t [time unit]"
+    assert " ".join(ax.get_ylabel().split()) == "Fisher-Rao distance to softmax [rad]"  # xarray wraps long labels
+    plt.close("all")
+
+
+def test_a_store_of_the_format_before_is_refused_naming_what_changed(tmp_path):
+    """A format-4 store (its relaxation_time was the time to tolerance) is not read as if its
+    names meant what they mean now: open_results and show name the remedy."""
+    out = tmp_path / "out"
+    sweeps.run(sweeps.load(sweeps.demo_run() / "demo.yaml"), out)
+    root = out / "results.zarr" / "zarr.json"
+    meta = json.loads(root.read_text())
+    meta["attributes"]["store_format"] = 4
+    root.write_text(json.dumps(meta))
+    with pytest.raises(store.ConfigMismatch, match=r"store format 4, now 5: its relaxation_time was the time to"):
+        open_results(out)
+    assert "--no-resume" in store.metadata_check(out)

@@ -146,3 +146,22 @@ def natural_dt(second_order: bool) -> str:
 def dt_hint(second_order: bool) -> str:
     """How to write a step that works, for messages that ask for `dt` in a config."""
     return f"for example dt: {{natural: {SUGGESTED_NATURAL_DT[second_order]}}} ({natural_dt(second_order)})"
+
+
+# `Trajectory.status` codes (and the store's `status`): the index of the solve's diffrax result in this list.
+STATUS_NAMES = (
+    "successful",
+    "max_steps_reached",
+    "singular",
+    "breakdown",
+    "stagnation",
+    "conlim",
+    "nonfinite_input",
+    "nonlinear_max_steps_reached",
+    "nonlinear_divergence",
+    "nonfinite",
+    "dt_min_reached",
+    "event_occurred",
+    "max_steps_rejected",
+    "internal_error",
+)

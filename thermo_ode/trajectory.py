@@ -11,25 +11,9 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
+from .rules import STATUS_NAMES as STATUS_NAMES  # `Trajectory.status` codes
 from .system import AttentionSystem
 
-# `Trajectory.status` codes: the index of the solve's diffrax result in this list.
-STATUS_NAMES = (
-    "successful",
-    "max_steps_reached",
-    "singular",
-    "breakdown",
-    "stagnation",
-    "conlim",
-    "nonfinite_input",
-    "nonlinear_max_steps_reached",
-    "nonlinear_divergence",
-    "nonfinite",
-    "dt_min_reached",
-    "event_occurred",
-    "max_steps_rejected",
-    "internal_error",
-)
 # A solve that reports success but whose results hold NaN or infinity (parameters beyond what the
 # precision holds, say) is given this status instead: a non-finite number is never a success.
 NONFINITE = STATUS_NAMES.index("nonfinite")

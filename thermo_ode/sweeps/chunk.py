@@ -1,6 +1,6 @@
 """One chunk of a sweep: its systems simulated (one compiled program for every chunk), and the
-per-point observables the store keeps measured on the trajectories (relaxation time, time
-averages, convergence)."""
+per-point observables the store keeps measured on the trajectories (the time to tolerance, the
+relaxation time, time averages, convergence)."""
 
 from __future__ import annotations
 
@@ -56,11 +56,11 @@ def compute_chunk(
     status = np.asarray(traj.status)
     final = distance[..., -1]
     converged = (status == 0) & (final < cfg.verify.tolerance)
-    relax = np.where(
-        converged,
-        relaxation_time(np.broadcast_to(t[:, None], distance.shape), distance, cfg.verify.tolerance),
-        np.nan,
-    )
+    ts = np.broadcast_to(t[:, None], distance.shape)
+    to_tolerance = np.where(converged, time_to_tolerance(ts, distance, cfg.verify.tolerance), np.nan)
+    # Below the tolerance the integration's own error can be what a distance shows.
+    floor = max(cfg.verify.tolerance, ROUNDING_FLOOR * np.finfo(cfg.precision).eps)
+    measured = np.where(status == 0, relaxation_time(ts, distance, floor), np.nan)
     parameters = dict(
         temperature=inputs.temperature,
         mass=inputs.mass,
@@ -87,7 +87,8 @@ def compute_chunk(
         "num_steps": np.asarray(traj.num_steps).astype(np.int64),
         "final_distance": final,
         "converged": converged,
-        "relaxation_time": relax,
+        "time_to_tolerance": to_tolerance,
+        "relaxation_time": measured,
         "predicted_relaxation_time": predicted,
         "t": t,
         "parameters": np.stack([parameters[name] for name in PARAMETERS], axis=-1),
@@ -105,13 +106,45 @@ def _point_keys(inputs, queries: int):
     return jax.vmap(point_key)(np.asarray(inputs.noise_seed, np.uint32), np.asarray(inputs.index, np.uint32))
 
 
-def relaxation_time(t: np.ndarray, distance: np.ndarray, tolerance: float) -> np.ndarray:
+def time_to_tolerance(t: np.ndarray, distance: np.ndarray, tolerance: float) -> np.ndarray:
     """First saved time after which the distance stays below `tolerance` (NaN if it never does).
 
-    `t (..., S)`, `distance (..., S)`; resolution is the save spacing.
+    `t (..., S)`, `distance (..., S)`; resolution is the save spacing. Not the relaxation time:
+    it grows with `log(d(0) / tolerance)` relaxation times.
     """
     above = ~(distance < tolerance)  # NaN counts as above
     last_above = np.where(above.any(-1), above.shape[-1] - 1 - np.argmax(above[..., ::-1], axis=-1), -1)
     settled = last_above + 1 < above.shape[-1]
     index = np.minimum(last_above + 1, above.shape[-1] - 1)
     return np.where(settled, np.take_along_axis(t, index[..., None], -1)[..., 0], np.nan)
+
+
+# Distances within this many units of rounding of 0 are rounding, not decay (the chord formula
+# resolves a distance to about one unit of rounding: physics page, section 8).
+ROUNDING_FLOOR = 1000
+# The fit starts once the envelope has fallen to this fraction of its start: past the transient.
+FIT_START = 0.1
+MIN_FIT_SAVES = 3
+
+
+def relaxation_time(t: np.ndarray, distance: np.ndarray, floor: float) -> np.ndarray:
+    """The measured relaxation time `1 / rate` of `distance ~ exp(-rate t)` (NaN where the saves
+    cannot tell): the slope of a least-squares line through `log` of the distance's envelope.
+
+    The envelope at each save is the largest distance from it on (an underdamped distance
+    touches 0 at every half period; its peaks decay at the rate), fitted over the saves after it
+    has fallen to `FIT_START` of its start and while it stays above `floor` (rounding). Needs
+    `MIN_FIT_SAVES` saves in that window and a decay. `t (..., S)`, `distance (..., S)`; what
+    `linear_theory(...).relaxation_time` predicts.
+    """
+    d = np.where(np.isfinite(distance), distance, np.inf)
+    envelope = np.flip(np.maximum.accumulate(np.flip(d, -1), -1), -1)
+    window = (envelope <= FIT_START * envelope[..., :1]) & (envelope > floor) & np.isfinite(envelope)
+    n = window.sum(-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = np.where(window, np.log(np.where(window, envelope, 1.0)), 0.0)
+        x = np.where(window, t, 0.0)
+        mx, my = x.sum(-1) / n, y.sum(-1) / n
+        dx = np.where(window, t - mx[..., None], 0.0)
+        slope = (dx * (y - my[..., None])).sum(-1) / (dx * dx).sum(-1)
+    return np.where((n >= MIN_FIT_SAVES) & (slope < 0), -1 / slope, np.nan)

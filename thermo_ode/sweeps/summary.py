@@ -1,5 +1,5 @@
 """The summary of a run: counts over the committed chunks of its store (converged, failed, not
-converged, thermal), where the slowest relaxation and the worst final distance are, and how far
+converged, thermal), where the longest time to tolerance and the worst final distance are, and how far
 the run has come. Read through the store's functions, of a finished or an interrupted run."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ class RunSummary(typing.NamedTuple):
 
     Rows are counted point by point and query row by query row: `points` rows, of which
     `converged` ended within the config's tolerance of softmax, `failed` had a solver failure
-    and `not_converged` solved but ended above the tolerance. `slowest_relaxation` and
+    and `not_converged` solved but ended above the tolerance. `slowest_to_tolerance` and
     `worst_final_distance` say where (`slowest_at`, `worst_at`); `thermal` counts heat-bath
     points and `equipartition` their mean `<K> / ((N - 1) T_b / 2)`. `finished` is True once
     every chunk is in.
@@ -37,8 +37,8 @@ class RunSummary(typing.NamedTuple):
     converged: int
     failed: int  # solver status != 0
     not_converged: int  # solved but still above the tolerance at t1
-    slowest_relaxation: float  # physical time; NaN if nothing converged
-    slowest_at: str  # the point and row of the slowest relaxation ("" if none)
+    slowest_to_tolerance: float  # the longest time to tolerance (physical time); NaN if nothing converged
+    slowest_at: str  # the point and row that took it ("" if none)
     worst_final_distance: float  # over deterministic rows that solved; NaN if none
     worst_at: str
     tolerance: float
@@ -55,7 +55,7 @@ class RunSummary(typing.NamedTuple):
         return self.chunks_done == self.chunks_total
 
 
-_READ = ("status", "converged", "relaxation_time", "final_distance", "parameters", "mask", "mean_kinetic_energy")
+_READ = ("status", "converged", "time_to_tolerance", "final_distance", "parameters", "mask", "mean_kinetic_energy")
 
 
 def summarize(out_dir: str | os.PathLike[str], exclude: Iterable[int] = ()) -> RunSummary:
@@ -73,7 +73,7 @@ def summarize(out_dir: str | os.PathLike[str], exclude: Iterable[int] = ()) -> R
         (0, 0, 1)
     """
     rows = store.read_committed(out_dir, _READ, exclude)
-    status, converged, relax, final = (rows.arrays[k] for k in _READ[:4])
+    status, converged, to_tolerance, final = (rows.arrays[k] for k in _READ[:4])
     bath_index = store.PARAMETERS.index("bath_temperature")
     bath = np.broadcast_to(rows.arrays["parameters"][:, bath_index][:, None], status.shape)
     thermal = bath > 0
@@ -84,13 +84,15 @@ def summarize(out_dir: str | os.PathLike[str], exclude: Iterable[int] = ()) -> R
     deterministic = (status == 0) & ~thermal
     worst = np.where(deterministic, final, -np.inf)
     worst_index = np.unravel_index(np.argmax(worst), worst.shape) if deterministic.any() else None
-    slow_index = np.unravel_index(np.nanargmax(relax), relax.shape) if np.isfinite(relax).any() else None
+    slow_index = (
+        np.unravel_index(np.nanargmax(to_tolerance), to_tolerance.shape) if np.isfinite(to_tolerance).any() else None
+    )
     return RunSummary(
         points=int(status.size),
         converged=int(converged.sum()),
         failed=int((status != 0).sum()),
         not_converged=int((deterministic & ~converged).sum()),
-        slowest_relaxation=float(relax[slow_index]) if slow_index else float("nan"),
+        slowest_to_tolerance=float(to_tolerance[slow_index]) if slow_index else float("nan"),
         slowest_at=where(slow_index),
         worst_final_distance=float(final[worst_index]) if worst_index else float("nan"),
         worst_at=where(worst_index),

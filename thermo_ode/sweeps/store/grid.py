@@ -39,7 +39,9 @@ def grid_view(raw):
         lazy = indexing.LazilyIndexedArray(_GridArray(variable, shape, orders))
         variables[name] = xr.Variable(tuple(keys) + variable.dims[1:], lazy, variable.attrs, variable.encoding)
     coords = [name for name in ds.coords if name in variables] + keys
-    grid = xr.Dataset({name: v for name, v in variables.items()}, attrs=ds.attrs).assign_coords(axes)
+    grid = xr.Dataset({name: v for name, v in variables.items()}, attrs=ds.attrs).assign_coords(
+        {key: (key, values, raw[key].attrs) for key, values in axes.items()}
+    )
     return grid.set_coords([c for c in coords if c in grid.variables]).transpose("save", *keys, ...)
 
 

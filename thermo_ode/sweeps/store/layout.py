@@ -8,13 +8,34 @@ import typing
 
 import numpy as np
 
+from ...rules import STATUS_NAMES
+
 if typing.TYPE_CHECKING:
     from ..plan import Plan
 
 STORE_NAME = "results.zarr"
 NETCDF_NAME = "results.nc"
 LOCK_NAME = ".thermo-ode.lock"
-STORE_FORMAT = 4  # 4: all metadata recorded under checksum, chunk checksums of the config; 3: arrays' layout recorded; 2: chunks committed by checksum; 1: a bare `chunk_done` flag
+STORE_FORMAT = 5
+# What a store of each older format lacks, for the message that refuses it.
+FORMAT_CHANGES = {
+    4: "its relaxation_time was the time to tolerance, now time_to_tolerance, and it has no CF units",
+    3: "its metadata is not under checksum",
+    2: "its arrays' layout is not recorded",
+    1: "its chunks are not committed by checksum",
+}
+
+
+def older_format(fmt: int | None) -> str:
+    """Why a store of format `fmt` cannot be read, with its remedy ("" for this format)."""
+    if fmt is None or fmt >= STORE_FORMAT:
+        return ""
+    return (
+        f"written by an older thermo-ode (store format {fmt}, now {STORE_FORMAT}: {FORMAT_CHANGES[fmt]}): "
+        "`thermo-ode run --no-resume` with its config writes it anew"
+    )
+
+
 PARTIAL = ".partial"  # suffix of files and folders written aside before a rename
 REPLACED = ".replaced"  # suffix of a store being replaced by --no-resume
 PARAMETERS = ("temperature", "mass", "damping", "t1", "bath_temperature", "dt", "burn_in")  # dt NaN: adaptive
@@ -34,6 +55,7 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, object]] = {
     "num_steps": (_PQ, "int64", -1),
     "final_distance": (_PQ, "float64", np.nan),
     "converged": (_PQ, "bool", False),
+    "time_to_tolerance": (_PQ, "float64", np.nan),
     "relaxation_time": (_PQ, "float64", np.nan),
     # Time averages over saves at t >= burn_in (Langevin observables; any run has them).
     "mean_kinetic_energy": (_PQ, "float64", np.nan),
@@ -45,6 +67,75 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, object]] = {
     "parameters": (("point", "parameter"), "float64", np.nan),
 }
 """The per-point variables, each written chunk by chunk: name -> (dims, dtype, fill value)."""
+
+
+# Each variable's and coordinate's CF `long_name` and `units`. The model fixes no scale: energies
+# are in the unit of the config's energies and temperature, times in the unit of its times
+# (physics page, section 1); "energy unit" and "time unit" name those units. A Fisher-Rao
+# distance is an angle on the sphere of square roots (section 8), in radians.
+ENERGY, TIME = "energy unit", "time unit"
+MASS, FRICTION = "energy unit time unit2", "energy unit time unit"
+ATTRIBUTES: dict[str, tuple[str, str]] = {
+    "rho": ("attention weights rho (a distribution over tokens)", "1"),
+    "rho_dot": ("rate of change of the attention weights", f"{TIME}-1"),
+    "distance": ("Fisher-Rao distance to softmax", "rad"),
+    "hamiltonian": ("Hamiltonian H (kinetic energy plus free energy)", ENERGY),
+    "free_energy": ("free energy F = <E> - T S", ENERGY),
+    "equilibrium": ("softmax equilibrium rho*", "1"),
+    "energies": ("token energies E = -q.k", ENERGY),
+    "mask": ("token is seen (1) or masked (0)", "1"),
+    "status": ("solver status", "1"),
+    "num_steps": ("integration steps taken", "1"),
+    "final_distance": ("Fisher-Rao distance to softmax at the last save", "rad"),
+    "converged": ("finished within the verify tolerance", "1"),
+    "time_to_tolerance": ("time to tolerance: first save after which the distance stays below it", TIME),
+    "relaxation_time": ("relaxation time 1/rate, measured from the distance's decay", TIME),
+    "mean_kinetic_energy": ("mean kinetic energy after burn-in", ENERGY),
+    "mean_distance": ("mean Fisher-Rao distance to softmax after burn-in", "rad"),
+    "mean_rho": ("mean attention weights after burn-in", "1"),
+    "rho_fluctuation": ("standard deviation of the attention weights after burn-in", "1"),
+    "predicted_relaxation_time": ("relaxation time 1/rate, predicted by the linear theory", TIME),
+    "t": ("time t", TIME),
+    "parameters": ("the point's physical parameters (units by parameter: parameter_units)", "1"),
+    "save": ("save index", "1"),
+    "token": ("token index", "1"),
+    "query": ("query row index", "1"),
+    "parameter": ("parameter name", "1"),
+    "chunk_checksum": ("SHA-256 of the chunk's arrays and config", "1"),
+}
+PARAMETER_UNITS = dict(
+    temperature=ENERGY, mass=MASS, damping=FRICTION, t1=TIME, bath_temperature=ENERGY, dt=TIME, burn_in=TIME
+)
+SWEPT_ATTRIBUTES: dict[str, tuple[str, str]] = {
+    "temperature": ("temperature T", ENERGY),
+    "mass": ("mass m", MASS),
+    "damping": ("friction gamma", FRICTION),
+    "damping_ratio": ("damping ratio zeta = gamma / (2 sqrt(m T))", "1"),
+    "tokens": ("tokens N", "1"),
+    "bath_temperature": ("heat bath temperature", ENERGY),
+    "seed": ("energies' seed", "1"),
+    "d_k": ("feature size d_k of q and k", "1"),
+    "scale": ("standard deviation of the energies", ENERGY),
+    "layer": ("MiniLM layer", "1"),
+    "head": ("MiniLM head", "1"),
+    "alpha": ("Dirichlet concentration of the start", "1"),
+    "initial_seed": ("start's seed", "1"),
+    "noise_seed": ("Langevin noise seed", "1"),
+}
+"""A swept key's `long_name` and `units`, for its values along `point`."""
+
+
+def attributes(name: str) -> dict[str, object]:
+    """The CF attributes of the array `name` (a variable, a coordinate or a swept key)."""
+    long_name, units = ATTRIBUTES.get(name) or SWEPT_ATTRIBUTES[name]
+    attrs: dict[str, object] = dict(long_name=long_name, units=units)
+    if name == "status":
+        attrs.update(
+            flag_values=list(range(-1, len(STATUS_NAMES))), flag_meanings=" ".join(("not_computed", *STATUS_NAMES))
+        )
+    if name == "parameters":
+        attrs["parameter_units"] = [PARAMETER_UNITS[p] for p in PARAMETERS]
+    return attrs
 
 
 STATIC = ("save", "token", "query", "parameter")

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from .info import RunInfo, group_info, sweep_keys
-from .layout import PARAMETERS, STATIC, VARIABLES, store_path
+from .layout import PARAMETERS, STATIC, VARIABLES, ConfigMismatch, older_format, store_path
 
 if typing.TYPE_CHECKING:
     import xarray as xr
@@ -45,7 +45,11 @@ def open_results(out_dir: str | os.PathLike[str], grid: bool = True) -> xr.Datas
     path = store_path(out_dir)
     if not path.is_dir():
         raise FileNotFoundError(f"{out_dir}: no run here (no {path.name})")
-    keys = sweep_keys(zarr.open_group(path, mode="r").attrs)
+    attrs = zarr.open_group(path, mode="r").attrs
+    older = older_format(int(attrs.get("store_format", 1)))
+    if older:
+        raise ConfigMismatch(f"{path}: {older}")
+    keys = sweep_keys(attrs)
     ours = {*VARIABLES, *STATIC, "chunk_checksum", *keys}
     foreign = [child.name for child in path.iterdir() if (child / "zarr.json").is_file() and child.name not in ours]
     ds = xr.open_zarr(path, consolidated=False, chunks=None, drop_variables=foreign)

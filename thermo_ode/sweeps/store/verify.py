@@ -12,7 +12,7 @@ import typing
 import numpy as np
 
 from .info import sweep_keys
-from .layout import STATIC, STORE_FORMAT, VARIABLES, store_path
+from .layout import STATIC, VARIABLES, older_format, store_path
 from .read import committed
 from .record import check_metadata
 from .write import digest, static_checksum
@@ -148,13 +148,10 @@ def store_root(group) -> pathlib.Path:
 def metadata_problem(root: pathlib.Path, metadata) -> str:
     """What is wrong with the metadata of the store at `root`, as one line with its remedy
     ("" if nothing)."""
+    older = older_format(_recorded_format(root))
+    if older:
+        return older
     if metadata.record_problem:
-        fmt = _recorded_format(root)
-        if fmt is not None and fmt < STORE_FORMAT:
-            return (
-                f"written by an older thermo-ode (store format {fmt}, now {STORE_FORMAT}), whose metadata is not "
-                "under checksum: `thermo-ode run --no-resume` with its config writes it anew"
-            )
         return (
             f"{metadata.record_problem}, so the metadata cannot be verified: `thermo-ode run` with the same config "
             "rebuilds it from the config and keeps every chunk that verifies"

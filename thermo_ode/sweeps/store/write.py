@@ -21,6 +21,8 @@ from .layout import (
     STORE_FORMAT,
     VARIABLES,
     ConfigMismatch,
+    attributes,
+    older_format,
     sizes,
     static_arrays,
     store_path,
@@ -50,10 +52,8 @@ def open_for_run(out_dir, plan: Plan, attrs: dict, resume: bool) -> tuple[typing
             if digest != attrs["config_digest"]:
                 raise ConfigMismatch(_mismatch(path, digest, attrs["config_digest"]))
             if fmt != STORE_FORMAT:
-                raise ConfigMismatch(
-                    f"{path} was written by an older thermo-ode (store format {fmt}, now {STORE_FORMAT}); "
-                    "--no-resume replaces it"
-                )
+                why = older_format(fmt) or f"written by a newer thermo-ode (store format {fmt}, now {STORE_FORMAT})"
+                raise ConfigMismatch(f"{path}: {why}; --no-resume replaces it")
         restored = _restore_metadata(path, plan, attrs)  # before zarr reads it
         return zarr.open_group(path, mode="r+"), restored
     group = _create(path, plan, attrs)
@@ -161,14 +161,29 @@ def _build(path: pathlib.Path, plan: Plan, attrs: dict) -> None:
     for name, (dims, dtype, fill) in VARIABLES.items():
         shape = tuple(dims_sizes[d] for d in dims)
         chunks = tuple(plan.chunk_size if d == "point" else (1 if d == "query" else dims_sizes[d]) for d in dims)
-        group.create_array(name, shape=shape, chunks=chunks, dtype=dtype, fill_value=fill, dimension_names=dims)
+        group.create_array(
+            name,
+            shape=shape,
+            chunks=chunks,
+            dtype=dtype,
+            fill_value=fill,
+            dimension_names=dims,
+            attributes=attributes(name),
+        )
     static = write_static(group, plan)
     group.create_array(
-        "chunk_checksum", shape=(plan.chunks,), chunks=(1,), dtype=str, fill_value="", dimension_names=("chunk",)
+        "chunk_checksum",
+        shape=(plan.chunks,),
+        chunks=(1,),
+        dtype=str,
+        fill_value="",
+        dimension_names=("chunk",),
+        attributes=attributes("chunk_checksum"),
     )
     group.attrs.update(
         dict(
-            {key: json.dumps(value) if isinstance(value, dict) else value for key, value in attrs.items()},
+            **cf_attributes(attrs),
+            **{key: json.dumps(value) if isinstance(value, dict) else value for key, value in attrs.items()},
             sweep_keys=json.dumps(list(plan.axes)),
             grid_shape=json.dumps(list(plan.shape)),
             chunk_size=plan.chunk_size,
@@ -177,6 +192,24 @@ def _build(path: pathlib.Path, plan: Plan, attrs: dict) -> None:
         )
     )
     write_record(path)
+
+
+def cf_attributes(attrs: dict) -> dict[str, str]:
+    """The dataset's CF attributes (`Conventions`, `title`, `source`, `history`, `comment`), from
+    the run's provenance `attrs`."""
+    # No clock time in `history`: a store's metadata follows from its config and provenance
+    # alone, so a lost record is rebuilt to the same bytes.
+    version = dict(attrs.get("versions") or {}).get("thermo-ode", "unknown")
+    return dict(
+        Conventions="CF-1.11",
+        title=f"thermo-ode sweep {attrs.get('name', '')}: attention relaxing on the Fisher-Rao sphere",
+        source=f"thermo-ode {version}",
+        history=f"created by thermo-ode {version} from {attrs.get('config_path') or 'a config text'}",
+        comment=(
+            "The model fixes no physical scale: 'energy unit' is the unit of the config's energies and "
+            "temperature, 'time unit' that of its times (thermo-ode's physics page, section 1)."
+        ),
+    )
 
 
 def _move_into_place(partial: pathlib.Path, path: pathlib.Path) -> None:
@@ -205,6 +238,7 @@ def write_static(group, plan: Plan) -> dict[str, tuple[str, np.ndarray]]:
             shape=values.shape,
             dtype=str if values.dtype.kind == "U" else values.dtype,
             dimension_names=(dim,),
+            attributes=attributes(name),
             overwrite=True,
         )[:] = values
     return static
