@@ -34,8 +34,8 @@ def print_summary(console, summary) -> None:
         )
     if summary.slowest_at:
         table.add_row(
-            "slowest relaxation",
-            f"t = {summary.slowest_relaxation:.4g} (physical time to stay below the tolerance) at {summary.slowest_at}",
+            "slowest to tolerance",
+            f"t = {summary.slowest_to_tolerance:.4g} (physical time to stay below the tolerance) at {summary.slowest_at}",
         )
     console.print(table)
     if summary.thermal:
@@ -48,7 +48,7 @@ def print_summary(console, summary) -> None:
 
 def print_where(console, summary) -> None:
     """The `results:` line (the store, and results.nc if written) and, for a finished run,
-    the `figures:` line with the command that writes them."""
+    the `figures:` and `report:` lines with the commands that write them."""
     from ..sweeps import store
 
     out = pathlib.Path(summary.out_dir)
@@ -58,6 +58,7 @@ def print_where(console, summary) -> None:
     )
     if summary.finished:
         console.print(f"figures: thermo-ode plot {out}   (writes {out / 'figures'})", soft_wrap=True)
+        console.print(f"report: thermo-ode report {out}   (writes {out / 'report.html'})", soft_wrap=True)
 
 
 class ChunkProgress:
