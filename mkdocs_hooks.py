@@ -8,15 +8,23 @@ home page) links into `docs/`. These hooks make such pages a site:
   mkdocs-jupyter), and the figures the pages show are copied into the site;
 - a link to a repository file that is not part of the site is checked to exist (a broken one
   fails the build) and kept as its text, since the site cannot show source files;
-- the config reference is rendered from the schema, so it cannot go stale;
+- the site needs no network: MathJax (from the django-static-mathjax package) is copied into it,
+  and the notebooks run in a kernel whose connection is encrypted (notebooks/jupyter_nbconvert_config.json;
+  ipykernel warns on every start otherwise);
+- the config reference, docs/reference/config.md, holds the tables rendered from the schema, so
+  that it reads on a repository browser too; the build fails when they are stale, and
+  `python mkdocs_hooks.py --write` renders them anew;
 - every object the API reference renders must have a docstring with a summary line and an
   `Examples:` section (mkdocstrings would render a bare signature without complaint).
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
+import importlib.util
 import inspect
+import os
 import pathlib
 import posixpath
 import re
@@ -30,7 +38,15 @@ ROOT = pathlib.Path(__file__).resolve().parent
 # Files from outside docs/ that the site shows, by their path in the repository.
 SITE_FILES = ("README.md", "CHANGELOG.md", "notebooks/*.ipynb", "experiments/results/*.png", "benchmarks/results/*.png")
 LINK = re.compile(r"(!?\[[^\]]*\]\()([^)\s]+)(\))")
-CONFIG_REFERENCE = "<!-- config-reference -->"
+CONFIG_PAGE = ROOT / "docs" / "reference" / "config.md"
+CONFIG_BLOCK = re.compile(r"(<!-- config-reference: [^\n]* -->\n).*?(<!-- end: config-reference -->)", re.DOTALL)
+REGENERATE = "python mkdocs_hooks.py --write"
+# The MathJax files the site ships (docs/javascripts/mathjax-config.js configures it), by their
+# path in the django-static-mathjax package: one script with every TeX extension and SVG output
+# (no font files), and its licence.
+MATHJAX = {"es5/tex-svg-full.js": "tex-svg-full.js", "LICENSE": "LICENSE"}
+# Where the jupyter_nbconvert_config.json that mkdocs-jupyter's notebook runs read lies.
+JUPYTER_CONFIG = ROOT / "notebooks"
 DIRECTIVE = re.compile(r"^::: ([\w.]+)\n((?:    .*\n)*)", re.MULTILINE)
 
 
@@ -62,12 +78,39 @@ def _undocumented(markdown: str) -> list[str]:
     return problems
 
 
+def config_reference(page: str) -> str:
+    """The config reference page `page` with the block between its `<!-- config-reference: ... -->`
+    and `<!-- end: config-reference -->` lines rendered anew from the schema."""
+    from thermo_ode.sweeps.config import reference
+
+    if not CONFIG_BLOCK.search(page):
+        raise ValueError(f"{CONFIG_PAGE.relative_to(ROOT)}: no <!-- config-reference: ... --> block")
+    return CONFIG_BLOCK.sub(lambda m: f"{m[1]}\n{reference.markdown()}\n{m[2]}", page, count=1)
+
+
+def _mathjax() -> pathlib.Path:
+    spec = importlib.util.find_spec("mathjax")
+    folder = pathlib.Path(spec.origin).parent / "static" / "mathjax" if spec and spec.origin else None
+    if folder is None or not all((folder / name).is_file() for name in MATHJAX):
+        raise PluginError("MathJax not found: pip install -e '.[docs]' (the django-static-mathjax package)")
+    return folder
+
+
+def on_startup(command: str, dirty: bool) -> None:
+    # nbconvert reads jupyter_nbconvert_config.json from each folder of JUPYTER_CONFIG_PATH.
+    folders = [str(JUPYTER_CONFIG), *filter(None, os.environ.get("JUPYTER_CONFIG_PATH", "").split(os.pathsep))]
+    os.environ["JUPYTER_CONFIG_PATH"] = os.pathsep.join(folders)
+
+
 @event_priority(100)  # before mkdocs-jupyter looks for notebooks
 def on_files(files: Files, config) -> Files:
     for pattern in SITE_FILES:
         for path in sorted(ROOT.glob(pattern)):
             uri = path.relative_to(ROOT).as_posix()
             files.append(File(uri, str(ROOT), config["site_dir"], config["use_directory_urls"]))
+    mathjax = _mathjax()
+    for source, name in MATHJAX.items():
+        files.append(File.generated(config, f"javascripts/mathjax/{name}", abs_src_path=str(mathjax / source)))
     return files
 
 
@@ -76,10 +119,8 @@ def _repository_path(page_src: pathlib.Path, target: str) -> pathlib.Path:
 
 
 def on_page_markdown(markdown: str, page, config, files: Files) -> str:
-    if CONFIG_REFERENCE in markdown:
-        from thermo_ode.sweeps.config import reference
-
-        markdown = markdown.replace(CONFIG_REFERENCE, reference.markdown())
+    if pathlib.Path(page.file.abs_src_path).resolve() == CONFIG_PAGE and config_reference(markdown) != markdown:
+        raise PluginError(f"{page.file.src_uri}: the config reference differs from the schema; run {REGENERATE}")
     undocumented = _undocumented(markdown)
     if undocumented:
         raise PluginError(f"{page.file.src_uri}: no docstring with Examples: for {', '.join(undocumented)}")
@@ -104,3 +145,21 @@ def on_page_markdown(markdown: str, page, config, files: Files) -> str:
         return opening[:-2].lstrip("!").removeprefix("[")  # the link's text; the site has no source files
 
     return LINK.sub(rewrite, markdown)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description="Render the config reference (docs/reference/config.md) from the schema."
+    )
+    parser.add_argument("--write", action="store_true", help="update docs/reference/config.md in place")
+    page = CONFIG_PAGE.read_text(encoding="utf-8")
+    rendered = config_reference(page)
+    if not parser.parse_args().write:
+        print(rendered, end="")
+    elif rendered != page:
+        CONFIG_PAGE.write_text(rendered, encoding="utf-8")
+        print(f"updated {CONFIG_PAGE.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
