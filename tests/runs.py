@@ -47,9 +47,9 @@ def cli(*args, cache_dir, env=None, cwd=None, timeout=None):
 
 def reader_cli(*args):
     """`thermo-ode ARGS` in this process, for the commands that only read (`validate`, `show`,
-    `verify`, `plot`): the same exit code and output as in a new process, without its start-up
-    (about 1 s each). `run` stays in a process of its own: it sets process-wide JAX options."""
-    assert args[0] in ("validate", "show", "verify", "plot"), args
+    `verify`, `plot`, `report`): the same exit code and output as in a new process, without its
+    start-up (about 1 s each). `run` stays in a process of its own: it sets process-wide JAX options."""
+    assert args[0] in ("validate", "show", "verify", "plot", "report"), args
     from thermo_ode import cli as command_line
 
     out, err = io.StringIO(), io.StringIO()

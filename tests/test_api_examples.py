@@ -26,6 +26,7 @@ MODULES = (
     "thermo_ode",
     "thermo_ode.sweeps",
     "thermo_ode.plotting",
+    "thermo_ode.report",
     "thermo_ode.fitting",
     "thermo_ode.sources",
     "thermo_ode.observables",

@@ -117,3 +117,19 @@ def test_mistyped_config_path_gets_did_you_mean(tmp_path, capsys):
     (tmp_path / "tiny.yaml").write_text(TINY)
     assert main(["validate", str(tmp_path / "tinny.yaml")]) == 2
     assert f"did you mean {tmp_path / 'tiny.yaml'}?" in capsys.readouterr().err
+
+
+def test_plot_names_each_figure_as_it_draws_it(reference, tmp_path, monkeypatch):
+    """`plot` takes seconds: a progress bar on stderr names the figure being drawn, n of m;
+    stdout stays the list of the files written."""
+    _, out = reference
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # as on a terminal: every state of the bar is drawn
+    monkeypatch.setenv("COLUMNS", "120")
+    plotted = reader_cli("plot", str(out), "--figures", str(tmp_path / "figures"))
+    assert plotted.returncode == 0, plotted.stderr
+    names = [line.rsplit("/", 1)[-1].removesuffix(".png") for line in plotted.stdout.split()]
+    assert "trajectory" in names and "heat_capacity" in names, plotted.stdout
+    frames = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", plotted.stderr)  # the bar without its colours
+    for done, name in enumerate(names):
+        assert re.search(rf"plot .*\b{done}/{len(names)} figures [0-9:]+ {name}\b", frames), (name, frames)
+    assert f"{len(names)}/{len(names)} figures" in frames, frames

@@ -1,5 +1,7 @@
 """Config validation: every problem on its own line as FILE:LINE:COL: key: message."""
 
+import importlib.util
+import pathlib
 import textwrap
 
 import numpy as np
@@ -7,6 +9,8 @@ import pytest
 
 from thermo_ode import sweeps
 from thermo_ode.cli import main
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 GOOD = """\
 name: grid
@@ -293,3 +297,39 @@ def test_swept_values_else_the_fixed_one():
     assert config.value_at("seed", {"d_k": 9.0, "seed": 1.0}) == 1.0
     assert config.value_at("noise_seed", {}) == 0
     assert config.key_path("mass") == ("system", "mass") and config.key_path("seed") == ("sweep", "seed")
+
+
+def test_a_key_fixed_and_swept_is_said_at_both_lines(tmp_path, capsys):
+    """The swept values replace a fixed one (schema.FIXED_AT): `validate` and `run` say so,
+    located at the axis and naming the fixed key's line, for every key that can be both; keys
+    left at their defaults, and the required `system.tokens`, are not noted."""
+    text = """\
+    name: twice
+    system:
+      tokens: 4
+      energies: {kind: gaussian, scale: 1.0}
+      temperature: 1.0
+    initial: {kind: dirichlet, seed: 3}
+    sweep:
+      temperature: [0.5, 1, 2]
+      scale: [1, 2]
+      initial_seed: [0, 1]
+      tokens: [3, 4]
+      mass: [1, 2]
+    """
+    path = _write(tmp_path, text)
+    assert main(["validate", str(path)]) == 0
+    rule = "every point takes the swept value, the fixed one is not used"
+    notes = [
+        f"note: {path}:8:3: sweep.temperature: replaces system.temperature (line 5): {rule}",
+        f"note: {path}:9:3: sweep.scale: replaces system.energies.scale (line 4): {rule}",
+        f"note: {path}:10:3: sweep.initial_seed: replaces initial.seed (line 6): {rule}",
+    ]
+    assert capsys.readouterr().err.strip().splitlines() == notes
+    loaded = sweeps.load(path)
+    assert len(loaded.notes) == 3 and loaded.config.values("temperature").tolist() == [0.5, 1, 2]
+    shipped = [*sorted((ROOT / "configs").glob("*.yaml")), sweeps.default_config_path()]
+    for config in shipped:  # the shipped configs say each key once
+        if config.name == "minilm-heads.yaml" and importlib.util.find_spec("tokenizers") is None:
+            continue  # needs the minilm extra to load
+        assert sweeps.load(config).notes == (), config

@@ -141,6 +141,16 @@ def test_local_dask_cluster_equals_one_process(tmp_path, references, cache_dir):
     assert_identical(raw(tmp_path / "out"), expected)
 
 
+def test_more_workers_than_chunks_start_one_a_chunk_and_say_so(tmp_path, cache_dir):
+    """A chunk is one task: a worker beyond the sweep's chunks would only idle (--workers 2 on a
+    one-chunk sweep ran slower than one process). The launcher starts one a chunk, in a line."""
+    config = write_config(tmp_path / "one-chunk.yaml", SMALL.replace("chunk_size: 2", "chunk_size: 12"))
+    result = cli("run", config, "--out", str(tmp_path / "out"), "--workers", "2", cache_dir=cache_dir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "note: --workers 2: 1 chunk to run, 1 worker would idle; starting 1" in result.stderr, result.stderr
+    assert "dask: 1 worker;" in result.stdout and "1/1 chunks" in result.stdout, result.stdout
+
+
 def _jax_process(config, out, cache_dir, port, i):
     """The arguments of process `i` of a two-process jax.distributed job, for `start`."""
     return [

@@ -119,7 +119,7 @@ def commands_ran(workdir, cache_dir, default_run):
             shutil.copytree(out, workdir / "results" / "default")
             ran += 1
             continue
-        if words[:2] in (["thermo-ode", "validate"], ["thermo-ode", "show"], ["thermo-ode", "plot"]):
+        if words[:1] == ["thermo-ode"] and words[1:2] in (["validate"], ["show"], ["plot"], ["report"]):
             with contextlib.chdir(workdir):  # commands that set no process-wide option: in this process
                 out = reader_cli(*words[1:])
             assert out.returncode == 0, f"{command}\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
@@ -230,7 +230,7 @@ def test_what_a_page_names_exists(page):
     from thermo_ode.cli import build_parser
 
     subcommands = build_parser()._subparsers._group_actions[0].choices
-    for sub, rest in re.findall(r"thermo-ode (run|validate|show|plot|verify)\b([^`\n]*)", text):
+    for sub, rest in re.findall(r"thermo-ode (run|validate|show|plot|verify|report)\b([^`\n]*)", text):
         for flag in re.findall(r"(--[a-z][a-z-]*)", rest):
             known = {o for action in subcommands[sub]._actions for o in action.option_strings}
             assert flag in known or flag.startswith("--no-") and f"--{flag[5:]}" in known, (

@@ -6,7 +6,7 @@
     launchers   one process (one or several devices), Dask, one process of a jax.distributed job
     validate    `validate`: everything `run` would refuse, and the sizes a run needs
     health      a run folder named on the command line, and whether its store is intact
-    show, verify, plot   the commands that read a run
+    show, verify, plot, report   the commands that read a run
     reports     the summary table, where the results are, the progress bar, the cache counter
     exit_codes  EXIT_OK, EXIT_FAILED, EXIT_USAGE
 

@@ -6,15 +6,18 @@ printing one line) and at once where it cannot: within `GRACE` seconds of the si
 process ends with the same line, whatever it is doing (inside a compiler, a wait that no
 signal breaks, a callback where Python drops what the handler raised). Ending at once is safe:
 the store is built to survive a kill at any moment (a chunk is committed by its checksum,
-files are written aside and renamed), and a rerun resumes it. The exit code is the shell's for
-a process a signal ended, 128 + the signal's number: 130 for SIGINT, 143 for SIGTERM.
+files are written aside and renamed), and a rerun resumes it. Either way an interrupted
+program ends with `os._exit`, its output flushed: the interpreter's teardown after a
+compilation cut short can take seconds (and crash); and the end waits for a write of JAX's
+compilation cache, which is not atomic, to finish. The exit code is the shell's for a process
+a signal ended, 128 + the signal's number: 130 for SIGINT, 143 for SIGTERM.
 """
 
 from __future__ import annotations
 
 import sys
 
-from . import plot, run, show, validate, verify
+from . import plot, report, run, show, validate, verify
 from .exit_codes import EXIT_OK
 from .interrupts import Interruption, running
 from .parser import build_parser
@@ -25,6 +28,7 @@ COMMANDS = {
     "show": show.command,
     "verify": verify.command,
     "plot": plot.command,
+    "report": report.command,
 }
 
 
@@ -39,9 +43,10 @@ def main(argv: list[str] | None = None) -> int:
             with stop.installed():  # before anything imports jax: imports take seconds
                 code = _command(argv, stop)
             # A signal whose KeyboardInterrupt Python dropped, the command having finished.
-            return stop.report() if stop.signum else code
+            code = stop.report() if stop.signum else code
         except KeyboardInterrupt:  # Python's own handler, too, while ours were being set
-            return stop.report()
+            code = stop.report()
+        return stop.leave(code)  # an interrupted program ends here, without the interpreter's teardown
 
 
 def _command(argv: list[str] | None, stop: Interruption) -> int:

@@ -15,6 +15,7 @@ import time
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 GRACE = 1.5  # seconds from a signal to the end of the process, orderly or not
 RESEND = 0.1  # seconds between deliveries of a signal no code has heard yet
+CACHE_WRITE = 0.5  # seconds the end waits at most for a write of JAX's cache to finish
 
 
 class Interrupted(KeyboardInterrupt):
@@ -58,13 +59,30 @@ class Interruption:
         return self.code
 
     def end_now(self, signum: int) -> None:
-        """End the process at once, with the line (if not said yet) and the exit code."""
+        """End the process at once, with the line (if not said yet) and the exit code; once
+        no other thread is writing an entry of JAX's compilation cache (see `_writing_cache`)."""
         self.signum = self.signum or signum
+        until = time.monotonic() + CACHE_WRITE
+        while _writing_cache(skip=threading.get_ident()) and time.monotonic() < until:
+            time.sleep(0.01)
         if not self.reported:
             self.reported = True
             # Not through sys.stderr: another thread may hold its lock, mid-write.
             os.write(2, (self.line() + "\n").encode(errors="replace"))
         os._exit(self.code)
+
+    def leave(self, code: int) -> int:
+        """`code`, for `main` to return; but an interrupted program ends here, its output
+        flushed, without the interpreter's teardown: collecting what a compilation cut short
+        had built took up to 4.5 s and sometimes crashed (SIGSEGV), and no thread can end the
+        process meanwhile (Python stops them). Nothing is lost: the store and the lock need
+        no teardown (see thermo_ode.cli.app)."""
+        if self.program and self.reported:
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(Exception):
+                    stream.flush()
+            os._exit(code)
+        return code
 
     # --- while `main` runs ---------------------------------------------------------------
 
@@ -107,6 +125,9 @@ class Interruption:
             self.end_now(signum)
         if self.heard:  # already stopping; the watch bounds how long it may take
             return
+        if _writing_cache(frame):  # not mid-entry: the watch delivers it again in RESEND s
+            self.swallowed = True
+            return
         raise Interrupted
 
     def _unraisable(self, unraisable) -> None:
@@ -147,6 +168,23 @@ class Interruption:
                 self.end_now(came[0])
         finally:
             os.close(read)
+
+
+def _writing_cache(frame=None, *, skip: int | None = None) -> bool:
+    """Whether `frame` (default: any thread's but `skip`'s) is inside JAX's write of an entry
+    of its persistent compilation cache. That write is not atomic, and an entry cut short
+    stays: JAX warns on every later read of it and never writes it again."""
+    put = getattr(getattr(sys.modules.get("jax._src.lru_cache"), "LRUCache", None), "put", None)
+    code = getattr(put, "__code__", None)
+    if code is None:
+        return False
+    frames = [frame] if frame is not None else [f for t, f in sys._current_frames().items() if t != skip]
+    for f in frames:
+        while f is not None:
+            if f.f_code is code:
+                return True
+            f = f.f_back
+    return False
 
 
 _current: Interruption | None = None

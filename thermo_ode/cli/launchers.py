@@ -117,10 +117,19 @@ def on_dask(args, loaded, out_dir) -> int:
 
     from .. import use_exact_cpu_code
     from ..sweeps import clusters
+    from ..sweeps import plan as planning
 
     use_exact_cpu_code()  # local workers inherit it with the environment
+    # One task a chunk: workers beyond the chunks would only idle (after starting JAX).
+    chunks = planning.plan_sweep(loaded).chunks
+    starting = min(args.workers or 0, chunks)
+    if args.workers and args.workers > chunks:
+        print(
+            f"note: --workers {args.workers}: {_idle(chunks, args.workers)} would idle; starting {chunks}",
+            file=sys.stderr,
+        )
     try:
-        client = clusters.local_cluster(args.workers) if args.workers else Client(args.scheduler, timeout="30s")
+        client = clusters.local_cluster(starting) if starting else Client(args.scheduler, timeout="30s")
     except (OSError, TimeoutError, ValueError) as exc:
         print(
             f"--scheduler: cannot reach the Dask scheduler at {args.scheduler} ({type(exc).__name__}: {exc})",
@@ -128,8 +137,10 @@ def on_dask(args, loaded, out_dir) -> int:
         )
         return EXIT_USAGE
     with client:
-        workers = len(client.scheduler_info(n_workers=-1)["workers"]) if args.scheduler else args.workers
-        print(f"dask: {workers} workers; dashboard {client.dashboard_link}")
+        workers = len(client.scheduler_info(n_workers=-1)["workers"]) if args.scheduler else starting
+        if args.scheduler and workers > chunks:
+            print(f"note: --scheduler: {_idle(chunks, workers)} of its {workers} will idle", file=sys.stderr)
+        print(f"dask: {_plural(workers, 'worker')}; dashboard {client.dashboard_link}")
 
         def start(on_chunk):
             return clusters.run_on_dask(
@@ -149,6 +160,15 @@ def on_dask(args, loaded, out_dir) -> int:
     if code == EXIT_OK:
         print("compilation: on the workers, each with its persistent cache")
     return code  # type: ignore[return-value]  # run_on_dask always returns a summary: never None
+
+
+def _idle(chunks: int, workers: int) -> str:
+    """`1 chunk to run, 1 worker`: the chunks, and the workers beyond them."""
+    return f"{_plural(chunks, 'chunk')} to run, {_plural(workers - chunks, 'worker')}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def _host_port(text: str) -> tuple[str, int] | None:

@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_show(sub)
     _add_verify(sub)
     _add_plot(sub)
+    _add_report(sub)
     sub.add_parser("version", help="print the version")
     return parser
 
@@ -171,3 +172,12 @@ def _add_plot(sub) -> None:
     _run_folder(plot)
     plot.add_argument("--svg", action="store_true", help="also write SVG")
     plot.add_argument("--figures", help="folder for the figures (default: DIR/figures)")
+
+
+def _add_report(sub) -> None:
+    report = sub.add_parser(
+        "report",
+        help="write a run's report: one self-contained HTML page (identity, verdict, figures, a table of its points)",
+    )
+    _run_folder(report)
+    report.add_argument("--out", metavar="FILE", help="the page to write (default: DIR/report.html)")

@@ -7,7 +7,7 @@ import sys
 
 from .exit_codes import EXIT_FAILED, EXIT_OK
 from .health import intact_run
-from .reports import os_error
+from .reports import ChunkProgress, os_error
 
 
 def command(args) -> int:
@@ -24,10 +24,14 @@ def command(args) -> int:
             file=sys.stderr,
         )
     os.environ.setdefault("MPLBACKEND", "Agg")  # files only, no screen needed
+    from rich.console import Console
+
     from ..plotting import NothingToPlot, plot_run
 
+    progress = ChunkProgress("plot", Console(stderr=True), unit="figures")  # stdout: the files, for scripts
     try:
-        paths = plot_run(run_dir, svg=args.svg, figures_dir=args.figures)
+        with progress:
+            paths = plot_run(run_dir, svg=args.svg, figures_dir=args.figures, on_figure=progress.on_item)
     except NothingToPlot as exc:
         print(f"plot: {exc}", file=sys.stderr)
         return EXIT_FAILED

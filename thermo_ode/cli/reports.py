@@ -63,26 +63,32 @@ def print_where(console, summary) -> None:
 
 class ChunkProgress:
     """A progress bar of the committed chunks (a context manager; `on_chunk` is the run's
-    callback), which keeps the count seen first: what was done before this process ran."""
+    callback), which keeps the count seen first: what was done before this process ran. With
+    another `unit`, of other steps (`plot`'s figures: `on_item` names the one being made)."""
 
-    def __init__(self, label: str, console):
+    def __init__(self, label: str, console, unit: str = "chunks"):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.bar = Progress(
             TextColumn(f"[bold]{label}[/]"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("chunks"),
+            TextColumn(unit),
             TimeElapsedColumn(),
+            TextColumn("{task.fields[item]}"),
             console=console,
         )
-        self.task = self.bar.add_task("run", total=None)
+        self.task = self.bar.add_task("run", total=None, item="")
         self.before: tuple[int, int] | None = None  # (done, total) before this process ran anything
 
     def on_chunk(self, done: int, total: int) -> None:
         if self.before is None:
             self.before = (done, total)
         self.bar.update(self.task, completed=done, total=total)
+
+    def on_item(self, done: int, total: int, name: str) -> None:
+        """`done` of `total`, `name` being made now; drawn at once, so that every name shows."""
+        self.bar.update(self.task, completed=done, total=total, item=name, refresh=True)
 
     def __enter__(self):
         self.bar.__enter__()

@@ -15,12 +15,12 @@ if typing.TYPE_CHECKING:
 
 
 def load_config(path, precision=None) -> LoadedConfig | None:
-    """The checked config at `path` (the embedded default if None); None after printing its
-    problems, one located line each."""
+    """The checked config at `path` (the embedded default if None), after printing its notes
+    (a key both fixed and swept); None after printing its problems, one located line each."""
     from ..sweeps.config import loading
 
     try:
-        return loading.load(
+        loaded = loading.load(
             path if path is not None else loading.default_config_path(),
             overrides={"precision": precision} if precision else None,
         )
@@ -28,6 +28,9 @@ def load_config(path, precision=None) -> LoadedConfig | None:
         for line in exc.problems:
             print(line, file=sys.stderr)
         return None
+    for line in loaded.notes:
+        print(f"note: {line}", file=sys.stderr)
+    return loaded
 
 
 def output_folder(args, loaded: LoadedConfig) -> pathlib.Path:

@@ -1,6 +1,7 @@
 """What the figures compute and do not draw: the slowest mode of a relaxation, the cubic Hermite
 interpolant between saves, which points of a stored run show the mass collapse, the heat
-capacity curve and the stationary density of N = 2 in a heat bath."""
+capacity curve and a run's distinct spectra, and the stationary density of N = 2 in a heat
+bath."""
 
 from __future__ import annotations
 
@@ -176,6 +177,70 @@ def heat_capacity_curve(energies: npt.ArrayLike, temperatures: npt.ArrayLike) ->
     T = np.asarray(temperatures, float)
     E = np.broadcast_to(np.asarray(energies, float), T.shape + np.shape(energies))
     return np.asarray(physics.heat_capacity(attention_system(E, T)), float)
+
+
+def spectrum_key(energies: npt.ArrayLike) -> tuple[float, ...]:
+    """What `C(T)` depends on: the energies sorted and shifted to start at 0 (a common shift
+    and the tokens' order change nothing), rounded so that equal spectra compare equal."""
+    e = np.sort(np.asarray(energies, float).ravel())
+    return tuple(np.round(e - (e[0] if e.size else 0.0), 10).tolist())
+
+
+MAX_SCANNED = 4096  # points whose energies `run_spectra` compares, at most
+
+
+def run_spectra(raw: xr.Dataset, limit: int = 6) -> tuple[dict[str, np.ndarray], str]:
+    """The distinct energy spectra of a stored run (query row 0), each once and labelled by what
+    tells them apart; and a note of those left out ("" if none).
+
+    `C(T)` depends only on the energies (`spectrum_key`), not on a point's temperature, mass or
+    damping: the points that share a spectrum make one curve (of at most `MAX_SCANNED` points,
+    evenly spread, as the note says). Its label names the swept keys
+    that are the same at all its points and differ between spectra ("seed 1"); a single
+    spectrum is "energies of all 4 points". At most `limit` spectra, evenly spread, are
+    returned. From `open_results(DIR, grid=False)`.
+
+    Examples:
+        >>> from thermo_ode import plotting, sweeps
+        >>> from thermo_ode.plotting.analysis import run_spectra
+        >>> spectra, note = run_spectra(sweeps.open_results(sweeps.demo_run(), grid=False))
+        >>> list(spectra), note  # two damping ratios, one head
+        (['energies of all 2 points'], '')
+    """
+    from ..sweeps.store import dataset_info, written_points
+
+    points = written_points(raw)
+    scanned = ""
+    if points.size > MAX_SCANNED:  # a large sweep: its energies, read whole, would not fit
+        scanned = f"spectra of {MAX_SCANNED} of its {points.size} points, evenly spread"
+        points = points[np.linspace(0, points.size - 1, MAX_SCANNED).round().astype(int)]
+    energies = np.asarray(raw["energies"].isel(query=0, point=points).values)
+    mask = np.asarray(raw["mask"].isel(query=0, point=points).values)
+    groups: dict[tuple[float, ...], list[int]] = {}
+    for j, (e, live) in enumerate(zip(energies, mask)):
+        groups.setdefault(spectrum_key(e[live]), []).append(j)
+    members = list(groups.values())
+    swept = {k: np.asarray(raw[k].values)[points] for k in dataset_info(raw).sweep_keys}
+    telling = [
+        k
+        for k, v in swept.items()
+        if all(np.unique(v[g]).size == 1 for g in members) and np.unique([v[g[0]] for g in members]).size > 1
+    ]
+    rows = ", query row 0" if raw.sizes["query"] > 1 else ""
+    spectra = {}
+    for g in members:
+        name = ", ".join(f"{k} {swept[k][g[0]]:g}" for k in telling)
+        if not name:
+            name = (
+                f"energies of all {len(g)} points" if len(members) == 1 else f"point {points[g[0]]} ({len(g)} points)"
+            )
+        spectra[name + rows] = energies[g[0]][mask[g[0]]]
+    if len(spectra) <= limit:
+        return spectra, scanned
+    kept = np.unique(np.linspace(0, len(spectra) - 1, limit).round().astype(int))
+    names = list(spectra)
+    note = "; ".join(filter(None, [f"{kept.size} of {len(names)} distinct spectra shown", scanned]))
+    return {names[i]: spectra[names[i]] for i in kept}, note
 
 
 def stationary_density_n2(

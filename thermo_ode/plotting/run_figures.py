@@ -6,11 +6,13 @@ from __future__ import annotations
 import os
 import pathlib
 import sys
+from collections.abc import Callable
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from .analysis import collapse_points, thermal
-from .equilibrium_figures import plot_heat_capacity
+from .equilibrium_figures import plot_run_heat_capacity
 from .output import save
 from .series import series_from_results
 from .sweep_figures import plot_collapse, plot_convergence_map, plot_thermal
@@ -38,13 +40,18 @@ class NothingToPlot(ValueError):
 
 
 def plot_run(
-    out_dir: str | os.PathLike[str], svg: bool = False, figures_dir: str | os.PathLike[str] | None = None
+    out_dir: str | os.PathLike[str],
+    svg: bool = False,
+    figures_dir: str | os.PathLike[str] | None = None,
+    on_figure: Callable[[int, int, str], object] | None = None,
 ) -> list[str]:
     """Draw every figure that applies to a stored run and return the files written.
 
     The figures go to `figures_dir` (default `out_dir/figures`), as PNG and, with `svg`, SVG.
     Says on stderr why the collapse figure is left out when it is; raises `NothingToPlot` for
-    a run with no committed chunk.
+    a run with no committed chunk. `on_figure(done, total, name)` reports progress: before
+    each figure is drawn (`name`: its file's name), and once at the end (`done == total`,
+    `name` "").
 
     Examples:
         >>> import pathlib, tempfile
@@ -66,27 +73,33 @@ def plot_run(
         raise NothingToPlot(f"{out_dir} has no finished chunk to plot yet; `thermo-ode run` computes them")
     spread = done[np.linspace(0, done.size - 1, min(6, done.size)).round().astype(int)]
     first = series_from_results(raw, int(done[0]))
-    written = []
-    written += save(plot_trajectory(first), target / "trajectory", svg)
-    written += save(plot_relaxation([series_from_results(raw, int(i)) for i in spread]), target / "relaxation", svg)
-    written += save(plot_energy(first), target / "energy", svg)
-    written += save(
-        plot_phase_portrait([series_from_results(raw, int(i)) for i in spread[:4]]), target / "phase_portrait", svg
-    )
+
+    def some(indices):
+        return [series_from_results(raw, int(i)) for i in indices]
+
+    figures: list[tuple[str, Callable[[], Figure]]] = [  # (file name, drawing), in the order drawn
+        ("trajectory", lambda: plot_trajectory(first)),
+        ("relaxation", lambda: plot_relaxation(some(spread))),
+        ("energy", lambda: plot_energy(first)),
+        ("phase_portrait", lambda: plot_phase_portrait(some(spread[:4]))),
+    ]
     if raw.sizes["token"] == 3:
-        written += save(plot_simplex([series_from_results(raw, int(i)) for i in spread]), target / "simplex", svg)
+        figures.append(("simplex", lambda: plot_simplex(some(spread))))
     if {"temperature", "mass"} <= set(keys) or "damping_ratio" in keys:
-        written += save(plot_convergence_map(grid), target / "convergence_map", svg)
+        figures.append(("convergence_map", lambda: plot_convergence_map(grid)))
     if thermal(point_parameters(raw)):
-        written += save(plot_thermal(raw.isel(point=done)), target / "thermal", svg)
+        figures.append(("thermal", lambda: plot_thermal(raw.isel(point=done))))
     points, reason = collapse_points(raw)
     if points:
-        written += save(plot_collapse([series_from_results(raw, i) for i in points]), target / "collapse", svg)
+        figures.append(("collapse", lambda: plot_collapse(some(points))))
     else:
         print(f"collapse figure not drawn: {reason}", file=sys.stderr)
-    spectra = {}
-    for i in spread[:3]:
-        s = series_from_results(raw, int(i))
-        spectra[f"point {int(i)}"] = s.energies[s.mask]
-    written += save(plot_heat_capacity(spectra), target / "heat_capacity", svg)
+    figures.append(("heat_capacity", lambda: plot_run_heat_capacity(raw)))
+    written = []
+    for count, (name, draw) in enumerate(figures):
+        if on_figure:
+            on_figure(count, len(figures), name)
+        written += save(draw(), target / name, svg)
+    if on_figure:
+        on_figure(len(figures), len(figures), "")
     return written

@@ -1,95 +1,207 @@
-"""Figures of a sweep: the convergence map over its grid, the mass collapse (several masses at one
-damping ratio, against physical and natural time) and the heat-bath statistics."""
+"""Figures of a sweep: the convergence map (measured relaxation time against the linear theory)
+over its grid, the mass collapse (several masses at one damping ratio, against physical and
+natural time) and the heat-bath statistics."""
 
 from __future__ import annotations
 
+import itertools
 import typing
+import warnings
 from collections.abc import Sequence
 
 import matplotlib
+import matplotlib.patheffects
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..formulas import equipartition
+from ..formulas import decay_rate, equipartition
 from .analysis import same_damping_ratio
-from .output import NATURAL_TIME, PHYSICAL_TIME, SEQUENTIAL, colors
+from .output import NATURAL_TIME, PHYSICAL_TIME, SEQUENTIAL, colors, log_ticks, nice_values, stored_label
 from .series import Series
 
 if typing.TYPE_CHECKING:
     import xarray as xr
 
 
-def plot_convergence_map(ds: xr.Dataset) -> Figure:
-    """The measured relaxation time of a sweep, and measured over predicted, across its grid.
+# Where no point has a measured relaxation time, the panels say why rather than draw an empty scale.
+BOX = dict(facecolor="white", edgecolor="0.6", alpha=0.9)
+NOT_MEASURED = "no point has a measured relaxation time:\ntoo few saves to fit a rate (save more often)\nor no decay"
+# A damping-ratio sweep draws one line per combination of its other axes, up to this many.
+MAX_LINES = 8
+SHORT = {"temperature": "T", "mass": "m", "damping": "gamma"}
 
-    Over a temperature x mass grid, with the critical-damping line gamma = 2 sqrt(m T) where it
-    falls in the grid. Without both axes, a damping-ratio sweep is drawn against zeta with the
-    line zeta = 1. Each value is the median over the other axes, which the title names. `ds` is
-    the grid view, `open_results(DIR)`; raises `ValueError` for a sweep with neither.
+
+def plot_convergence_map(ds: xr.Dataset) -> Figure:
+    """The measured relaxation time `1/rate` of a sweep against the linear theory's, across its grid.
+
+    Like with like: the store's `relaxation_time` (fitted to the decay of the distance to
+    softmax) and its ratio to `predicted_relaxation_time`, 1 wherever the linear theory holds
+    (the time to tolerance is not drawn: it is about ln(d(0)/tolerance) relaxation times). A
+    damping-ratio sweep is drawn against zeta, one line per combination of the other swept
+    axes (up to `MAX_LINES`; beyond, one line per value of the first and the median over the
+    rest, which the title names), with the line zeta = 1. Without damping_ratio, a temperature
+    x mass grid is drawn as a map with the critical-damping line gamma = 2 sqrt(m T) where it
+    falls in the grid, each cell the median over the other axes, which the title names. Several
+    query rows are pooled by their median, also named. Where no point has a measured relaxation
+    time (too few saves), the panels say so. `ds` is the grid view, `open_results(DIR)`; raises
+    `ValueError` for a sweep with neither damping_ratio nor temperature and mass.
 
     Examples:
         >>> from thermo_ode import plotting, sweeps
-        >>> out = sweeps.demo_run()  # a small finished sweep over two damping ratios
+        >>> out = sweeps.demo_run()  # two damping ratios, 5 saves: too few to measure a rate
         >>> fig = plotting.plot_convergence_map(sweeps.open_results(out))
         >>> fig.get_suptitle()
-        "Convergence against damping ratio: run 'demo', tolerance 0.0001"
+        "Relaxation time against damping ratio: run 'demo'"
+        >>> print(fig.axes[1].texts[0].get_text())
+        no point has a measured relaxation time:
+        too few saves to fit a rate (save more often)
+        or no decay
     """
-    dims = ds["relaxation_time"].dims
-    shown: tuple[str, ...]
-    if {"temperature", "mass"} <= set(dims):
-        shown = ("temperature", "mass")
-    elif "damping_ratio" in dims:
-        shown = ("damping_ratio",)
-    else:
-        raise ValueError("plot_convergence_map needs temperature and mass, or damping_ratio, among the sweep axes")
-    pooled = [d for d in dims if d not in shown]
-    measured = ds["relaxation_time"].median(pooled)
-    predicted = ds["predicted_relaxation_time"].median([d for d in pooled if d in ds["predicted_relaxation_time"].dims])
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), layout="constrained")
-    if shown == ("temperature", "mass"):
-        T, m = ds["temperature"].values, ds["mass"].values
-        gamma = _damping_values(ds)
-        # Time to reach the tolerance over the e-folding time 1/rate is ln(d_linear / tol) when
-        # the linear theory holds: the same number at every grid point.
-        panels = (
-            (axes[0], measured, "measured relaxation time (time unit of the inputs)"),
-            (axes[1], measured / predicted, "measured time to tolerance x predicted rate"),
-        )
-        for ax, field, label in panels:
-            values = field.transpose("mass", "temperature").values
-            relaxed = np.isfinite(values) & (values > 0)
-            mesh = ax.pcolormesh(
-                _log_edges(T),
-                _log_edges(m),
-                values,
-                cmap=SEQUENTIAL,
-                norm=matplotlib.colors.LogNorm() if field is measured and relaxed.any() else None,
-            )
-            if relaxed.any():
-                fig.colorbar(mesh, ax=ax, label=label)
-            else:  # nothing to colour: say so rather than draw an empty scale
-                ax.text(0.5, 0.5, "no point relaxed to the tolerance", transform=ax.transAxes, ha="center")
-            if gamma.size == 1 and gamma[0] > 0:  # fixed damping: zeta = 1 on m = gamma^2 / (4 T)
-                tt = np.geomspace(T.min(), T.max(), 100)
-                ax.plot(tt, gamma[0] ** 2 / (4 * tt), "w--", lw=1.5, label="critical: gamma = 2 sqrt(mT)")
-                ax.set_ylim(_log_edges(m)[0], _log_edges(m)[-1])
-                ax.legend(fontsize=7, loc="lower right")
-            ax.set(xscale="log", yscale="log", xlabel="temperature T (units of E)", ylabel="mass m", title=label)
-        fig.suptitle(_title(ds, "Convergence map") + _median_note(ds, pooled))
-    else:
-        zeta = ds["damping_ratio"].values
-        axes[0].semilogy(zeta, measured.values, "o-", color=colors(2)[0], label="measured")
-        axes[0].semilogy(zeta, predicted.values, "--", color=colors(2)[1], label="1 / predicted rate")
-        axes[1].plot(zeta, (measured / predicted).values, "o-", color=colors(1)[0], label="measured / predicted")
-        for ax in axes:
-            ax.axvline(1.0, color="0.4", ls=":", label="critical zeta = 1")
-            ax.set(xscale="log", xlabel="damping ratio zeta = gamma / (2 sqrt(mT))")
-            ax.legend(fontsize=8)
-        axes[0].set(ylabel="relaxation time (time unit of the inputs)")
-        axes[1].set(ylabel="measured / predicted")
-        fig.suptitle(_title(ds, "Convergence against damping ratio") + _median_note(ds, pooled))
+    dims = [str(d) for d in ds["relaxation_time"].dims if d != "query"]
+    others = [d for d in dims if d != "damping_ratio" and ds.sizes[d] > 1]
+    lines = int(np.prod([ds.sizes[d] for d in others]))
+    grid = {"temperature", "mass"} <= set(dims)
+    if "damping_ratio" in dims and not (grid and lines > MAX_LINES):
+        return _against_damping_ratio(ds, others if lines <= MAX_LINES else others[:1])
+    if grid:
+        return _temperature_mass_map(ds)
+    raise ValueError("plot_convergence_map needs damping_ratio, or temperature and mass, among the sweep axes")
+
+
+def _against_damping_ratio(ds, line_dims: list[str]) -> Figure:
+    """Measured and predicted relaxation times, and their ratio, against zeta: one line per
+    combination of `line_dims`, the median over the other axes."""
+    ds, shown = _at_most_lines(ds, line_dims)
+    measured, predicted = ds["relaxation_time"], ds["predicted_relaxation_time"]
+    pooled = [d for d in measured.dims if d not in ("damping_ratio", *line_dims)]
+    times, labels = _lines(_median(measured, pooled), line_dims)
+    theory, _ = _lines(_median(predicted, [d for d in pooled if d in predicted.dims]), line_dims)
+    ratios, _ = _lines(_median(measured / predicted, pooled), line_dims)
+    zeta = ds["damping_ratio"].values
+    fine = np.geomspace(zeta.min(), zeta.max(), 200)
+    # In natural time the predicted rate is a function of zeta alone: rate = omega0 g(zeta).
+    g, g_fine = (decay_rate(1.0, 1.0, 2 * z) for z in (zeta, fine))
+    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.6), layout="constrained", sharex=True)
+    for j, color in enumerate(colors(len(labels))):
+        omega0 = np.nanmedian(1 / (theory[:, j] * g))
+        axes[0].plot(zeta, times[:, j], "o", color=color, label=labels[j])
+        axes[0].plot(fine, 1 / (omega0 * g_fine), "--", color=color, lw=1.1)
+        axes[1].plot(zeta, ratios[:, j], "o-", color=color, label=labels[j])
+    axes[1].axhline(1.0, color="0.3", ls="--", lw=1, label="linear theory holds")
+    finite = ratios[np.isfinite(ratios)]
+    axes[1].set_ylim(min(0.8, 0.95 * finite.min(initial=1)), max(1.25, 1.05 * finite.max(initial=1)))
+    axes[0].set(yscale="log", ylabel=stored_label(ds["relaxation_time"], "relaxation time 1/rate"))
+    axes[0].set_title("Relaxation time: measured (dots), linear theory (dashed)", fontsize=10)
+    axes[1].set(ylabel="measured / predicted relaxation time")
+    axes[1].set_title("Measured over predicted: 1 where the theory holds", fontsize=10)
+    for ax in axes:
+        ax.axvline(1.0, color="0.5", ls=":", label="critical zeta = 1")
+        ax.set(xscale="log", xlabel=stored_label(ds["damping_ratio"]))
+        log_ticks(ax.xaxis, np.append(zeta, 1.0))  # the swept values and critical damping
+        if not finite.size:
+            ax.text(0.5, 0.5, NOT_MEASURED, transform=ax.transAxes, ha="center", va="center", fontsize=8, bbox=BOX)
+    low, high = axes[0].get_ylim()
+    log_ticks(axes[0].yaxis, nice_values(low, high), min_gap=0.08)
+    axes[1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5), title=" x ".join(line_dims) or None)
+    notes = shown + _median_note(ds, pooled) + _measured_note(measured)
+    fig.suptitle(_title(ds, "Relaxation time against damping ratio", tolerance=False) + notes)
     return fig
+
+
+def _temperature_mass_map(ds) -> Figure:
+    """Measured relaxation time and measured / predicted over a temperature x mass grid (the
+    median over the other axes), each cell written on the map when there are few."""
+    measured = ds["relaxation_time"]
+    pooled = [d for d in measured.dims if d not in ("temperature", "mass")]
+    fields = (_median(measured, pooled), _median(measured / ds["predicted_relaxation_time"], pooled))
+    T, m = ds["temperature"].values, ds["mass"].values
+    gamma = _damping_values(ds)
+    labels = (stored_label(measured, "measured relaxation time 1/rate"), "measured / predicted relaxation time")
+    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.6), layout="constrained")
+    for ax, field, label in zip(axes, fields, labels):
+        values = field.transpose("mass", "temperature").values
+        finite = values[np.isfinite(values) & (values > 0)]
+        if finite.size:
+            ratio = field is fields[1]
+            norm: matplotlib.colors.Normalize
+            if ratio:
+                norm = matplotlib.colors.TwoSlopeNorm(1.0, min(0.8, finite.min()), max(1.25, finite.max()))
+            elif finite.max() > 10 * finite.min():
+                norm = matplotlib.colors.LogNorm(finite.min(), finite.max())
+            else:
+                norm = matplotlib.colors.Normalize(finite.min(), finite.max())
+            mesh = ax.pcolormesh(
+                _log_edges(T), _log_edges(m), values, cmap="RdBu_r" if ratio else SEQUENTIAL, norm=norm
+            )
+            bar = fig.colorbar(mesh, ax=ax, label=label)
+            if isinstance(norm, matplotlib.colors.LogNorm):
+                log_ticks(bar.ax.yaxis, nice_values(finite.min(), finite.max()))
+            if values.size <= 64:
+                _write_cells(ax, mesh, T, m, values)
+        else:
+            ax.text(0.5, 0.5, NOT_MEASURED, transform=ax.transAxes, ha="center", va="center", fontsize=8, bbox=BOX)
+        if gamma.size == 1 and gamma[0] > 0:  # fixed damping: zeta = 1 on m = gamma^2 / (4 T)
+            tt = np.geomspace(_log_edges(T)[0], _log_edges(T)[-1], 100)
+            halo = [matplotlib.patheffects.withStroke(linewidth=3, foreground="w")]
+            ax.plot(
+                tt, gamma[0] ** 2 / (4 * tt), "k--", lw=1.3, path_effects=halo, label="critical: gamma = 2 sqrt(mT)"
+            )
+            ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))
+        ax.set(xscale="log", yscale="log", xlim=_log_edges(T)[[0, -1]], ylim=_log_edges(m)[[0, -1]])
+        ax.set(xlabel=stored_label(ds["temperature"]), ylabel=stored_label(ds["mass"]))
+        ax.set_title(label, fontsize=10)
+        log_ticks(ax.xaxis, T)
+        log_ticks(ax.yaxis, m, min_gap=0.08)
+    notes = _median_note(ds, pooled) + _measured_note(measured)
+    fig.suptitle(_title(ds, "Relaxation time against the linear theory", tolerance=False) + notes)
+    return fig
+
+
+def _write_cells(ax, mesh, T, m, values) -> None:
+    """Each cell's value written at its centre, dark or light to read against its colour."""
+    for i, mass in enumerate(m):
+        for j, temperature in enumerate(T):
+            if np.isfinite(values[i, j]):
+                r, g, b, _ = mesh.cmap(mesh.norm(values[i, j]))
+                ink = "k" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "w"
+                ax.text(temperature, mass, f"{values[i, j]:.3g}", ha="center", va="center", fontsize=7, color=ink)
+
+
+def _median(field, pooled):
+    """The median over `pooled` (NaN where every value is: a slice without a measurement)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices
+        return field.median(pooled) if pooled else field
+
+
+def _at_most_lines(ds, line_dims):
+    """`ds` with a single line axis thinned to `MAX_LINES` evenly spread values, and the title
+    line that says so ("" when nothing is left out)."""
+    if len(line_dims) != 1 or ds.sizes[line_dims[0]] <= MAX_LINES:
+        return ds, ""
+    (d,) = line_dims
+    kept = np.unique(np.linspace(0, ds.sizes[d] - 1, MAX_LINES).round().astype(int))
+    return ds.isel({d: kept}), f"\n{d}: {kept.size} of {ds.sizes[d]} values shown, evenly spread"
+
+
+def _lines(field, line_dims):
+    """`(values (zeta, lines), labels)`: a field against damping_ratio, one column per
+    combination of `line_dims` ("T = 0.5, seed = 1"; "all points" when there are none)."""
+    f = field.transpose("damping_ratio", *line_dims)
+    values = np.asarray(f.values, float).reshape(f.sizes["damping_ratio"], -1)
+    combos = itertools.product(*(f[d].values for d in line_dims))
+    labels = [", ".join(f"{SHORT.get(d, d)} = {v:g}" for d, v in zip(line_dims, combo)) for combo in combos]
+    return values, labels if line_dims else ["all points"]
+
+
+def _measured_note(measured) -> str:
+    """A title line counting the systems without a measured relaxation time ("" if none lacks one)."""
+    values = np.asarray(measured.values, float)
+    missing = int((~np.isfinite(values)).sum())
+    if missing == 0 or missing == values.size:
+        return ""
+    return f"\nrelaxation time measured for {values.size - missing} of {values.size} systems (the rest: too few saves or no decay)"
 
 
 def _median_note(ds, pooled) -> str:
@@ -114,12 +226,12 @@ def _damping_values(grid) -> np.ndarray:
     return np.unique(np.round(point_parameters(grid)["damping"], 12))
 
 
-def _title(ds, what: str) -> str:
-    """A sweep figure's title: what it shows, the run's name and its tolerance."""
+def _title(ds, what: str, tolerance: bool = True) -> str:
+    """A sweep figure's title: what it shows, the run's name and (if it matters) its tolerance."""
     from ..sweeps.store import dataset_info
 
     info = dataset_info(ds)
-    return f"{what}: run '{info.name}', tolerance {info.tolerance:g}"
+    return f"{what}: run '{info.name}'" + (f", tolerance {info.tolerance:g}" if tolerance else "")
 
 
 def plot_collapse(series: Sequence[Series]) -> Figure:

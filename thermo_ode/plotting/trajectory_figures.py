@@ -23,8 +23,10 @@ PHASE_POINTS_PER_SAVE = 16
 def plot_trajectory(s: Series, ax: Axes | None = None, max_tokens: int = 12) -> Figure:
     """`rho_i(t)` for one point, with the softmax values as dashed lines.
 
-    At most `max_tokens` tokens are drawn, those with the largest softmax weight. With `ax`,
-    the curves are drawn there (and its figure is returned).
+    At most `max_tokens` tokens are drawn, those with the largest softmax weight; the title and
+    the legend say how many of how many when some are left out. The legend stands outside the
+    axes, so it covers no curve. With `ax`, the curves are drawn there (and its figure is
+    returned).
 
     Examples:
         >>> import jax.numpy as jnp
@@ -34,19 +36,38 @@ def plot_trajectory(s: Series, ax: Axes | None = None, max_tokens: int = 12) -> 
         >>> s = plotting.series_from_trajectory(to.solve(system, jnp.full(5, 1 / 5), 20.0, saves=21))
         >>> fig = plotting.plot_trajectory(s, max_tokens=3)  # the three of largest softmax weight
         >>> print(fig.axes[0].get_title())
-        Relaxation of one attention row
+        Relaxation of one attention row (3 of 5 tokens)
         T=1, m=1, zeta=0.5
+        >>> print(fig.axes[0].get_legend().get_title().get_text())
+        3 of 5 tokens shown:
+        the largest softmax weights
+        solid: rho_i(t)
+        dashed: softmax
         >>> len(fig.axes[0].get_lines())  # per token, rho_i(t) and its softmax line
         6
     """
-    fig, ax = figure(ax)
+    fig, ax = figure(ax, (7.4, 4.2))
     live = np.flatnonzero(s.mask)
-    shown = live[np.argsort(-s.equilibrium[live])][:max_tokens]
+    shown = live[np.argsort(-s.equilibrium[live], kind="stable")][:max_tokens]
     for color, i in zip(colors(len(shown)), shown):
         ax.plot(s.t, s.rho[:, i], color=color, lw=1.4, label=f"token {i}")
         ax.axhline(s.equilibrium[i], color=color, ls="--", lw=0.9)
-    ax.set(xlabel=PHYSICAL_TIME, ylabel="attention weight rho_i", title=f"Relaxation of one attention row\n{s.label}")
-    ax.legend(title="solid: rho_i(t); dashed: softmax", fontsize=7, ncol=2, loc="upper right")
+    subset = f" ({shown.size} of {live.size} tokens)" if shown.size < live.size else ""
+    ax.set(
+        xlabel=PHYSICAL_TIME,
+        ylabel="attention weight rho_i",
+        title=f"Relaxation of one attention row{subset}\n{s.label}",
+    )
+    which = f"{shown.size} of {live.size} tokens shown:\nthe largest softmax weights\n" if subset else ""
+    ax.legend(
+        title=f"{which}solid: rho_i(t)\ndashed: softmax",
+        title_fontsize=7,
+        fontsize=7,
+        ncol=1 if shown.size <= 8 else 2,
+        loc="upper left",  # of the box right of the axes: outside them
+        bbox_to_anchor=(1.01, 1.0),
+        borderaxespad=0,
+    )
     return fig
 
 
@@ -93,6 +114,13 @@ def plot_relaxation(series: Sequence[Series], ax: Axes | None = None, floor: flo
 def plot_energy(s: Series, ax: Axes | None = None) -> Figure:
     """The energies `H(t)` and `F(rho(t))` against the equilibrium free energy `F* = -T ln Z`.
 
+    Energy errors are measured against the energy the motion has to conserve or dissipate,
+    `H(0) - F*` (`H >= F >= F*`, and a damped run ends at `H = F*`: docs/physics.md, sections 6
+    and 7), never against `|H(0)|`, which can be near 0. The title of an undamped run gives
+    `max |H - H(0)|` on that scale; of a damped run, the dissipation: `H - F*` at the start
+    and at the end, and the largest rise of `H` between saves (`dH/dt <= 0`). Where the run
+    starts at rest at softmax (`H(0) - F*` about 0) the scale is `T`, and the title says so.
+
     Examples:
         >>> import jax.numpy as jnp
         >>> import thermo_ode as to
@@ -102,21 +130,30 @@ def plot_energy(s: Series, ax: Axes | None = None) -> Figure:
         >>> fig = plotting.plot_energy(s)
         >>> [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
         ['H = K + F', 'F(rho(t))', 'F* = -T ln Z']
+        >>> print(fig.axes[0].get_title())  # doctest: +ELLIPSIS
+        Energy: H dissipated (gamma = 1): H - F* from 1.01 to ...
+        ...
+        T=1, m=1, zeta=0.5
     """
     fig, ax = figure(ax)
     f_star = float(physics.equilibrium_free_energy(attention_system(s.energies, s.temperature, s.mask)))
     ax.plot(s.t, s.hamiltonian, color=colors(2)[0], lw=1.5, label="H = K + F")
     ax.plot(s.t, s.free_energy, color=colors(2)[1], lw=1.2, label="F(rho(t))")
     ax.axhline(f_star, color="0.3", ls="--", lw=1, label="F* = -T ln Z")
-    kind = "conserved (damping 0)" if s.damping == 0 else "dissipated"
-    drift = np.max(np.abs(s.hamiltonian - s.hamiltonian[0])) / max(abs(s.hamiltonian[0]), 1e-300)
-    return labelled(
-        ax,
-        8,
-        xlabel=PHYSICAL_TIME,
-        ylabel="energy (units of E)",
-        title=f"Energy: H {kind}; max |H - H(0)|/|H(0)| = {drift:.1e}\n{s.label}",
-    )
+    excess = float(s.hamiltonian[0]) - f_star
+    tiny = 1e-9 * max(abs(f_star), s.temperature)
+    scale, named = (excess, "H(0) - F*") if excess > tiny else (s.temperature, "T")
+    if s.damping == 0:
+        error = np.max(np.abs(s.hamiltonian - s.hamiltonian[0])) / scale
+        what = f"H conserved (damping 0)\nmax |H - H(0)| = {error:.1e} of {named} = {scale:.3g}"
+    else:
+        rise = max(float(np.max(np.diff(s.hamiltonian), initial=0.0)), 0.0) / scale
+        end = float(s.hamiltonian[-1]) - f_star
+        what = f"H dissipated (gamma = {s.damping:.3g}): H - F* from {excess:.3g} to {end:.1e}\n"
+        what += f"largest rise of H between saves: {rise:.1e} of {named}" if rise > 0 else "H never rises between saves"
+    if named == "T":
+        what += "\n(it starts at rest at softmax: H(0) = F*)"
+    return labelled(ax, 8, xlabel=PHYSICAL_TIME, ylabel="energy (units of E)", title=f"Energy: {what}\n{s.label}")
 
 
 def plot_phase_portrait(series: Sequence[Series], ax: Axes | None = None, linear_below: float = 0.05) -> Figure:

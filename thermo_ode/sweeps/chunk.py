@@ -59,7 +59,7 @@ def compute_chunk(
     ts = np.broadcast_to(t[:, None], distance.shape)
     to_tolerance = np.where(converged, time_to_tolerance(ts, distance, cfg.verify.tolerance), np.nan)
     # Below the tolerance the integration's own error can be what a distance shows.
-    floor = max(cfg.verify.tolerance, ROUNDING_FLOOR * np.finfo(cfg.precision).eps)
+    floor = max(cfg.verify.tolerance, ROUNDING_FLOOR * float(np.finfo(cfg.precision).eps))
     measured = np.where(status == 0, relaxation_time(ts, distance, floor), np.nan)
     parameters = dict(
         temperature=inputs.temperature,

@@ -12,7 +12,7 @@ import numpy as np
 
 from ... import rules
 from .precision_checks import precision_problems
-from .schema import Config, ListInitial, MiniLMEnergies, RelaxationTimes
+from .schema import FIXED_AT, Config, ListInitial, MiniLMEnergies, RelaxationTimes
 
 if typing.TYPE_CHECKING:
     from .loaded_config import LoadedConfig
@@ -212,3 +212,20 @@ def _minilm_problems(cfg: Config, swept: tuple[str, ...]) -> Problems:
                 (("system", "queries"), f"is {system_cfg.queries}; a MiniLM head has one row per token ({count})")
             )
     return problems
+
+
+def fixed_and_swept(cfg: Config) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """`(sweep axis, fixed key)` for each key written both as a fixed value and as a sweep axis
+    (the axis replaces the fixed value). `system.tokens` is required even where tokens are
+    swept, so a tokens sweep is not listed."""
+    pairs: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+    for key in cfg.sweep.order:
+        if key == "tokens":
+            continue
+        *sections, name = FIXED_AT[key]
+        section: typing.Any = cfg
+        for part in sections:
+            section = getattr(section, part)
+        if name in section.model_fields_set:  # written in the file, not a default
+            pairs.append((("sweep", key), FIXED_AT[key]))
+    return pairs

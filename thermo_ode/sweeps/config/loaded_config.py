@@ -35,6 +35,7 @@ class LoadedConfig(typing.NamedTuple):
     path: pathlib.Path | None  # None for text that did not come from a file
     energies: Any = None  # numpy (N,) or (Q, N) for the `file` and `list` kinds, read once
     input_files: dict[str, str] = {}  # path as written -> SHA-256 of the bytes read
+    notes: tuple[str, ...] = ()  # located lines about the config that are not problems
 
     @property
     def base_dir(self) -> pathlib.Path:

@@ -14,11 +14,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from . import limits
-from .checks import semantic_problems
+from .checks import fixed_and_swept, semantic_problems
 from .energy_files import EnergiesError, fixed_energies
 from .grid_checks import axis_problems, memory_problems, size_problems
 from .loaded_config import LoadedConfig
-from .located import MAX_REPORTED, ConfigError, Locator, closest_members, format_pydantic, line_of
+from .located import MAX_REPORTED, ConfigError, Locator, closest_members, dotted, format_pydantic, line_of
 from .schema import Config
 from .yaml_text import key_problems, read_yaml
 
@@ -112,7 +112,20 @@ def parse(
         problems = locator.lines(semantic_problems(loaded))
     if problems:
         raise ConfigError(problems)
-    return loaded
+    return loaded._replace(notes=tuple(_fixed_and_swept(config, locator)))
+
+
+def _fixed_and_swept(config: Config, locator: Locator) -> list[str]:
+    """A key both fixed and swept, located at its axis and naming the fixed one's line: which
+    one a point takes is said, not left to be guessed."""
+    return [
+        locator.line(
+            axis,
+            f"replaces {dotted(fixed)} (line {line_of(locator.mark(fixed))[0] + 1}): "
+            "every point takes the swept value, the fixed one is not used",
+        )
+        for axis, fixed in fixed_and_swept(config)
+    ]
 
 
 def _validated(data: dict, locator: Locator) -> Config:

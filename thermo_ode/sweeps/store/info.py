@@ -27,6 +27,12 @@ class RunInfo(typing.NamedTuple):
     grid_shape: tuple[int, ...]
     chunk_size: int
     tolerance: float  # verify.tolerance of the resolved config
+    # How it was made (read as unknown where the store lacks them, even by `run_info`):
+    config_text: str = ""  # the config file as written
+    python: str = "?"
+    engine: str = "?"  # "one process", Dask, processes sharing --chunks, ...
+    store_format: int = 0
+    history: str = ""  # the CF history: by which thermo-ode, from which config file
 
 
 def decoded(value):
@@ -43,8 +49,8 @@ def _run_info(attrs, strict: bool) -> RunInfo:
     """The `RunInfo` of a store's attributes; with `strict`, a missing one raises KeyError,
     else it (or one that does not decode) reads as unknown ("?", NaN, 0, empty)."""
 
-    def get(key, default, decode: typing.Callable = str):
-        if strict:
+    def get(key, default, decode: typing.Callable = str, required: bool = True):
+        if strict and required:
             return decode(attrs[key])
         try:
             return decode(attrs[key]) if key in attrs else default
@@ -62,6 +68,11 @@ def _run_info(attrs, strict: bool) -> RunInfo:
         grid_shape=get("grid_shape", (), lambda v: tuple(int(n) for n in decoded(v))),
         chunk_size=get("chunk_size", 0, int),
         tolerance=get("config_resolved", float("nan"), lambda v: float(decoded(v)["verify"]["tolerance"])),
+        config_text=get("config_text", "", required=False),
+        python=get("python", "?", required=False),
+        engine=get("engine", "?", required=False),
+        store_format=get("store_format", 0, int, required=False),
+        history=get("history", "", required=False),
     )
 
 

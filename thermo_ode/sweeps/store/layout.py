@@ -125,10 +125,10 @@ SWEPT_ATTRIBUTES: dict[str, tuple[str, str]] = {
 """A swept key's `long_name` and `units`, for its values along `point`."""
 
 
-def attributes(name: str) -> dict[str, object]:
+def attributes(name: str) -> dict[str, typing.Any]:
     """The CF attributes of the array `name` (a variable, a coordinate or a swept key)."""
     long_name, units = ATTRIBUTES.get(name) or SWEPT_ATTRIBUTES[name]
-    attrs: dict[str, object] = dict(long_name=long_name, units=units)
+    attrs: dict[str, typing.Any] = dict(long_name=long_name, units=units)
     if name == "status":
         attrs.update(
             flag_values=list(range(-1, len(STATUS_NAMES))), flag_meanings=" ".join(("not_computed", *STATUS_NAMES))

@@ -46,7 +46,8 @@ def open_results(out_dir: str | os.PathLike[str], grid: bool = True) -> xr.Datas
     if not path.is_dir():
         raise FileNotFoundError(f"{out_dir}: no run here (no {path.name})")
     attrs = zarr.open_group(path, mode="r").attrs
-    older = older_format(int(attrs.get("store_format", 1)))
+    fmt = attrs.get("store_format", 1)
+    older = older_format(fmt if isinstance(fmt, int) else None)
     if older:
         raise ConfigMismatch(f"{path}: {older}")
     keys = sweep_keys(attrs)

@@ -52,7 +52,10 @@ def open_for_run(out_dir, plan: Plan, attrs: dict, resume: bool) -> tuple[typing
             if digest != attrs["config_digest"]:
                 raise ConfigMismatch(_mismatch(path, digest, attrs["config_digest"]))
             if fmt != STORE_FORMAT:
-                why = older_format(fmt) or f"written by a newer thermo-ode (store format {fmt}, now {STORE_FORMAT})"
+                why = (
+                    older_format(fmt if isinstance(fmt, int) else None)
+                    or f"written by a newer thermo-ode (store format {fmt}, now {STORE_FORMAT})"
+                )
                 raise ConfigMismatch(f"{path}: {why}; --no-resume replaces it")
         restored = _restore_metadata(path, plan, attrs)  # before zarr reads it
         return zarr.open_group(path, mode="r+"), restored
