@@ -20,7 +20,6 @@ name: tiny
 system:
   tokens: 4
   energies: {kind: gaussian, scale: 1.0}
-  temperature: 1.0
 sweep:
   temperature: {logspace: [-1, 1, 4]}
   mass: [0.5, 1.0]

@@ -27,7 +27,6 @@ BASE = {
         "tokens": 3,
         "energies": {"kind": "file", "path": "e.npz"},
         "temperature": 1.0,
-        "mass": 1.0,
         "damping_ratio": 0.5,
     },
     "sweep": {"mass": [0.5, 1.0]},

@@ -60,7 +60,7 @@ def _numbers(text):
 
 
 def _excess(s):
-    """H(0) - F*: the energy a run has to conserve or dissipate (docs/physics.md, sections 6-7)."""
+    """H(0) - F*: the energy a run has to conserve or dissipate (docs/physics.md, section 6; section 7)."""
     f_star = float(physics.equilibrium_free_energy(to.AttentionSystem(s.energies, s.temperature)))
     return s.hamiltonian[0] - f_star
 

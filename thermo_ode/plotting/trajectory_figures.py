@@ -115,8 +115,8 @@ def plot_energy(s: Series, ax: Axes | None = None) -> Figure:
     """The energies `H(t)` and `F(rho(t))` against the equilibrium free energy `F* = -T ln Z`.
 
     Energy errors are measured against the energy the motion has to conserve or dissipate,
-    `H(0) - F*` (`H >= F >= F*`, and a damped run ends at `H = F*`: docs/physics.md, sections 6
-    and 7), never against `|H(0)|`, which can be near 0. The title of an undamped run gives
+    `H(0) - F*` (`H >= F >= F*`: docs/physics.md, section 6; a damped run ends at `H = F*`:
+    docs/physics.md, section 7), never against `|H(0)|`, which can be near 0. The title of an undamped run gives
     `max |H - H(0)|` on that scale; of a damped run, the dissipation: `H - F*` at the start
     and at the end, and the largest rise of `H` between saves (`dH/dt <= 0`). Where the run
     starts at rest at softmax (`H(0) - F*` about 0) the scale is `T`, and the title says so.
