@@ -60,7 +60,9 @@ def compute_chunk(
     to_tolerance = np.where(converged, time_to_tolerance(ts, distance, cfg.verify.tolerance), np.nan)
     # Below the tolerance the integration's own error can be what a distance shows.
     floor = max(cfg.verify.tolerance, ROUNDING_FLOOR * float(np.finfo(cfg.precision).eps))
-    measured = np.where(status == 0, relaxation_time(ts, distance, floor), np.nan)
+    # A heat bath's distance fluctuates about a floor of its own: no decay rate to measure.
+    cold = (inputs.bath_temperature == 0)[:, None]
+    measured = np.where((status == 0) & cold, relaxation_time(ts, distance, floor), np.nan)
     parameters = dict(
         temperature=inputs.temperature,
         mass=inputs.mass,
@@ -147,4 +149,4 @@ def relaxation_time(t: np.ndarray, distance: np.ndarray, floor: float) -> np.nda
         mx, my = x.sum(-1) / n, y.sum(-1) / n
         dx = np.where(window, t - mx[..., None], 0.0)
         slope = (dx * (y - my[..., None])).sum(-1) / (dx * dx).sum(-1)
-    return np.where((n >= MIN_FIT_SAVES) & (slope < 0), -1 / slope, np.nan)
+        return np.where((n >= MIN_FIT_SAVES) & (slope < 0), -1 / slope, np.nan)

@@ -74,10 +74,10 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, object]] = {
 # (physics page, section 1); "energy unit" and "time unit" name those units. A Fisher-Rao
 # distance is an angle on the sphere of square roots (section 8), in radians.
 ENERGY, TIME = "energy unit", "time unit"
-MASS, FRICTION = "energy unit time unit2", "energy unit time unit"
+MASS, FRICTION = "energy unit × time unit²", "energy unit × time unit"  # read by people: no udunits
 ATTRIBUTES: dict[str, tuple[str, str]] = {
     "rho": ("attention weights rho (a distribution over tokens)", "1"),
-    "rho_dot": ("rate of change of the attention weights", f"{TIME}-1"),
+    "rho_dot": ("rate of change of the attention weights", f"1 / {TIME}"),
     "distance": ("Fisher-Rao distance to softmax", "rad"),
     "hamiltonian": ("Hamiltonian H (kinetic energy plus free energy)", ENERGY),
     "free_energy": ("free energy F = <E> - T S", ENERGY),
