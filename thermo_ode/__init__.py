@@ -32,6 +32,7 @@ _EXPORTS = {
     "Trajectory": "trajectory",
     "solve": "integration",
     "simulate": "simulation",
+    "Until": "stopping",
     "ProjectedSolver": "solvers",
     "enable_compilation_cache": "caching",
     "use_all_cores": "devices",

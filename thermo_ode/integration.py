@@ -34,6 +34,7 @@ from .programs import program
 from .readout import read_out
 from .solvers import ProjectedSolver, is_sphere_splitting
 from .start_checks import fixed_step_count
+from .stopping import Until, stop_event, stopped_saves
 from .summation import token_sum
 from .system import AttentionSystem
 from .trajectory import Trajectory, status_code
@@ -142,12 +143,15 @@ def integrate(system: AttentionSystem, inputs: Inputs, opts: Options) -> Traject
     """One system (no batch axes), its inputs already checked and cast, by diffeqsolve: the
     body shared by `solve` and `simulate`."""
     problem = set_up(system, inputs, opts)
-    ys, status, steps = solve_problem(problem, opts)
-    return read_out(system, inputs, problem, ys, status, steps, opts)
+    ys, status, steps, stop = solve_problem(problem, opts)
+    return read_out(system, inputs, problem, ys, status, steps, opts, stop)
 
 
 def solve_problem(problem: Problem, opts: Options):
-    """`diffeqsolve` of one set-up system: `(ys, status, num_steps)`, its states at the saves."""
+    """`diffeqsolve` of one set-up system: `(ys, status, num_steps, stop)`, its states at the
+    saves and, with `opts.until`, the solver time it stopped at (inf if it did not; the saves
+    after it hold the state there), else None."""
+    event = None if opts.until is None else stop_event(opts.until, opts.chart, opts.second_order, problem.s1.dtype)
     sol = diffrax.diffeqsolve(
         problem.terms,
         problem.solver,
@@ -156,13 +160,18 @@ def solve_problem(problem: Problem, opts: Options):
         dt0=problem.dt0,
         y0=problem.y0,
         args=problem.coefficients,
-        saveat=diffrax.SaveAt(ts=problem.save_at),
+        saveat=diffrax.SaveAt(ts=problem.save_at, t1=event is not None),
         stepsize_controller=problem.controller,
         max_steps=opts.max_steps,
         throw=False,
         adjoint=opts.adjoint,
+        event=event,
     )
-    return sol.ys, status_code(sol.result), sol.stats["num_steps"]
+    status = status_code(sol.result)
+    if opts.until is None:
+        return sol.ys, status, sol.stats["num_steps"], None
+    ys, status, stop = stopped_saves(opts.until, opts.chart, opts.second_order, problem, sol, status)
+    return ys, status, sol.stats["num_steps"], stop
 
 
 def _shaped(name: str, value, shape: tuple, dtype) -> Array:
@@ -197,6 +206,7 @@ def solve(
     first_order: bool | None = None,
     stepsize_controller: diffrax.AbstractStepSizeController | None = None,
     adjoint: diffrax.AbstractAdjoint | None = None,
+    until: Until | None = None,
 ) -> Trajectory:
     """Integrate one system's Lagrangian dynamics from `rho0` to `t1`: pure and jit-compiled.
 
@@ -227,6 +237,11 @@ def solve(
     - `stepsize_controller`: a diffrax controller instead of `PIDController(rtol, atol)`.
     - `adjoint`: diffrax's adjoint for gradients (default `RecursiveCheckpointAdjoint`, reverse
       mode; `diffrax.ForwardMode()` for `jax.jvp`).
+    - `until`: a `thermo_ode.Until`: stop once within its tolerance of softmax in phase space
+      (`thermo_ode.stopping`), `t1` being the cap. The trajectory's `stop_time` is the located
+      time (inf where it reached the cap), its status "stopped at equilibrium" or "reached the
+      cap"; saves after the stop hold the state at the stop. The gradient of `stop_time` is
+      that of the located root (diffrax differentiates through it).
 
     **Returns:** a `Trajectory` without batch axes (`ts (S,)`, `rho (S, N)`, ..., `status ()`).
 
@@ -293,6 +308,7 @@ def solve(
         max_steps=int(max_steps),
         stepsize_controller=stepsize_controller,
         adjoint=adjoint,
+        until=until,
     )
     rho0 = _shaped("rho0", rho0, (n,), dtype)
     t1 = _shaped("t1", t1, (), dtype)

@@ -21,6 +21,7 @@ from jaxtyping import Array
 from . import rules
 from .charts import AbstractChart, SphereChart, resolve_chart
 from .solvers import is_sphere_splitting, needs_fixed_step, resolve_solver, takes_noise
+from .stopping import Until
 from .summation import rms_norm
 
 TIME_SCALES = ("natural", "physical")
@@ -37,6 +38,7 @@ class Options(eqx.Module):
     - `time`: the clock the solver steps in, one of `TIME_SCALES`.
     - `max_steps`: a Python int (a constant of the program), or an int32 array (an input).
     - `adjoint`: diffrax's adjoint for gradients.
+    - `until`: stop each system at equilibrium (`thermo_ode.stopping.Until`), or None.
     """
 
     chart: AbstractChart
@@ -46,6 +48,7 @@ class Options(eqx.Module):
     time: str = eqx.field(static=True)
     max_steps: int | Array = 100_000
     adjoint: diffrax.AbstractAdjoint = diffrax.RecursiveCheckpointAdjoint()
+    until: Until | None = None
 
 
 class DtRequired(ValueError):
@@ -71,6 +74,7 @@ def options(
     max_steps=100_000,
     stepsize_controller: diffrax.AbstractStepSizeController | None = None,
     adjoint: diffrax.AbstractAdjoint | None = None,
+    until: Until | None = None,
 ) -> Options:
     """The `Options` of the public functions' keywords, or the error of the first choice that
     does not fit the others. `rtol`/`atol` (None: the precision's default) become arrays of
@@ -78,6 +82,13 @@ def options(
     resolved_chart = resolve_chart(chart)
     resolved_solver = resolve_solver_choice(solver, noisy, second_order)
     check_static(resolved_chart, resolved_solver, second_order, noisy, fixed_step, time)
+    if until is not None and not isinstance(until, Until):
+        raise TypeError(f"until must be a thermo_ode.Until or None, got {type(until).__name__}")
+    if until is not None and (noisy or fixed_step):
+        raise ValueError(
+            "until: a heat bath fluctuates about softmax and never stays within a tolerance, and fixed steps "
+            "have no dense output to locate the stop; use until with adaptive steps and no bath"
+        )
     controller: diffrax.AbstractStepSizeController
     if stepsize_controller is None:
         rtol, atol = rules.resolved_tolerances(rtol, atol, rules.precision_of(dtype))
@@ -92,6 +103,7 @@ def options(
         time=time,
         max_steps=max_steps,
         adjoint=adjoint or diffrax.RecursiveCheckpointAdjoint(),
+        until=until,
     )
 
 

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 from . import physics
 from .geometry import fisher_rao_distance
 from .system import AttentionSystem
-from .trajectory import NONFINITE, Trajectory
+from .trajectory import NONFINITE, Trajectory, solved
 
 if TYPE_CHECKING:
     from .integration import Inputs, Problem
@@ -31,7 +31,7 @@ def _gradient_scaled_jvp(primals, tangents):
 
 
 def read_out(
-    system: AttentionSystem, inputs: Inputs, problem: Problem, ys, status, num_steps, opts: Options
+    system: AttentionSystem, inputs: Inputs, problem: Problem, ys, status, num_steps, opts: Options, stop=None
 ) -> Trajectory:
     """The `Trajectory` of one system from the raw solver states `ys` at its saves. A failed
     solve keeps the saves it reached, but every derivative through its trajectory is NaN: the
@@ -42,7 +42,7 @@ def read_out(
     (rho, rho_dot), constraint = readout(ys)
     rho_dot = rho_dot * problem.rate
     finished = jnp.isfinite(rho).all() & jnp.isfinite(rho_dot).all()
-    scale = jax.lax.stop_gradient(jnp.where((status == 0) & finished, 1.0, jnp.nan).astype(rho.dtype))
+    scale = jax.lax.stop_gradient(jnp.where(solved(status) & finished, 1.0, jnp.nan).astype(rho.dtype))
     rho, rho_dot = _gradient_scaled(rho, scale), _gradient_scaled(rho_dot, scale)
     equilibrium = physics.equilibrium(system)
     per_save = jax.vmap(lambda r, rd: (physics.hamiltonian(r, rd, system), physics.free_energy(r, system)))
@@ -51,7 +51,7 @@ def read_out(
     finite = jnp.array(
         [jnp.isfinite(a).all() for a in (rho, rho_dot, hamiltonian, free_energy, distance, equilibrium)]
     ).all()
-    status = jnp.where((status == 0) & ~finite, NONFINITE, status)
+    status = jnp.where(solved(status) & ~finite, NONFINITE, status)
     bath = inputs.bath_temperature
     return Trajectory(
         ts=problem.reported_ts,
@@ -66,4 +66,5 @@ def read_out(
         constraint_error=constraint,
         bath_temperature=jnp.zeros_like(inputs.t1) if bath is None else bath,
         system=system,
+        stop_time=None if stop is None else stop / problem.rate,
     )

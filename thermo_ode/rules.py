@@ -164,4 +164,10 @@ STATUS_NAMES = (
     "event_occurred",
     "max_steps_rejected",
     "internal_error",
+    "reached_cap",  # thermo-ode's own: an `until` solve that did not stop by t1
 )
+# With `until` (thermo_ode.stopping): stopped at equilibrium is diffrax's event, and a solve that
+# ran to t1 without stopping reached the cap. Both solved, as is a plain solve's success.
+STOPPED = STATUS_NAMES.index("event_occurred")
+REACHED_CAP = STATUS_NAMES.index("reached_cap")
+SOLVED = (0, STOPPED, REACHED_CAP)

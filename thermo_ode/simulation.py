@@ -29,6 +29,7 @@ from .options import DtRequired, Options, options
 from .programs import over_devices, program
 from .solvers import takes_noise
 from .start_checks import Start
+from .stopping import Until
 from .system import AttentionSystem
 from .trajectory import Trajectory
 
@@ -56,6 +57,7 @@ def simulate(
     engine: Literal["auto", "refill", "vmap"] = "auto",
     pool: int | None = None,
     groups: int | Literal["auto"] = "auto",
+    until: Until | None = None,
 ) -> Trajectory:
     """Integrate the Lagrangian dynamics of every system in `system` from `rho0`.
 
@@ -100,6 +102,8 @@ def simulate(
     - `groups`: for `engine="vmap"`, solve the batch in this many groups of systems with
       similar predicted cost (one compiled program for all); `"auto"` uses one group per 32
       systems, at most 32, on a CPU and one group on an accelerator (`thermo_ode.rules.GROUPING`).
+    - `until`: a `thermo_ode.Until`: each system stops once at equilibrium, `t1` being the cap
+      (as in `solve`); it runs on the vmapped engine.
 
     Accuracy figures quoted in the README need float64 (`jax.config.update("jax_enable_x64",
     True)` before creating arrays); float32 works at its own rounding.
@@ -148,6 +152,7 @@ def simulate(
             atol=atol,
             dtype=system.dtype,
             max_steps=max_steps,
+            until=until,
         )
     except DtRequired as exc:  # name a step that works for this batch
         suggested = batching.suggested_dt(system, second_order)
@@ -159,7 +164,10 @@ def simulate(
         noisy, key = True, jax.random.key(0) if key is None else key
     # The refill engine steps explicit adaptive solves without noise; the rest (fixed steps,
     # Langevin noise, implicit solvers and their root finders) take the vmapped groups.
-    vmap_only = dt is not None or noisy or isinstance(opts.solver, diffrax.AbstractImplicitSolver)
+    # Stopping at equilibrium (`until`) is diffrax's event, in the vmapped groups for now.
+    vmap_only = (
+        dt is not None or noisy or isinstance(opts.solver, diffrax.AbstractImplicitSolver) or opts.until is not None
+    )
     chosen = _chosen_engine(engine, pool, vmap_only)
     keys = None if key is None else start_checks.system_keys(key, batch)  # a bad key is refused even without noise
     dtype = system.dtype
@@ -249,8 +257,8 @@ def _solve_group(problems: Problem, opts: Options, *, mesh) -> stages.Saved:
     inputs of it, shared by every system."""
 
     def run(problems, opts):
-        ys, status, steps = eqx.filter_vmap(lambda p: solve_problem(p, opts), in_axes=(stages.BATCHED,))(problems)
-        return stages.Saved(ys=ys, steps=steps, status=status)
+        ys, status, steps, stop = eqx.filter_vmap(lambda p: solve_problem(p, opts), in_axes=(stages.BATCHED,))(problems)
+        return stages.Saved(ys=ys, steps=steps, status=status, stop=stop)
 
     return over_devices(run, mesh)(problems, opts)
 

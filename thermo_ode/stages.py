@@ -28,6 +28,7 @@ class Saved(eqx.Module):
     ys: PyTree
     steps: Array
     status: Array
+    stop: Array | None = None  # with `until`: the solver time of the stop (inf: none)
 
 
 @program
@@ -46,8 +47,8 @@ def read_out_batch(system, inputs: Inputs, problems: Problem, saved: Saved, opts
 
     def run(batched, opts):
         system, inputs, problems, saved = batched
-        return eqx.filter_vmap(read_out, in_axes=(BATCHED,) * 6 + (None,))(
-            system, inputs, problems, saved.ys, saved.status, saved.steps, opts
+        return eqx.filter_vmap(read_out, in_axes=(BATCHED,) * 6 + (None, BATCHED))(
+            system, inputs, problems, saved.ys, saved.status, saved.steps, opts, saved.stop
         )
 
     return over_devices(run, mesh)((system, inputs, problems, saved), opts)

@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
+from .rules import REACHED_CAP, STOPPED
 from .rules import STATUS_NAMES as STATUS_NAMES  # `Trajectory.status` codes
 from .system import AttentionSystem
 
@@ -58,11 +59,20 @@ class Trajectory(eqx.Module):
     constraint_error: Float[Array, "*batch S"]
     bath_temperature: Float[Array, "*batch"]
     system: AttentionSystem
+    # With `until`: the physical time each system stopped at equilibrium (inf where it did not:
+    # it reached the cap); saves after it hold the state at the stop. None without `until`.
+    stop_time: Float[Array, "*batch"] | None = None
 
     @property
     def succeeded(self) -> Bool[Array, "*batch"]:
-        """Whether each solve succeeded (`status == 0`)."""
-        return self.status == 0
+        """Whether each solve succeeded: finished (status 0), or with `until` stopped at
+        equilibrium or reached the cap (`rules.SOLVED`)."""
+        return solved(self.status)
+
+    @property
+    def stopped(self) -> Bool[Array, "*batch"]:
+        """Whether each solve stopped at equilibrium (with `until`; False without)."""
+        return self.status == STOPPED
 
     @property
     def final_distance(self) -> Float[Array, "*batch"]:
@@ -74,10 +84,21 @@ class Trajectory(eqx.Module):
         code = int(np.asarray(self.status)[index])
         if code == 0:
             return "success"
+        if code == STOPPED:
+            return "stopped at equilibrium"
+        if code == REACHED_CAP:
+            return "reached the cap t1 without stopping at equilibrium"
         return diffrax.RESULTS[getattr(diffrax.RESULTS, STATUS_NAMES[code])]  # type: ignore[misc]  # eqx Enumeration
 
 
 def status_code(result) -> Int[Array, ""]:
     """The index of a diffrax result in `STATUS_NAMES`."""
-    codes = [result == getattr(diffrax.RESULTS, name) for name in STATUS_NAMES]
-    return jnp.select(codes, list(range(len(STATUS_NAMES))), len(STATUS_NAMES) - 1).astype(jnp.int32)
+    names = [name for name in STATUS_NAMES if hasattr(diffrax.RESULTS, name)]
+    codes = [result == getattr(diffrax.RESULTS, name) for name in names]
+    internal = STATUS_NAMES.index("internal_error")
+    return jnp.select(codes, [STATUS_NAMES.index(name) for name in names], internal).astype(jnp.int32)
+
+
+def solved(status) -> Bool[Array, "*batch"]:
+    """Whether each status is a solve that succeeded (`rules.SOLVED`)."""
+    return (status == 0) | (status == STOPPED) | (status == REACHED_CAP)
