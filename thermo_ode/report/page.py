@@ -54,9 +54,12 @@ def write_page(contents: Contents, path: str | os.PathLike[str] | None = None) -
     if target.is_dir():
         target = target / REPORT_NAME
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
-    partial.write_text(render(contents), encoding="utf-8")
-    os.replace(partial, target)  # a reader never sees half a page
+    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")  # two writers never share one
+    try:
+        partial.write_text(render(contents), encoding="utf-8")
+        os.replace(partial, target)  # a reader never sees half a page
+    finally:
+        partial.unlink(missing_ok=True)
     return target
 
 

@@ -26,12 +26,16 @@ FORMAT_CHANGES = {
 }
 
 
-def older_format(fmt: int | None) -> str:
-    """Why a store of format `fmt` cannot be read, with its remedy ("" for this format)."""
-    if fmt is None or fmt >= STORE_FORMAT:
+def format_problem(fmt: int | None) -> str:
+    """Why a store of format `fmt` cannot be read, with its remedy ("" for this format; None
+    means unknown, left to the other checks)."""
+    if fmt is None or fmt == STORE_FORMAT:
         return ""
+    if fmt > STORE_FORMAT:
+        return f"written by a newer thermo-ode (store format {fmt}, now {STORE_FORMAT}): read it with that version"
+    lacks = "; ".join(FORMAT_CHANGES[f] for f in sorted(FORMAT_CHANGES, reverse=True) if f >= fmt)
     return (
-        f"written by an older thermo-ode (store format {fmt}, now {STORE_FORMAT}: {FORMAT_CHANGES[fmt]}): "
+        f"written by an older thermo-ode (store format {fmt}, now {STORE_FORMAT}: {lacks}): "
         "`thermo-ode run --no-resume` with its config writes it anew"
     )
 
@@ -82,7 +86,7 @@ ATTRIBUTES: dict[str, tuple[str, str]] = {
     "hamiltonian": ("Hamiltonian H (kinetic energy plus free energy)", ENERGY),
     "free_energy": ("free energy F = <E> - T S", ENERGY),
     "equilibrium": ("softmax equilibrium rho*", "1"),
-    "energies": ("token energies E = -q.k", ENERGY),
+    "energies": ("token energies E", ENERGY),
     "mask": ("token is seen (1) or masked (0)", "1"),
     "status": ("solver status", "1"),
     "num_steps": ("integration steps taken", "1"),
@@ -96,7 +100,7 @@ ATTRIBUTES: dict[str, tuple[str, str]] = {
     "rho_fluctuation": ("standard deviation of the attention weights after burn-in", "1"),
     "predicted_relaxation_time": ("relaxation time 1/rate, predicted by the linear theory", TIME),
     "t": ("time t", TIME),
-    "parameters": ("the point's physical parameters (units by parameter: parameter_units)", "1"),
+    "parameters": ("the point's physical parameters", "see parameter_units"),
     "save": ("save index", "1"),
     "token": ("token index", "1"),
     "query": ("query row index", "1"),

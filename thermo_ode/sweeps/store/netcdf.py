@@ -9,6 +9,8 @@ import hashlib
 import os
 import pathlib
 
+import numpy as np
+
 from .layout import NETCDF_NAME, PARTIAL, store_path
 
 
@@ -81,6 +83,9 @@ def export_netcdf(out_dir: str | os.PathLike[str]) -> pathlib.Path:
         )
     ds = ds.load()
     ds.attrs.pop("netcdf_checksum", None)  # the copy's own record, kept by the store
+    for variable in ds.variables.values():  # CF: flag values of the variable's own type (JSON kept none)
+        if "flag_values" in variable.attrs:
+            variable.attrs["flag_values"] = np.asarray(variable.attrs["flag_values"], variable.dtype)
     partial = target.with_name(f"{target.name}.{os.getpid()}{PARTIAL}")
     try:
         ds.to_netcdf(partial, engine="h5netcdf")

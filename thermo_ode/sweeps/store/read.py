@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from .info import RunInfo, group_info, sweep_keys
-from .layout import PARAMETERS, STATIC, VARIABLES, ConfigMismatch, older_format, store_path
+from .layout import PARAMETERS, STATIC, VARIABLES, ConfigMismatch, format_problem, store_path
 
 if typing.TYPE_CHECKING:
     import xarray as xr
@@ -47,7 +47,7 @@ def open_results(out_dir: str | os.PathLike[str], grid: bool = True) -> xr.Datas
         raise FileNotFoundError(f"{out_dir}: no run here (no {path.name})")
     attrs = zarr.open_group(path, mode="r").attrs
     fmt = attrs.get("store_format", 1)
-    older = older_format(fmt if isinstance(fmt, int) else None)
+    older = format_problem(fmt if isinstance(fmt, int) else None)
     if older:
         raise ConfigMismatch(f"{path}: {older}")
     keys = sweep_keys(attrs)

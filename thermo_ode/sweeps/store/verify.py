@@ -12,7 +12,7 @@ import typing
 import numpy as np
 
 from .info import sweep_keys
-from .layout import STATIC, VARIABLES, older_format, store_path
+from .layout import STATIC, VARIABLES, format_problem, store_path
 from .read import committed
 from .record import check_metadata
 from .write import digest, static_checksum
@@ -148,9 +148,9 @@ def store_root(group) -> pathlib.Path:
 def metadata_problem(root: pathlib.Path, metadata) -> str:
     """What is wrong with the metadata of the store at `root`, as one line with its remedy
     ("" if nothing)."""
-    older = older_format(_recorded_format(root))
-    if older:
-        return older
+    problem = format_problem(_recorded_format(root))
+    if problem:
+        return problem
     if metadata.record_problem:
         return (
             f"{metadata.record_problem}, so the metadata cannot be verified: `thermo-ode run` with the same config "

@@ -22,7 +22,7 @@ from .layout import (
     VARIABLES,
     ConfigMismatch,
     attributes,
-    older_format,
+    format_problem,
     sizes,
     static_arrays,
     store_path,
@@ -53,8 +53,8 @@ def open_for_run(out_dir, plan: Plan, attrs: dict, resume: bool) -> tuple[typing
                 raise ConfigMismatch(_mismatch(path, digest, attrs["config_digest"]))
             if fmt != STORE_FORMAT:
                 why = (
-                    older_format(fmt if isinstance(fmt, int) else None)
-                    or f"written by a newer thermo-ode (store format {fmt}, now {STORE_FORMAT})"
+                    format_problem(fmt if isinstance(fmt, int) else None)
+                    or f"store format {fmt!r} is not one thermo-ode wrote (now {STORE_FORMAT})"
                 )
                 raise ConfigMismatch(f"{path}: {why}; --no-resume replaces it")
         restored = _restore_metadata(path, plan, attrs)  # before zarr reads it
