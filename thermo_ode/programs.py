@@ -18,24 +18,41 @@ R = TypeVar("R")
 # XLA:CPU's newer fusion emitters contract a * b + c into one fused multiply-add in some
 # vector lanes and not in the scalar tail of the same loop, so a system's last bits depended on
 # its place in the pool (measured: 1e-19 in rho_dot between pools of 4 and 90). The classic
-# emitters treat every lane alike. A field of XLA's compile options: other backends ignore it.
+# emitters treat every lane alike. A field of XLA's compile options: other backends ignore it,
+# and XLA versions that no longer have it refuse it (jax 0.12), so it is asked for only where
+# the installed XLA knows it (`compiler_options`).
 COMPILER_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
 
 
+@functools.cache
+def compiler_options() -> dict:
+    """`COMPILER_OPTIONS` if the installed XLA accepts them (tried once on a trivial program),
+    else none."""
+    try:
+        jax.jit(lambda x: x + 1, compiler_options=COMPILER_OPTIONS).lower(1.0).compile()
+    except Exception as exc:  # XLA's JaxRuntimeError: "No such compile option"
+        if "compile option" not in str(exc):
+            raise
+        return {}
+    return dict(COMPILER_OPTIONS)
+
+
 def program(fn: Callable[P, R]) -> Callable[P, R]:
-    """`eqx.filter_jit` with `COMPILER_OPTIONS`: how thermo-ode compiles each of its programs.
+    """`eqx.filter_jit` with `compiler_options()`: how thermo-ode compiles each of its programs.
 
     Called inside a user's transformation (`jax.jit`, `jax.grad`, `jax.vmap`: some argument is a
     tracer), `fn` becomes part of the user's program, whose compile options are the user's: XLA
     takes compile options only at the top level."""
-    # equinox passes jax.jit keywords through (**jitkwargs), which its overloads do not declare.
-    top_level = eqx.filter_jit(fn, compiler_options=COMPILER_OPTIONS)  # type: ignore[call-overload]
     nested = eqx.filter_jit(fn)
+
+    @functools.cache
+    def top_level():  # built at the first call: asking XLA for its options starts JAX
+        return eqx.filter_jit(fn, compiler_options=compiler_options())
 
     @functools.wraps(fn)
     def compiled(*args, **kwargs):
         traced = any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves((args, kwargs)))
-        return (nested if traced else top_level)(*args, **kwargs)
+        return (nested if traced else top_level())(*args, **kwargs)
 
     return cast(Callable[P, R], compiled)
 
