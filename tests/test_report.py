@@ -227,10 +227,15 @@ def test_figures_are_reused_and_redrawn_when_older_than_the_store(finished, tmp_
     run, _, _ = finished
     copy = _copy(run, tmp_path)
     shutil.copytree(run / "figures", copy / "figures")
-    assert report_figures.run_figures(copy).notes[0].startswith(f"From {copy / 'figures'}: drawn by `thermo-ode plot`")
+    changed = store.written_times(copy)[1]
+    assert (
+        report_figures.run_figures(copy, changed)
+        .notes[0]
+        .startswith(f"From {copy / 'figures'}: drawn by `thermo-ode plot`")
+    )
     for png in (copy / "figures").glob("*.png"):
         os.utime(png, (0, 0))  # older than every file of the store
-    notes = report_figures.run_figures(copy).notes
+    notes = report_figures.run_figures(copy, changed).notes
     assert notes[0].startswith("Drawn for this page into") and "those there were older than the store" in notes[0]
 
 

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
-from .rules import REACHED_CAP, STOPPED
+from .rules import REACHED_CAP, SOLVED, STOPPED
 from .rules import STATUS_NAMES as STATUS_NAMES  # `Trajectory.status` codes
 from .system import AttentionSystem
 
@@ -101,4 +101,4 @@ def status_code(result) -> Int[Array, ""]:
 
 def solved(status) -> Bool[Array, "*batch"]:
     """Whether each status is a solve that succeeded (`rules.SOLVED`)."""
-    return (status == 0) | (status == STOPPED) | (status == REACHED_CAP)
+    return jnp.isin(status, jnp.asarray(SOLVED))

@@ -10,7 +10,7 @@ import typing
 
 import numpy as np
 
-from .figures import Figures, run_figures, store_times
+from .figures import Figures, run_figures
 from .rows import LIMIT, Table, point_table
 
 if typing.TYPE_CHECKING:
@@ -71,8 +71,9 @@ def read_contents(run_dir: str | pathlib.Path, limit: int = LIMIT) -> Contents:
     summary = sweeps.summarize(run_dir, exclude=check.damaged)
     table = point_table(run_dir, check.damaged, limit)
     state = _state(check, summary, holder, store.netcdf_problem(run_dir))
-    figures = run_figures(run_dir, damaged=state.word == "damaged")
-    return Contents(run_dir, info, summary, state, _ratio(table.measured), figures, table, store_times(run_dir))
+    written = store.written_times(run_dir)
+    figures = run_figures(run_dir, written[1], damaged=state.word == "damaged")
+    return Contents(run_dir, info, summary, state, _ratio(table.measured), figures, table, written)
 
 
 def _state(check: Verification, summary: RunSummary, holder: str, netcdf: str) -> State:

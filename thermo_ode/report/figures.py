@@ -52,8 +52,9 @@ class Figures(typing.NamedTuple):
     notes: tuple[str, ...]
 
 
-def run_figures(run_dir: pathlib.Path, damaged: bool = False) -> Figures:
-    """The figures of the run in `run_dir`: those of its `figures/*.png` newer than its store,
+def run_figures(run_dir: pathlib.Path, changed: float, damaged: bool = False) -> Figures:
+    """The figures of the run in `run_dir`: those of its `figures/*.png` newer than its store
+    (`changed`: when the store's newest file was written, `store.written_times`),
     else drawn by `plot_run` into `figures/` (into a temporary folder if the run folder cannot
     be written). Nothing is drawn from a `damaged` store (`thermo-ode plot` refuses it too):
     its figures are shown as they are, if it has any."""
@@ -62,7 +63,6 @@ def run_figures(run_dir: pathlib.Path, damaged: bool = False) -> Figures:
     if damaged:
         said = "these were drawn by `thermo-ode plot` before" if found else "none is drawn from it"
         return Figures(_embedded(found), (f"The store is damaged: {said}; `thermo-ode run` repairs it.",))
-    changed = store_times(run_dir)[1]
     fresh = [p for p in found if p.stat().st_mtime >= changed]  # an older one: of an earlier state, or left over
     if fresh:
         return Figures(
@@ -105,19 +105,6 @@ def _drawn(run_dir: pathlib.Path, folder: pathlib.Path, note: str) -> Figures:
         print("\n".join(other), file=sys.stderr)
     notes = (note, *(line[0].upper() + line[1:] + "." for line in reasons))
     return Figures(_embedded([pathlib.Path(p) for p in written if p.endswith(".png")]), notes)
-
-
-def store_times(run_dir: pathlib.Path) -> tuple[float, float]:
-    """When the files of the run's store were written, the oldest and the newest (POSIX times;
-    0.0 without files): figures older than the newest may show less than the store holds."""
-    from ..sweeps import store
-
-    times = []
-    for folder, _, names in os.walk(store.store_path(run_dir)):
-        for name in names:
-            with contextlib.suppress(OSError):  # a file renamed meanwhile
-                times.append(os.stat(os.path.join(folder, name)).st_mtime)
-    return (min(times), max(times)) if times else (0.0, 0.0)
 
 
 def _embedded(paths: list[pathlib.Path]) -> tuple[Figure, ...]:

@@ -36,6 +36,7 @@ from .layout import StoreBusy as StoreBusy
 from .layout import StoreDamaged as StoreDamaged
 from .layout import find_runs as find_runs
 from .layout import store_path as store_path
+from .layout import written_times as written_times
 from .lock import writer as writer
 from .lock import writer_lock as writer_lock
 from .netcdf import export_netcdf as export_netcdf

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import pathlib
 import typing
 
@@ -26,10 +28,10 @@ FORMAT_CHANGES = {
 }
 
 
-def format_problem(fmt: int | None) -> str:
-    """Why a store of format `fmt` cannot be read, with its remedy ("" for this format; None
-    means unknown, left to the other checks)."""
-    if fmt is None or fmt == STORE_FORMAT:
+def format_problem(fmt: object) -> str:
+    """Why a store of format `fmt` cannot be read, with its remedy ("" for this format; a value
+    that is not an int is unknown, left to the other checks)."""
+    if not isinstance(fmt, int) or fmt == STORE_FORMAT:
         return ""
     if fmt > STORE_FORMAT:
         return f"written by a newer thermo-ode (store format {fmt}, now {STORE_FORMAT}): read it with that version"
@@ -169,6 +171,17 @@ def static_arrays(plan: Plan) -> dict[str, tuple[str, np.ndarray]]:
 def store_path(out_dir) -> pathlib.Path:
     """The results store of the run folder `out_dir`."""
     return pathlib.Path(out_dir) / STORE_NAME
+
+
+def written_times(out_dir) -> tuple[float, float]:
+    """When the files of the run's store were written, the oldest and the newest (POSIX times;
+    0.0 without files): figures older than the newest may show less than the store holds."""
+    times = []
+    for folder, _, names in os.walk(store_path(out_dir)):
+        for name in names:
+            with contextlib.suppress(OSError):  # a file renamed meanwhile
+                times.append(os.stat(os.path.join(folder, name)).st_mtime)
+    return (min(times), max(times)) if times else (0.0, 0.0)
 
 
 def find_runs(folder, depth: int = 2) -> list[pathlib.Path]:

@@ -47,9 +47,9 @@ def open_results(out_dir: str | os.PathLike[str], grid: bool = True) -> xr.Datas
         raise FileNotFoundError(f"{out_dir}: no run here (no {path.name})")
     attrs = zarr.open_group(path, mode="r").attrs
     fmt = attrs.get("store_format", 1)
-    older = format_problem(fmt if isinstance(fmt, int) else None)
-    if older:
-        raise ConfigMismatch(f"{path}: {older}")
+    problem = format_problem(fmt)
+    if problem:
+        raise ConfigMismatch(f"{path}: {problem}")
     keys = sweep_keys(attrs)
     ours = {*VARIABLES, *STATIC, "chunk_checksum", *keys}
     foreign = [child.name for child in path.iterdir() if (child / "zarr.json").is_file() and child.name not in ours]

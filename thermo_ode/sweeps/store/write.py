@@ -52,10 +52,7 @@ def open_for_run(out_dir, plan: Plan, attrs: dict, resume: bool) -> tuple[typing
             if digest != attrs["config_digest"]:
                 raise ConfigMismatch(_mismatch(path, digest, attrs["config_digest"]))
             if fmt != STORE_FORMAT:
-                why = (
-                    format_problem(fmt if isinstance(fmt, int) else None)
-                    or f"store format {fmt!r} is not one thermo-ode wrote (now {STORE_FORMAT})"
-                )
+                why = format_problem(fmt) or f"store format {fmt!r} is not one thermo-ode wrote (now {STORE_FORMAT})"
                 raise ConfigMismatch(f"{path}: {why}; --no-resume replaces it")
         restored = _restore_metadata(path, plan, attrs)  # before zarr reads it
         return zarr.open_group(path, mode="r+"), restored
